@@ -1,0 +1,84 @@
+export { bytesToBase64, base64ToBytes } from './base64'
+export { GATEWAY_CHARSETS, normalizeCharset, encodeText, decodeText, type Charset } from './charset'
+export { DIAGNOSTIC_PREFIX, ProtocolError, ValidationError, type ProtocolErrorCode, type FieldIssue } from './errors'
+export { encodeForm, decodeForm, type Params } from './form'
+export { importPrivateKey, importPublicKey, assertKeyUsable, readKey, type KeyKind, type RsaSignType } from './keys'
+export {
+  ALIPAY_METHOD,
+  APP_PAY_SERVICE,
+  PC_PAY_SERVICE,
+  WAP_PAY_SERVICE,
+  MAPI_SERVICES,
+  TRADE_STATUSES,
+  isPaidStatus,
+  NOTIFY_ACK,
+  NOTIFY_RETRY_GAPS_SECONDS,
+  RETURN_NOTIFY_ID_LIFETIME_SECONDS,
+  GATEWAY_ERROR_CODES,
+  type TradeStatus,
+  type GatewayErrorCode,
+} from './mapi'
+export {
+  isAmountString,
+  toFen,
+  fromFen,
+  normalizeAmount,
+  amountsEqual,
+  compareAmounts,
+  isAmountInRange,
+  addAmounts,
+  subtractAmounts,
+  MIN_AMOUNT_FEN,
+  MAX_AMOUNT_FEN,
+} from './money'
+export { generateOrderId, ORDER_ID_PATTERN } from './order-id'
+export { verifyTradeReply } from './query-reply'
+export { buildPaymentResponse, verifyPaymentResponse, RESPONSE_UNSIGNED_KEYS } from './response'
+export {
+  ALIPAY_USER_ID,
+  OUT_TRADE_NO,
+  parseItBPay,
+  itBPayDeadline,
+  isNotifyUrl,
+  isSellerAccount,
+  charLength,
+  type ItBPay,
+} from './rules'
+export {
+  SIGN_TYPES,
+  isSignType,
+  md5Hex,
+  md5Sign,
+  constantTimeEqual,
+  signString,
+  verifyString,
+  signParams,
+  verifyParams,
+  type SignType,
+  type KeyRing,
+  type VerifyFailure,
+  type VerifyResult,
+  type SignOptions,
+  type VerifyOptions,
+} from './sign'
+export { stringToSign, pickStrings, MAPI_UNSIGNED_KEYS } from './string-to-sign'
+export { formatBeijingTime, compactBeijingTime, parseBeijingTime } from './time'
+export type {
+  PaymentMethodSpecificData,
+  AlipayPaymentResponse,
+  MapiCommonParams,
+  MapiPayRequest,
+  MapiReturnParams,
+  MapiNotifyParams,
+  MapiRefundNotifyParams,
+} from './types'
+export { REQUIRED_METHOD_DATA_FIELDS, REQUIRED_RESPONSE_FIELDS } from './types'
+export { checkPaymentMethodData, validatePaymentMethodData, checkPayRequest, type GatewayRefusal } from './validate'
+export {
+  parseGatewayReply,
+  renderGatewayReply,
+  escapeXml,
+  MAX_REPLY_BYTES,
+  type GatewayReply,
+  type GatewayReplyContent,
+} from './xml'

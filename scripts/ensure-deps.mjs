@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Installs what a fresh clone lacks before `npm start` / `npm test`:
+// npm packages (npm ci when node_modules is missing or older than the lockfile) and, with
+// --browsers, Debian's Chromium, Firefox ESR, WebKitWebDriver and Xvfb for the browser tests.
+// Plain JavaScript on purpose: it must run before any dependency is installed.
+import { execSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const log = (message) => console.log(`[alipay] ${message}`)
+
+function run(command) {
+  log(`$ ${command}`)
+  execSync(command, { cwd: root, stdio: 'inherit' })
+}
+
+function packagesAreCurrent() {
+  const installed = join(root, 'node_modules', '.package-lock.json')
+  if (!existsSync(installed)) return false
+  return statSync(installed).mtimeMs >= statSync(join(root, 'package-lock.json')).mtimeMs
+}
+
+if (!packagesAreCurrent()) {
+  log('node_modules is missing or older than package-lock.json: installing packages')
+  run('npm ci --no-audit --no-fund')
+}
+
+/** Debian packages the browser tests need, keyed by the file each one provides. */
+const BROWSER_PACKAGES = {
+  '/usr/bin/chromium': 'chromium',
+  '/usr/bin/firefox-esr': 'firefox-esr',
+  '/usr/bin/WebKitWebDriver': 'webkit2gtk-driver',
+  '/usr/bin/Xvfb': 'xvfb',
+  '/usr/bin/xauth': 'xauth',
+}
+
+if (process.argv.includes('--browsers')) {
+  const missing = Object.entries(BROWSER_PACKAGES)
+    .filter(([file]) => !existsSync(file))
+    .map(([, pkg]) => pkg)
+  if (missing.length > 0) {
+    const asRoot = process.getuid?.() === 0 ? '' : 'sudo '
+    log(`installing Debian packages: ${missing.join(' ')}`)
+    try {
+      run(`${asRoot}apt-get update`)
+      run(`${asRoot}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing.join(' ')}`)
+    } catch {
+      console.error(`[alipay] Could not install ${missing.join(', ')}. Install them with apt-get as root, then run the tests again.`)
+      process.exit(1)
+    }
+  }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// `npm test`: typecheck, lint, unit tests, end-to-end tests, in that order, all of them even
+// when one fails, then one summary line `N passed, N failed` that CI reads.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const reports = join(root, 'test-results', 'reports')
+rmSync(reports, { recursive: true, force: true })
+mkdirSync(reports, { recursive: true })
+
+const bin = (name) => join(root, 'node_modules', '.bin', name)
+
+/** Each step: a command, and how to count its tests (steps without tests count as one check). */
+const steps = [
+  { name: 'typecheck', command: ['npm', 'run', '--silent', 'typecheck'] },
+  { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
+  {
+    name: 'unit',
+    command: [bin('vitest'), 'run', '--reporter=default', '--reporter=json', `--outputFile=${join(reports, 'unit.json')}`],
+    count: () => countVitest(join(reports, 'unit.json')),
+  },
+  {
+    name: 'e2e',
+    command: [bin('playwright'), 'test', '-c', 'tests/e2e/playwright.config.ts', '--reporter=list,json'],
+    env: { PLAYWRIGHT_JSON_OUTPUT_NAME: join(reports, 'e2e.json') },
+    count: () => countPlaywright(join(reports, 'e2e.json')),
+  },
+]
+
+function countVitest(file) {
+  if (!existsSync(file)) return undefined
+  const json = JSON.parse(readFileSync(file, 'utf8'))
+  return { passed: json.numPassedTests, failed: json.numFailedTests + (json.numPendingTests ?? 0) }
+}
+
+function countPlaywright(file) {
+  if (!existsSync(file)) return undefined
+  const { stats } = JSON.parse(readFileSync(file, 'utf8'))
+  // Skipped tests count as failures: a skipped test hides a defect.
+  return { passed: stats.expected, failed: stats.unexpected + stats.flaky + stats.skipped }
+}
+
+let passed = 0
+let failed = 0
+const lines = []
+for (const step of steps) {
+  const started = Date.now()
+  console.log(`\n[alipay] ── ${step.name} ──`)
+  const result = spawnSync(step.command[0], step.command.slice(1), {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...step.env },
+  })
+  const seconds = ((Date.now() - started) / 1000).toFixed(1)
+  const counted = step.count?.()
+  if (counted) {
+    // A runner that exits non-zero without a failed test (crash, no tests found) is a failure too.
+    const extra = result.status !== 0 && counted.failed === 0 ? 1 : 0
+    passed += counted.passed
+    failed += counted.failed + extra
+    lines.push(`${step.name}: ${counted.passed} passed, ${counted.failed + extra} failed (${seconds}s)`)
+  } else if (result.status === 0) {
+    passed += 1
+    lines.push(`${step.name}: ok (${seconds}s)`)
+  } else {
+    failed += 1
+    lines.push(`${step.name}: FAILED (${seconds}s)`)
+  }
+}
+
+console.log(`\n[alipay] ── summary ──\n${lines.join('\n')}`)
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(failed === 0 && passed > 0 ? 0 : 1)
