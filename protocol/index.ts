@@ -82,3 +82,11 @@ export {
   type GatewayReply,
   type GatewayReplyContent,
 } from './xml'
+export {
+  parseWindowMessage,
+  parseOpenerMessage,
+  type CheckoutRequest,
+  type CheckoutOutcome,
+  type WindowToOpener,
+  type OpenerToWindow,
+} from './messages'

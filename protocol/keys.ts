@@ -124,7 +124,12 @@ function toBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
 }
 
-async function subtleImport(format: 'pkcs8' | 'spki', der: Uint8Array, signType: RsaSignType, usage: 'sign' | 'verify') {
+async function subtleImport(
+  format: 'pkcs8' | 'spki',
+  der: Uint8Array,
+  signType: RsaSignType,
+  usage: 'sign' | 'verify',
+) {
   try {
     return await crypto.subtle.importKey(
       format,

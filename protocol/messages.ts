@@ -1,0 +1,58 @@
+import type { AlipayPaymentResponse, PaymentMethodSpecificData } from './types'
+
+/**
+ * Messages between the checkout window and whoever opened it: the service worker (native path)
+ * or the polyfill in the merchant page (popup path). One union per direction, `type` in
+ * SCREAMING_SNAKE and a single `payload`.
+ */
+
+/** What the checkout needs to show and start a payment. */
+export interface CheckoutRequest {
+  paymentRequestId: string
+  /** The merchant page's origin, serialized without a trailing slash. */
+  merchantOrigin: string
+  methodData: PaymentMethodSpecificData
+  total: { currency: string; value: string }
+}
+
+/** How a checkout ended, as the opener learns it. */
+export type CheckoutOutcome =
+  | { kind: 'paid'; details: AlipayPaymentResponse }
+  | { kind: 'cancelled'; reason: 'buyer' | 'expired' | 'closed' }
+  | { kind: 'failed'; code: string; message: string }
+
+export type WindowToOpener =
+  /** Popup path: first message, posted to window.opener with the merchant's exact origin and a port. */
+  | { type: 'CHECKOUT_READY'; payload: { version: 1 } }
+  /** Asks the opener for the request (worker: by paymentRequestId from IndexedDB). */
+  | { type: 'GET_REQUEST'; payload: { paymentRequestId?: string } }
+  /** The session the signing server created, so a restarted worker can find it. */
+  | { type: 'SESSION_CREATED'; payload: { paymentRequestId: string; sessionId: string } }
+  /** The end: a server-verified response, a cancellation or a failure. */
+  | { type: 'CHECKOUT_DONE'; payload: { paymentRequestId: string; outcome: CheckoutOutcome } }
+  /** Keeps a service worker alive during a long checkout. */
+  | { type: 'KEEPALIVE'; payload: { paymentRequestId: string } }
+
+export type OpenerToWindow =
+  | { type: 'REQUEST'; payload: CheckoutRequest }
+  /** The merchant aborted, or the worker found the payment orphaned: stop and close. */
+  | { type: 'ABORT'; payload: { reason: string } }
+
+const WINDOW_TYPES = new Set(['CHECKOUT_READY', 'GET_REQUEST', 'SESSION_CREATED', 'CHECKOUT_DONE', 'KEEPALIVE'])
+const OPENER_TYPES = new Set(['REQUEST', 'ABORT'])
+
+function hasShape(data: unknown, types: Set<string>): data is { type: string; payload: unknown } {
+  if (typeof data !== 'object' || data === null) return false
+  const { type, payload } = data as { type?: unknown; payload?: unknown }
+  return typeof type === 'string' && types.has(type) && typeof payload === 'object' && payload !== null
+}
+
+/** Unpacks a raw message from the checkout window, or undefined when it is not one of ours. */
+export function parseWindowMessage(data: unknown): WindowToOpener | undefined {
+  return hasShape(data, WINDOW_TYPES) ? (data as WindowToOpener) : undefined
+}
+
+/** Unpacks a raw message from the opener, or undefined when it is not one of ours. */
+export function parseOpenerMessage(data: unknown): OpenerToWindow | undefined {
+  return hasShape(data, OPENER_TYPES) ? (data as OpenerToWindow) : undefined
+}
