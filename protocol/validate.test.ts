@@ -171,11 +171,16 @@ describe('gateway pay-request rules', () => {
     [{ out_trade_no: 'x'.repeat(65) }, 'ILLEGAL_ARGUMENT', 'out_trade_no'],
     [{ notify_url: 'https://a.example/n?x=1' }, 'ILLEGAL_ARGUMENT', 'notify_url'],
     [{ it_b_pay: '1.5h' }, 'ILLEGAL_ARGUMENT', 'it_b_pay'],
+    [{ show_url: 'javascript:alert(1)' }, 'ILLEGAL_ARGUMENT', 'show_url'],
     [{ extra_common_param: 'a=b' }, 'ILLEGAL_ARGUMENT', 'extra_common_param'],
     [{ service: 'alipay.wap.create.direct.pay.by.user', _input_charset: 'gbk' }, 'ILLEGAL_CHARSET', '_input_charset'],
     [{ service: 'create_partner_trade_by_buyer' }, 'ILLEGAL_SERVICE', 'service'],
   ])('%j → %s on %s', (change, code, field) => {
     expect(checkPayRequest({ ...request, ...change })).toEqual({ code, field })
+  })
+
+  test('show_url may carry a query string', () => {
+    expect(checkPayRequest({ ...request, show_url: 'https://shop.example.com/item?id=7' })).toBeUndefined()
   })
 
   test('price with quantity instead of total_fee is accepted', () => {

@@ -138,9 +138,12 @@ export function checkPayRequest(params: Readonly<Record<string, string | undefin
   if (charLength(params['body'] ?? '') > 1000) return refuse('ILLEGAL_ARGUMENT', 'body')
   if (present('seller_id') && !ALIPAY_USER_ID.test(params['seller_id'] ?? ''))
     return refuse('ILLEGAL_ARGUMENT', 'seller_id')
-  for (const field of ['notify_url', 'return_url', 'show_url']) {
+  for (const field of ['notify_url', 'return_url']) {
     if (present(field) && !isNotifyUrl(params[field] ?? '')) return refuse('ILLEGAL_ARGUMENT', field)
   }
+  // show_url is a product link: it may carry a query string, but must be absolute http(s).
+  if (present('show_url') && !/^https?:\/\/[^\s]+$/i.test(params['show_url'] ?? ''))
+    return refuse('ILLEGAL_ARGUMENT', 'show_url')
   if (present('it_b_pay') && !parseItBPay(params['it_b_pay'] ?? '')) return refuse('ILLEGAL_ARGUMENT', 'it_b_pay')
   if (present('extra_common_param') && /[=&]/.test(params['extra_common_param'] ?? '')) {
     return refuse('ILLEGAL_ARGUMENT', 'extra_common_param')
