@@ -85,8 +85,20 @@ export {
 export {
   parseWindowMessage,
   parseOpenerMessage,
+  cancelledDetails,
+  isCancelledDetails,
+  type CancelReason,
+  type CancelledDetails,
   type CheckoutRequest,
   type CheckoutOutcome,
   type WindowToOpener,
   type OpenerToWindow,
 } from './messages'
+export {
+  diagnoseSignature,
+  formatDiagnosis,
+  type Diagnosis,
+  type DiagnosisFinding,
+  type DiagnosisHint,
+  type DiagnoseOptions,
+} from './diagnose'

@@ -56,3 +56,42 @@ export function parseWindowMessage(data: unknown): WindowToOpener | undefined {
 export function parseOpenerMessage(data: unknown): OpenerToWindow | undefined {
   return hasShape(data, OPENER_TYPES) ? (data as OpenerToWindow) : undefined
 }
+
+/** Why a checkout ended without a payment, as the merchant's `details.reason` says it. */
+export type CancelReason = 'buyer' | 'expired' | 'closed' | 'aborted' | 'failed'
+
+/**
+ * `details` of a payment handler response that carries no payment. The handler resolves
+ * `respondWith` with it instead of rejecting, because a rejected `respondWith` leaves `show()`
+ * pending in Chromium; the polyfill turns it into an `AbortError`. `success` stays `"false"` so a
+ * merchant that skips the check still never sees a payment.
+ */
+export interface CancelledDetails {
+  success: 'false'
+  cancelled: 'true'
+  reason: CancelReason
+  /** Stable code of a failure (reason `failed`), e.g. `INVALID_METHOD_DATA`. */
+  code?: string
+  /** Diagnostic text for the merchant's logs, never shown to the buyer as is. */
+  message?: string
+}
+
+const CANCEL_REASONS = new Set<string>(['buyer', 'expired', 'closed', 'aborted', 'failed'])
+
+/** Builds CancelledDetails: `cancelledDetails('buyer')`, `cancelledDetails('failed', { code, message })`. */
+export function cancelledDetails(
+  reason: CancelReason,
+  extra: { code?: string | undefined; message?: string | undefined } = {},
+): CancelledDetails {
+  const details: CancelledDetails = { success: 'false', cancelled: 'true', reason }
+  if (extra.code !== undefined) details.code = extra.code
+  if (extra.message !== undefined) details.message = extra.message
+  return details
+}
+
+/** True when a response's `details` is a cancellation rather than an AlipayPaymentResponse. */
+export function isCancelledDetails(details: unknown): details is CancelledDetails {
+  if (typeof details !== 'object' || details === null) return false
+  const { cancelled, success, reason } = details as Record<string, unknown>
+  return cancelled === 'true' && success === 'false' && typeof reason === 'string' && CANCEL_REASONS.has(reason)
+}
