@@ -102,3 +102,18 @@ export {
   type DiagnosisHint,
   type DiagnoseOptions,
 } from './diagnose'
+export {
+  openapiRequestString,
+  openapiNotifyString,
+  signOpenapiRequest,
+  verifyOpenapiRequest,
+  signOpenapiNotify,
+  verifyOpenapiNotify,
+  verifyOpenapiReply,
+  extractMemberText,
+  responseKeyOf,
+  bizContent,
+  type OpenapiSignType,
+  type OpenapiReply,
+  type OpenapiReplyResult,
+} from './openapi'
