@@ -117,3 +117,4 @@ export {
   type OpenapiReply,
   type OpenapiReplyResult,
 } from './openapi'
+export { useNativeCrypto } from './native-crypto'

@@ -1,5 +1,6 @@
 import { base64ToBytes } from './base64'
 import { ProtocolError } from './errors'
+import { nativeCrypto, type NodeCrypto } from './native-crypto'
 
 /** WebCrypto's key type, named without relying on DOM or Node global type names. */
 export type CryptoKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
@@ -141,6 +142,53 @@ async function subtleImport(
   } catch (cause) {
     throw new ProtocolError('KEY_FORMAT', `the runtime refused the ${format} key`, { cause: String(cause) })
   }
+}
+
+// Node KeyObjects for the native path, cached like CryptoKeys, with their signature length.
+// One map per use, keyed by the key text itself: V8 caches a string's hash, so lookups stay cheap.
+type NativeEntry = { key: ReturnType<NodeCrypto['createPublicKey']>; modulusBytes: number }
+const nativeKeys = { sign: new Map<string, NativeEntry>(), verify: new Map<string, NativeEntry>() }
+
+/**
+ * A Node KeyObject for this key text and the length of its signatures, or undefined when not
+ * running in Node. Throws KEY_FORMAT / KEY_KIND like the WebCrypto import.
+ */
+export function nativeKey(
+  text: string,
+  use: 'sign' | 'verify',
+): { key: ReturnType<NodeCrypto['createPublicKey']>; modulusBytes: number } | undefined {
+  const node = nativeCrypto()
+  if (!node) return undefined
+  const cache = nativeKeys[use]
+  let entry = cache.get(text)
+  if (!entry) {
+    const { der, kind } = readKey(text)
+    const converted = use === 'sign' ? toPkcs8(der, kind) : toSpki(der, kind)
+    try {
+      const key =
+        use === 'sign'
+          ? node.createPrivateKey({ key: converted, format: 'der', type: 'pkcs8' })
+          : node.createPublicKey({ key: converted, format: 'der', type: 'spki' })
+      entry = { key, modulusBytes: use === 'verify' ? modulusBytesOf(converted) : 0 }
+    } catch (cause) {
+      throw new ProtocolError('KEY_FORMAT', 'the runtime refused the key', { cause: String(cause) })
+    }
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
+    cache.set(text, entry)
+  }
+  return entry
+}
+
+/** Length in bytes of the modulus of an SPKI key (the length of its signatures). */
+function modulusBytesOf(spki: Uint8Array): number {
+  // SPKI → BIT STRING → RSAPublicKey SEQUENCE → first INTEGER is the modulus.
+  const outer = readTlv(spki, 0)
+  const algorithm = readTlv(spki, outer.start)
+  const bits = readTlv(spki, algorithm.start + algorithm.length)
+  const rsa = readTlv(spki, bits.start + 1)
+  const modulus = readTlv(spki, rsa.start)
+  const leadingZero = spki[modulus.start] === 0 ? 1 : 0
+  return modulus.length - leadingZero
 }
 
 /** Imports an RSA private key (PKCS#8, PKCS#1 or bare base64) for signing. */

@@ -3,7 +3,8 @@ import { base64ToBytes, bytesToBase64 } from './base64'
 import { encodeText } from './charset'
 import { ProtocolError } from './errors'
 import type { Params } from './form'
-import { importPrivateKey, importPublicKey, modulusBytes, type CryptoKey } from './keys'
+import { importPrivateKey, importPublicKey, modulusBytes, nativeKey, type CryptoKey } from './keys'
+import { nativeCrypto } from './native-crypto'
 import { MAPI_UNSIGNED_KEYS, stringToSign } from './string-to-sign'
 
 /** Signature types the kit signs and verifies. DSA is listed by Alipay but never specified (mapi §4.7). */
@@ -43,6 +44,8 @@ const HEX = '0123456789abcdef'
 
 /** Lower-case hex MD5 of bytes. */
 export function md5Hex(bytes: Uint8Array): string {
+  const node = nativeCrypto()
+  if (node) return node.createHash('md5').update(bytes).digest('hex')
   let out = ''
   for (const byte of md5(bytes)) out += HEX[byte >> 4]! + HEX[byte & 15]!
   return out
@@ -126,6 +129,7 @@ export async function verifyString(
   }
   const bytes = base64ToBytes(sign)
   if (!bytes) return fail('malformed-signature', 'sign is not valid base64')
+  if (nativeCrypto()) return verifyNative(text, bytes, bytesToCheck, signType, keys.publicKey)
   let key: CryptoKey
   try {
     key = await importPublicKey(keys.publicKey, signType)
@@ -140,6 +144,44 @@ export async function verifyString(
   }
   const valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, toBuffer(bytes), toBuffer(bytesToCheck))
   return valid
+    ? { ok: true, signType, stringToSign: text }
+    : fail(
+        'signature-mismatch',
+        `${signType} signature does not match. Is it the right public key, and was "sign_type" left out of the string?`,
+      )
+}
+
+/** Node's digest names for the RSA sign types. */
+const NODE_HASH = { RSA: 'sha1', RSA2: 'sha256' } as const
+
+/** The same checks as the WebCrypto path, through Node's crypto (much faster in Node). */
+function verifyNative(
+  text: string,
+  sign: Uint8Array,
+  data: Uint8Array,
+  signType: 'RSA' | 'RSA2',
+  publicKey: string,
+): VerifyResult {
+  const fail = (reason: VerifyFailure, message: string): VerifyResult => ({
+    ok: false,
+    reason,
+    message,
+    stringToSign: text,
+  })
+  let entry: ReturnType<typeof nativeKey>
+  try {
+    entry = nativeKey(publicKey, 'verify')!
+  } catch (error) {
+    return fail('bad-key', error instanceof Error ? error.message : 'the public key cannot be used')
+  }
+  const expectedLength = entry.modulusBytes
+  if (sign.length !== expectedLength) {
+    return fail(
+      'malformed-signature',
+      `sign is ${sign.length} bytes but this key makes ${expectedLength}-byte signatures: wrong key?`,
+    )
+  }
+  return nativeCrypto()!.verify(NODE_HASH[signType], data, entry.key, sign)
     ? { ok: true, signType, stringToSign: text }
     : fail(
         'signature-mismatch',
