@@ -118,3 +118,4 @@ export {
   type OpenapiReplyResult,
 } from './openapi'
 export { useNativeCrypto } from './native-crypto'
+export { certificateSn, rootCertificateSn, readCertificate, pemCertificates } from './cert-sn'

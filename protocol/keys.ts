@@ -1,4 +1,5 @@
 import { base64ToBytes } from './base64'
+import { readTlv } from './der'
 import { ProtocolError } from './errors'
 import { nativeCrypto, type NodeCrypto } from './native-crypto'
 
@@ -22,28 +23,6 @@ function derFromBase64(text: string): Uint8Array {
   const der = clean === '' ? undefined : base64ToBytes(clean.padEnd(Math.ceil(clean.length / 4) * 4, '='))
   if (!der) throw new ProtocolError('KEY_FORMAT', 'key is neither PEM nor base64 DER')
   return der
-}
-
-/** Reads one DER TLV header: tag, content start and content length. */
-function readTlv(der: Uint8Array, offset: number): { tag: number; start: number; length: number } {
-  const tag = der[offset]
-  let lengthByte = der[offset + 1]
-  if (tag === undefined || lengthByte === undefined) throw new ProtocolError('KEY_FORMAT', 'key DER is truncated')
-  let start = offset + 2
-  let length = lengthByte
-  if (lengthByte & 0x80) {
-    const count = lengthByte & 0x7f
-    if (count < 1 || count > 4) throw new ProtocolError('KEY_FORMAT', 'key DER has an invalid length')
-    length = 0
-    for (let i = 0; i < count; i++) {
-      lengthByte = der[start + i]
-      if (lengthByte === undefined) throw new ProtocolError('KEY_FORMAT', 'key DER is truncated')
-      length = length * 256 + lengthByte
-    }
-    start += count
-  }
-  if (start + length > der.length) throw new ProtocolError('KEY_FORMAT', 'key DER is truncated')
-  return { tag, start, length }
 }
 
 /** Tells PKCS#8, PKCS#1 and SPKI apart from the shape of the outer SEQUENCE. */
