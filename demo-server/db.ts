@@ -1,0 +1,41 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/** One migration: applied once, in order, inside a transaction. */
+export interface Migration {
+  version: number
+  sql: string
+}
+
+/** A better-sqlite3 database handle. */
+export type Db = Database.Database
+
+/**
+ * Opens (creating if needed) a SQLite file in WAL mode and applies `migrations` whose version is
+ * above the file's `user_version`. `:memory:` works too.
+ */
+export function openDatabase(path: string, migrations: readonly Migration[]): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  // WAL lets readers (long polls, the outbox) run while one writer commits.
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  // Two processes on one file (a restart overlapping the old one) wait instead of failing.
+  db.pragma('busy_timeout = 5000')
+  migrate(db, migrations)
+  return db
+}
+
+/** Applies pending migrations, each in its own transaction together with the version bump. */
+export function migrate(db: Db, migrations: readonly Migration[]): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => m.version > current)
+  for (const migration of pending) {
+    db.transaction(() => {
+      db.exec(migration.sql)
+      db.pragma(`user_version = ${migration.version}`)
+    })()
+  }
+}

@@ -1,0 +1,40 @@
+import { SERVER_PREFIX } from './problem'
+
+/** Why a call to the gateway failed. Stable; callers branch on it. */
+export type GatewayErrorCode =
+  'GATEWAY_TIMEOUT' | 'GATEWAY_UNAVAILABLE' | 'GATEWAY_MALFORMED_REPLY' | 'GATEWAY_BAD_SIGNATURE' | 'GATEWAY_REFUSED'
+
+/**
+ * A failed gateway call: transport (timeout, 5xx), a reply we cannot trust (malformed, bad
+ * signature) or a refusal (`is_success=F`, with the gateway's `error` code in `gatewayCode`).
+ */
+export class GatewayError extends Error {
+  override name = 'GatewayError'
+  readonly code: GatewayErrorCode
+  readonly service: string
+  readonly gatewayCode: string | undefined
+  readonly httpStatus: number | undefined
+
+  constructor(
+    code: GatewayErrorCode,
+    service: string,
+    message: string,
+    extra: { gatewayCode?: string; httpStatus?: number } = {},
+  ) {
+    super(`${SERVER_PREFIX} ${service}: ${message}`)
+    this.code = code
+    this.service = service
+    this.gatewayCode = extra.gatewayCode
+    this.httpStatus = extra.httpStatus
+  }
+
+  /** True for failures worth retrying later (transport), false for answers that will not change. */
+  get retryable(): boolean {
+    return this.code === 'GATEWAY_TIMEOUT' || this.code === 'GATEWAY_UNAVAILABLE'
+  }
+
+  /** Turns an HTTP answer that is not a usable reply into the matching error. */
+  static fromResponse(service: string, status: number): GatewayError {
+    return new GatewayError('GATEWAY_UNAVAILABLE', service, `gateway answered HTTP ${status}`, { httpStatus: status })
+  }
+}

@@ -1,0 +1,177 @@
+import {
+  NOTIFY_ACK,
+  NOTIFY_RETRY_GAPS_SECONDS,
+  decodeForm,
+  isPaidStatus,
+  verifyParams,
+  type Params,
+} from '../protocol/index'
+import { GatewayError } from './gateway-error'
+import type { Logger } from './logger'
+import type { MapiClient } from './mapi-client'
+import type { PartnerInfo, PartnerRegistry } from './partners'
+import { HttpProblem } from './problem'
+import type { SessionService } from './session-service'
+import type { Session, SessionStore } from './session-store'
+
+export interface NotifyRelayDeps {
+  store: SessionStore
+  partners: PartnerRegistry
+  gateway: (partner: string) => MapiClient
+  sessions: SessionService
+  logger: Logger
+  now?: () => number
+  /** Called after a notify was committed, so the outbox forwards it at once. */
+  onQueued?: () => void
+}
+
+/** Reads the charset parameter of a Content-Type header (the notify body follows `_input_charset`). */
+function charsetOf(contentType: string): string {
+  const m = /charset\s*=\s*"?([\w-]+)"?/i.exec(contentType)
+  return m?.[1]?.toLowerCase() ?? 'utf-8'
+}
+
+/**
+ * The relay's receiving side: verifies a gateway notify (signature, then `notify_verify`),
+ * stores it with its outbox job in one transaction, and only then answers `success`. A notify
+ * already stored (same `notify_id`) is answered `success` again and recorded once.
+ */
+export function createNotifyReceiver(deps: NotifyRelayDeps) {
+  const now = deps.now ?? Date.now
+  const log = deps.logger
+
+  function findSession(outTradeNo: string | undefined): { partner: PartnerInfo; session: Session } | undefined {
+    if (!outTradeNo) return undefined
+    for (const partner of deps.partners.list()) {
+      const session = deps.store.latestSession(partner.partner, outTradeNo)
+      if (session) return { partner, session }
+    }
+    return undefined
+  }
+
+  return async function receive(body: string, contentType: string): Promise<string> {
+    let params: Params
+    try {
+      params = decodeForm(body, charsetOf(contentType))
+    } catch {
+      throw new HttpProblem(400, 'malformed-notify', 'The notify body does not decode.')
+    }
+    const notifyId = params['notify_id']
+    if (!notifyId) throw new HttpProblem(400, 'malformed-notify', 'The notify has no notify_id.')
+    const found = findSession(params['out_trade_no'])
+    const partner = found?.partner ?? (params['seller_id'] ? deps.partners.bySellerId(params['seller_id']) : undefined)
+    if (!partner) {
+      log.warn('notify.unknown-partner', { outTradeNo: params['out_trade_no'] })
+      throw new HttpProblem(404, 'unknown-order', 'No session or partner matches this notify.')
+    }
+    const verified = await verifyParams(params, { keys: deps.partners.gatewayKeys(partner.partner) })
+    if (!verified.ok) {
+      log.warn('notify.bad-signature', { partner: partner.partner, reason: verified.reason })
+      throw new HttpProblem(403, 'invalid-signature', `The notify's signature does not verify (${verified.reason}).`)
+    }
+    if (deps.store.hasNotify(partner.partner, notifyId)) {
+      log.info('notify.duplicate', { notifyId })
+      return NOTIFY_ACK
+    }
+    let answer: string
+    try {
+      answer = await deps.gateway(partner.partner).notifyVerify(notifyId)
+    } catch (error) {
+      if (!(error instanceof GatewayError)) throw error
+      // Not acknowledged: the gateway sends it again on its schedule.
+      throw new HttpProblem(503, 'gateway-unavailable', 'notify_verify did not answer; not acknowledged.')
+    }
+    if (answer !== 'true') {
+      // A concurrent delivery of the same notify may have been acknowledged meanwhile.
+      if (deps.store.hasNotify(partner.partner, notifyId)) return NOTIFY_ACK
+      log.warn('notify.not-verified', { notifyId, answer })
+      throw new HttpProblem(403, 'notify-not-verified', `notify_verify answered "${answer}".`)
+    }
+    const session = found?.session
+    if (!session) log.warn('notify.unknown-order', { outTradeNo: params['out_trade_no'], notifyId })
+    let settled = false
+    const { inserted } = deps.store.recordNotify(
+      {
+        partner: partner.partner,
+        notifyId,
+        outTradeNo: params['out_trade_no'],
+        tradeStatus: params['trade_status'],
+        sessionId: session?.id,
+        body,
+        contentType: contentType || 'application/x-www-form-urlencoded',
+        receivedAt: now(),
+      },
+      session?.merchantNotifyUrl,
+      now(),
+      () => {
+        if (session) settled = deps.sessions.applyNotify(session, params)
+      },
+    )
+    if (inserted) {
+      if (session && isPaidStatus(params['trade_status']) && !settled && session.status !== 'paid') {
+        log.error('notify.not-applied', { sessionId: session.id, tradeStatus: params['trade_status'] })
+      }
+      log.info('notify.stored', { notifyId, outTradeNo: params['out_trade_no'], forwarded: Boolean(session) })
+      deps.onQueued?.()
+    }
+    return NOTIFY_ACK
+  }
+}
+
+export interface OutboxDeps {
+  store: SessionStore
+  logger: Logger
+  fetch?: typeof fetch
+  now?: () => number
+  /** Gaps between deliveries, in ms; the gateway's schedule by default (mapi §6.2). */
+  retryGapsMs?: readonly number[]
+  timeoutMs?: number
+}
+
+/** The gateway's own schedule: 4m, 10m, 10m, 1h, 2h, 6h, 15h. */
+export const DEFAULT_RETRY_GAPS_MS: readonly number[] = NOTIFY_RETRY_GAPS_SECONDS.map((s) => s * 1000)
+
+/**
+ * The relay's forwarding side: POSTs each stored notify verbatim (same body, same Content-Type)
+ * to the merchant's notify_url until it answers exactly `success`, then stops. Everything is in
+ * SQLite, so a restart resumes where it stopped (a delivery in flight at a crash is sent again;
+ * the merchant de-duplicates, as it must anyway).
+ */
+export function createOutboxDispatcher(deps: OutboxDeps) {
+  const now = deps.now ?? Date.now
+  const gaps = deps.retryGapsMs ?? DEFAULT_RETRY_GAPS_MS
+  const doFetch = deps.fetch ?? ((input, init) => fetch(input, init))
+  const timeoutMs = deps.timeoutMs ?? 10_000
+  return async function runOnce(): Promise<number> {
+    const due = deps.store.dueOutbox(now(), 20)
+    for (const item of due) {
+      let error: string | undefined
+      try {
+        const response = await doFetch(item.targetUrl, {
+          method: 'POST',
+          headers: { 'content-type': item.contentType },
+          body: item.body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(timeoutMs),
+        })
+        const text = await response.text()
+        if (response.status !== 200 || text !== NOTIFY_ACK) error = `HTTP ${response.status}, body not "success"`
+      } catch (cause) {
+        error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+      }
+      if (error === undefined) {
+        deps.store.markDelivered(item.id, now())
+        deps.logger.info('relay.delivered', { outboxId: item.id, attempts: item.attempts + 1 })
+      } else {
+        const gap = gaps[item.attempts]
+        deps.store.markAttemptFailed(item.id, error, gap === undefined ? undefined : now() + gap)
+        deps.logger.warn(gap === undefined ? 'relay.gave-up' : 'relay.retry', {
+          outboxId: item.id,
+          attempts: item.attempts + 1,
+          error,
+        })
+      }
+    }
+    return due.length
+  }
+}
