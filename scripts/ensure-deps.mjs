@@ -47,7 +47,9 @@ if (process.argv.includes('--browsers')) {
       run(`${asRoot}apt-get update`)
       run(`${asRoot}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing.join(' ')}`)
     } catch {
-      console.error(`[alipay] Could not install ${missing.join(', ')}. Install them with apt-get as root, then run the tests again.`)
+      console.error(
+        `[alipay] Could not install ${missing.join(', ')}. Install them with apt-get as root, then run the tests again.`,
+      )
       process.exit(1)
     }
   }

@@ -19,7 +19,13 @@ const steps = [
   { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
   {
     name: 'unit',
-    command: [bin('vitest'), 'run', '--reporter=default', '--reporter=json', `--outputFile=${join(reports, 'unit.json')}`],
+    command: [
+      bin('vitest'),
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile=${join(reports, 'unit.json')}`,
+    ],
     count: () => countVitest(join(reports, 'unit.json')),
   },
   {

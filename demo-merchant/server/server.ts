@@ -1,0 +1,135 @@
+import { serve } from '@hono/node-server'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { createMapiClient } from '../../demo-server/mapi-client'
+import { createOrderService } from '../../demo-server/order-service'
+import { openSqliteOrderStore } from '../../demo-server/order-store'
+import { createPartnerRegistry, type PartnerConfig } from '../../demo-server/partners'
+import { createLogger, type Logger } from '../../demo-server/logger'
+import type { ShopConfig } from '../shared/views'
+import { createMerchantApp } from './app'
+import { createShopOrders } from './order-service-adapter'
+import { openShopLedger } from './shop-ledger'
+
+/** Everything that configures the demo merchant's backend. */
+export interface MerchantServerConfig {
+  /** 0 picks a free port. Default 4100. */
+  port?: number | undefined
+  /** Default 127.0.0.1, like the other two servers. */
+  hostname?: string | undefined
+  /** Where browsers and the gateway reach the shop; default `http://localhost:<port>`. */
+  publicOrigin?: string | undefined
+  /** The payment app's origin, handed to the pages for the polyfill. */
+  appOrigin: string
+  /** The full `gateway.do` URL the order service talks to. */
+  gatewayUrl: string
+  /** The merchant's partner (see demo-server's PartnerConfig): partner id, seller id, keys, sign type. */
+  partner: PartnerConfig
+  /** Folder of the SQLite files (orders.db and shop.db). */
+  dataDir: string
+  /** The built pages (dist/demo-merchant); without it only the API is served. */
+  publicDir?: string | undefined
+  /** True against the local sandbox: /config.json then tells the pages the test buyer. */
+  sandbox?: ShopConfig['buyer'] | false | undefined
+  /** How long an order stays payable (default the order service's 2 h). */
+  orderTtlMs?: number | undefined
+  logger?: Logger | undefined
+}
+
+/** A listening merchant backend. */
+export interface RunningMerchant {
+  url: string
+  close(): Promise<void>
+}
+
+/** The shop's name, shown as the Payment Request total's label and in the cashier. */
+export const SHOP_NAME = 'Tea House'
+
+/**
+ * Starts the merchant backend: listens first (so port 0 works and the real origin is known),
+ * then builds the order service with notify_url and return_url on that origin.
+ */
+export async function startMerchant(config: MerchantServerConfig): Promise<RunningMerchant> {
+  const logger = config.logger ?? createLogger({ name: 'demo-merchant' })
+  let handler: ((request: Request) => Response | Promise<Response>) | undefined
+  const hostname = config.hostname ?? '127.0.0.1'
+  const listener = serve({
+    fetch: (request: Request) =>
+      handler ? handler(request) : new Response('starting', { status: 503, headers: { 'retry-after': '1' } }),
+    port: config.port ?? 4100,
+    hostname,
+    overrideGlobalObjects: false,
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    listener.once('listening', () => resolve((listener.address() as AddressInfo).port))
+    listener.once('error', reject)
+  })
+  const closeListener = () =>
+    new Promise<void>((resolve) => {
+      ;(listener as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+      listener.close(() => resolve())
+    })
+  const url = config.publicOrigin ?? `http://${hostname === '127.0.0.1' ? 'localhost' : hostname}:${port}`
+
+  let store: ReturnType<typeof openSqliteOrderStore> | undefined
+  let ledger: ReturnType<typeof openShopLedger> | undefined
+  try {
+    const partners = await createPartnerRegistry([config.partner])
+    const info = partners.list()[0]
+    if (!info) throw new Error('no partner')
+    const keys = partners.gatewayKeys(info.partner)
+    store = openSqliteOrderStore(join(config.dataDir, 'merchant-orders.db'))
+    ledger = openShopLedger(join(config.dataDir, 'merchant-shop.db'))
+    const gateway = createMapiClient({
+      gatewayUrl: config.gatewayUrl,
+      partner: info.partner,
+      sellerId: info.sellerId,
+      keys,
+      signType: info.signType,
+    })
+    const notifyUrl = `${url}/api/notify`
+    const service = createOrderService({
+      store,
+      gateway,
+      partner: info.partner,
+      sellerId: info.sellerId,
+      keys,
+      signType: info.signType,
+      notifyUrl,
+      refundNotifyUrl: notifyUrl,
+      returnUrl: `${url}/return.html`,
+      showUrl: `${url}/`,
+      logger,
+      ...(config.orderTtlMs ? { orderTtlMs: config.orderTtlMs } : {}),
+    })
+    const orders = createShopOrders({ service, store, ledger, totalLabel: `${SHOP_NAME} order` })
+    const app = createMerchantApp({
+      orders,
+      publicDir: config.publicDir,
+      shopConfig: {
+        appOrigin: config.appOrigin,
+        sandbox: Boolean(config.sandbox),
+        ...(config.sandbox ? { buyer: config.sandbox } : {}),
+      },
+      log: (line) => logger.error('merchant.error', { line }),
+    })
+    handler = (request) => app.fetch(request)
+  } catch (error) {
+    await closeListener()
+    store?.close()
+    ledger?.close()
+    throw error
+  }
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    close() {
+      closing ??= (async () => {
+        await closeListener()
+        store?.close()
+        ledger?.close()
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The JSON the merchant backend and the shop pages exchange. Types only, so both the Node
+ * backend and the window code import it.
+ */
+
+/** Local order states, as the order service keeps them (seed 000), plus `refund` once money went back. */
+export type OrderStatus = 'wait' | 'success' | 'close' | 'timeout' | 'refund'
+
+/** How the backend shows an order to the pages. */
+export interface OrderView {
+  orderId: string
+  subject: string
+  /** Decimal string in CNY yuan, e.g. "68.00". */
+  amount: string
+  status: OrderStatus
+  /** The gateway's trade status when known (WAIT_BUYER_PAY, TRADE_SUCCESS, …). */
+  gatewayStatus?: string | undefined
+  tradeNo?: string | undefined
+  /** ISO 8601. */
+  createdAt: string
+  paidAt?: string | undefined
+  refundedAmount?: string | undefined
+  notifies: NotifyView[]
+}
+
+/** One notify the backend received for an order. */
+export interface NotifyView {
+  /** ISO 8601. */
+  receivedAt: string
+  notifyType: string
+  tradeStatus?: string | undefined
+  /** False when the signature or the notify_id did not verify: such a notify changed nothing. */
+  verified: boolean
+}
+
+/** A product of the catalogue. */
+export interface ProductView {
+  id: string
+  name: string
+  description: string
+  price: string
+  /** Path of the product's illustration on the shop's origin. */
+  image: string
+}
+
+/** What the page needs to run the Payment Request path: signed method data and the total. */
+export interface PaymentDataView {
+  data: Record<string, string>
+  total: { currency: 'CNY'; value: string }
+  label: string
+}
+
+/** The classic routes' answer: a QR (desktop, PRE_PAY) or an auto-submitting form (mobile, WAP_PAY). */
+export interface PayUrlView {
+  payUrl?: string | undefined
+  /** A data: URL of the QR image. */
+  qrCode?: string | undefined
+  form?: string | undefined
+}
+
+/** Settings the backend hands the pages in /config.json. Never a secret. */
+export interface ShopConfig {
+  /** The payment app's origin, for the polyfill. */
+  appOrigin: string
+  /** True when the stack runs against the local sandbox gateway. */
+  sandbox: boolean
+  /** The sandbox's test buyer, shown as a hint at checkout (sandbox only). */
+  buyer?: { login: string; password: string } | undefined
+}

@@ -1,0 +1,58 @@
+/**
+ * Every sentence the shop shows about a failure, in one place. Pages look messages up by code
+ * (a ShopApiError's code, or a DOMException's name from PaymentRequest) and never show a raw
+ * error to a buyer.
+ */
+const MESSAGES: Record<string, string> = {
+  NETWORK: 'The shop’s server cannot be reached. Check that npm start is still running, then try again.',
+  AbortError: 'Payment cancelled. Nothing was charged; you can try again or pick another way to pay.',
+  NotSupportedError:
+    'This browser cannot open the Alipay payment app. Use the QR code or the mobile form below instead.',
+  SecurityError: 'The browser blocked the payment window. Click “Pay with Alipay” again.',
+  InvalidStateError: 'A payment window is already open. Finish or close it first.',
+  NotAllowedError: 'The browser blocked the payment window. Click “Pay with Alipay” again.',
+  PAYMENT_NOT_SUCCESSFUL: 'Alipay did not complete the payment (for example, not enough balance). Nothing was charged.',
+  PAYMENT_NOT_CONFIRMED: 'Alipay has not confirmed the payment yet. This page updates by itself as soon as it does.',
+  INVALID_SIGNATURE:
+    'The payment result could not be verified, so the order is not marked paid. This page updates if Alipay confirms it.',
+  ORDER_MISMATCH: 'The payment result belongs to another order, so this order is not marked paid.',
+  AMOUNT_MISMATCH: 'The amount Alipay reported does not match the order, so it is not marked paid.',
+  SELLER_MISMATCH: 'The payment went to another seller, so this order is not marked paid.',
+  ORDER_NOT_EXIST: 'This order does not exist. Start again from the shop.',
+  ORDER_EXPIRED: 'This order expired before it was paid. Your cart is still there: go back to the shop to order again.',
+  ORDER_CLOSED:
+    'This order is cancelled and can no longer be paid. Your cart is still there: go back to the shop to order again.',
+  ORDER_STATE_CONFLICT: 'This order is no longer waiting for payment. Its current state is shown above.',
+  REFUND_AMOUNT_EXCEEDED: 'The refund is larger than what is left to refund.',
+  REFUND_REFUSED: 'Alipay refused the refund.',
+  UNKNOWN_PAY_TYPE: 'This way of paying is not available.',
+  GATEWAY_ERROR: 'Alipay’s gateway cannot be reached right now. Try again in a moment.',
+  CART_EMPTY: 'Your cart is empty. Add something first.',
+  UNKNOWN_PRODUCT: 'Something in your cart is no longer sold. Remove it and try again.',
+  BAD_QUANTITY: 'A quantity in your cart is not valid.',
+  TIMEOUT: 'No answer from Alipay yet. The order page will show the result once it arrives.',
+}
+
+/** The buyer-facing sentence for a failure code, with a sensible fallback. */
+export function messageFor(code: string, detail?: string): string {
+  return MESSAGES[code] ?? (detail ? `Something went wrong: ${detail}` : `Something went wrong (${code}).`)
+}
+
+/** Turns anything thrown into a code and a sentence. */
+export function describeError(error: unknown): { code: string; message: string } {
+  if (typeof error === 'object' && error !== null) {
+    const { code, name, detail } = error as { code?: unknown; name?: unknown; detail?: unknown }
+    const key = typeof code === 'string' ? code : typeof name === 'string' ? name : 'UNKNOWN'
+    return { code: key, message: messageFor(key, typeof detail === 'string' ? detail : undefined) }
+  }
+  return { code: 'UNKNOWN', message: messageFor('UNKNOWN') }
+}
+
+/** How an order's local state reads to a person. */
+export const STATUS_LABELS: Record<string, string> = {
+  wait: 'Waiting for payment',
+  success: 'Paid',
+  close: 'Cancelled',
+  timeout: 'Expired',
+  refund: 'Refunded',
+}

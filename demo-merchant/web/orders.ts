@@ -1,0 +1,133 @@
+import { api, type OrderView } from './api'
+import { announce, byId, formatPrice, formatTime, h } from './dom'
+import { describeError, messageFor, STATUS_LABELS } from './messages'
+
+/** The merchant's page refreshes itself, so notifies and QR payments show up without a reload. */
+const REFRESH_MS = 3_000
+
+const body = byId('orders-body')
+const table = byId('orders-table')
+const empty = byId('orders-empty')
+const status = byId('orders-status')
+const serverStatus = byId('server-status')
+let acting = false
+
+function notifyList(order: OrderView): HTMLElement | string {
+  if (order.notifies.length === 0) return 'none yet'
+  return h(
+    'details',
+    {},
+    h('summary', {}, `${order.notifies.length} received`),
+    h(
+      'ul',
+      { class: 'notifies' },
+      ...order.notifies.map((n) =>
+        h(
+          'li',
+          {},
+          `${formatTime(n.receivedAt)} · ${n.notifyType}${n.tradeStatus ? ` · ${n.tradeStatus}` : ''} · `,
+          h('span', { class: n.verified ? 'ok' : 'bad' }, n.verified ? 'signature verified' : 'rejected'),
+        ),
+      ),
+    ),
+  )
+}
+
+function actions(order: OrderView): HTMLElement {
+  const cell = h('div', { class: 'actions' })
+  const button = (action: string, label: string) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        'data-action': action,
+        'data-order': order.orderId,
+        'aria-label': `${label} order ${order.orderId}`,
+      },
+      label,
+    )
+  if (order.status === 'wait') cell.append(button('check', 'Check'), button('cancel', 'Cancel'))
+  if (order.status === 'success') cell.append(button('refund', 'Refund'))
+  return cell
+}
+
+function row(order: OrderView): HTMLTableRowElement {
+  return h(
+    'tr',
+    { 'data-order': order.orderId },
+    h('th', { scope: 'row' }, h('code', {}, order.orderId), h('br'), h('small', {}, formatTime(order.createdAt))),
+    h('td', {}, order.subject),
+    h(
+      'td',
+      { class: 'amount' },
+      formatPrice(order.amount),
+      order.refundedAmount ? h('small', {}, ` (refunded ${formatPrice(order.refundedAmount)})`) : undefined,
+    ),
+    h(
+      'td',
+      {},
+      h('span', { class: 'badge', 'data-state': order.status }, STATUS_LABELS[order.status] ?? order.status),
+      order.gatewayStatus ? h('small', { class: 'gateway-status' }, order.gatewayStatus) : undefined,
+    ),
+    h('td', {}, notifyList(order)),
+    h('td', {}, actions(order)),
+  )
+}
+
+async function load(): Promise<void> {
+  try {
+    const orders = await api.orders()
+    serverStatus.hidden = true
+    // Keep open <details> and focus across refreshes: only rebuild rows whose content changed.
+    const open = new Set(
+      [...body.querySelectorAll('tr')]
+        .filter((tr) => tr.querySelector('details[open]'))
+        .map((tr) => tr.dataset['order']),
+    )
+    const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset['action'] : undefined
+    const focusedOrder =
+      document.activeElement instanceof HTMLElement ? document.activeElement.dataset['order'] : undefined
+    body.replaceChildren(
+      ...orders.map((order) => {
+        const tr = row(order)
+        if (open.has(order.orderId)) tr.querySelector('details')?.setAttribute('open', '')
+        return tr
+      }),
+    )
+    if (focused && focusedOrder) {
+      body.querySelector<HTMLElement>(`[data-action="${focused}"][data-order="${CSS.escape(focusedOrder)}"]`)?.focus()
+    }
+    table.hidden = orders.length === 0
+    empty.hidden = orders.length > 0
+  } catch (error) {
+    serverStatus.hidden = false
+    serverStatus.textContent = describeError(error).message
+  }
+}
+
+body.addEventListener('click', async (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-action]')
+  const action = button?.dataset['action']
+  const id = button?.dataset['order']
+  if (!button || !id || acting) return
+  if (action === 'refund' && !confirm(`Refund order ${id} in full?`)) return
+  acting = true
+  button.disabled = true
+  announce(status, `${button.textContent ?? 'Working'} order ${id}…`)
+  try {
+    const order =
+      action === 'refund' ? await api.refund(id) : action === 'cancel' ? await api.cancel(id) : await api.check(id)
+    announce(status, `Order ${id}: ${STATUS_LABELS[order.status] ?? order.status}.`, 'success')
+  } catch (error) {
+    const { code, message } = describeError(error)
+    announce(status, code === 'NETWORK' ? messageFor('NETWORK') : `Order ${id}: ${message}`, 'error')
+  } finally {
+    acting = false
+    await load()
+  }
+})
+
+void load()
+setInterval(() => {
+  if (!acting && document.visibilityState === 'visible') void load()
+}, REFRESH_MS)

@@ -1,0 +1,64 @@
+import { expect, type Page } from '@playwright/test'
+import { fileURLToPath } from 'node:url'
+import type { HandlerWindow } from './handler-window'
+import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN } from './shop-stack'
+
+/** Screenshots the README shows; the journeys write them on every run. */
+export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
+
+/** Adds products to the cart on the shop page, checks out, and returns the new order's id. */
+export async function orderFromShop(page: Page, productIds: readonly string[] = ['tea-sachet']): Promise<string> {
+  await page.goto(`${SHOP_ORIGIN}/`)
+  for (const id of productIds) await page.locator(`button[data-product="${id}"]`).click()
+  await expect(page.locator('#checkout')).toBeEnabled()
+  await page.locator('#checkout').click()
+  await page.waitForURL(/\/checkout\.html\?order=D\d{20}$/)
+  const orderId = new URL(page.url()).searchParams.get('order')!
+  await expect(page.locator('#order-state')).toHaveText('Waiting for payment')
+  return orderId
+}
+
+/** Logs in at a sandbox cashier page and pays (desktop, WAP or phone page: same form). */
+export async function payAtCashierPage(page: Page, buyer: { login: string; password: string }): Promise<void> {
+  await page.locator('#login').fill(buyer.login)
+  await page.locator('#password').fill(buyer.password)
+  await page.locator('#pay').click()
+}
+
+/** The same, inside the payment handler window (driven over CDP). */
+export async function payAtCashierWindow(
+  win: HandlerWindow,
+  buyer: { login: string; password: string },
+): Promise<void> {
+  await win.waitFor(`location.origin === ${JSON.stringify(SHOP_GATEWAY_ORIGIN)} && document.querySelector('#login')`)
+  await win.evaluate(`(() => {
+    document.querySelector('#login').value = ${JSON.stringify(buyer.login)}
+    document.querySelector('#password').value = ${JSON.stringify(buyer.password)}
+  })()`)
+}
+
+/** The merchant backend's view of an order, straight from its API. */
+export async function orderState(
+  page: Page,
+  orderId: string,
+): Promise<{ status: string; notifies: unknown[]; tradeNo?: string }> {
+  const response = await page.request.get(`${SHOP_ORIGIN}/api/orders/${orderId}`)
+  expect(response.ok()).toBe(true)
+  return (await response.json()) as { status: string; notifies: unknown[]; tradeNo?: string }
+}
+
+/** The sandbox gateway's trades for an order: a payment counted twice would show here. */
+export async function gatewayTrades(page: Page, orderId: string): Promise<{ status: string }[]> {
+  const response = await page.request.get(`${SHOP_GATEWAY_ORIGIN}/_sandbox/trades?out_trade_no=${orderId}`)
+  return ((await response.json()) as { trades: { status: string }[] }).trades
+}
+
+/** Pays an order on its checkout page through the mobile form (the quickest full payment). */
+export async function payByWap(page: Page, orderId: string, buyer: { login: string; password: string }): Promise<void> {
+  await page.goto(`${SHOP_ORIGIN}/checkout.html?order=${orderId}`)
+  await page.locator('#pay-wap').click()
+  await page.waitForURL(`${SHOP_GATEWAY_ORIGIN}/**`)
+  await payAtCashierPage(page, buyer)
+  await page.waitForURL(`${SHOP_ORIGIN}/checkout.html?order=${orderId}&returned=1`)
+  await expect(page.locator('#order-state')).toHaveText('Paid')
+}
