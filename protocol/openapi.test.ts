@@ -143,3 +143,23 @@ describe('openapi replies as the sandbox writes them', () => {
     expect(await verifyOpenapiNotify({ ...signed, sign_type: 'RSA' }, keys.publicKey)).toMatchObject({ ok: false })
   })
 })
+
+describe('openapi request strings with empty values', () => {
+  const params = { app_id: '2021000122671080', method: 'alipay.trade.query', sign_type: 'RSA2', notify_url: '' }
+
+  test('keepEmpty signs key= as the Node SDK does; the default drops it', () => {
+    expect(openapiRequestString(params)).toBe('app_id=2021000122671080&method=alipay.trade.query&sign_type=RSA2')
+    expect(openapiRequestString(params, { keepEmpty: true })).toBe(
+      'app_id=2021000122671080&method=alipay.trade.query&notify_url=&sign_type=RSA2',
+    )
+  })
+
+  test('a request signed with the empty value verifies only with keepEmpty', async () => {
+    const privateKey = byKind('request-sign').find((v) => v.private_key_pem)!.private_key_pem!
+    const publicKey = byKind('request-sign').find((v) => v.private_key_pem)!.public_key_pem
+    const sign = await signString(openapiRequestString(params, { keepEmpty: true }), 'RSA2', { privateKey })
+    const signed = { ...params, sign }
+    expect((await verifyOpenapiRequest(signed, publicKey, { keepEmpty: true })).ok).toBe(true)
+    expect((await verifyOpenapiRequest(signed, publicKey)).ok).toBe(false)
+  })
+})

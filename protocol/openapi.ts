@@ -11,9 +11,20 @@ import { stringToSign } from './string-to-sign'
 /** openapi sign types: RSA2 (SHA256withRSA, the default) or RSA (SHA1withRSA). */
 export type OpenapiSignType = 'RSA2' | 'RSA'
 
-/** The string to sign of an openapi request: everything but `sign` and empty values, sorted. */
-export function openapiRequestString(params: Readonly<Record<string, string | undefined>>): string {
-  return stringToSign(params, ['sign'])
+/**
+ * The string to sign of an openapi request: everything but `sign` and empty values, sorted.
+ * `keepEmpty` keeps empty values as `key=` (what the Node SDK signs, openapi §3.2 step 3).
+ */
+export function openapiRequestString(
+  params: Readonly<Record<string, string | undefined>>,
+  options: { keepEmpty?: boolean } = {},
+): string {
+  if (!options.keepEmpty) return stringToSign(params, ['sign'])
+  return Object.keys(params)
+    .filter((key) => key !== 'sign' && typeof params[key] === 'string')
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((key) => `${key}=${params[key]}`)
+    .join('&')
 }
 
 /**
@@ -36,14 +47,15 @@ export async function signOpenapiRequest(
   return { ...withType, sign }
 }
 
-/** Verifies an openapi request (the sandbox's side) with the app public key. */
+/** Verifies an openapi request (the sandbox's side) with the app public key; `keepEmpty` as in openapiRequestString. */
 export function verifyOpenapiRequest(
   params: Readonly<Record<string, string | undefined>>,
   publicKey: string,
+  options: { keepEmpty?: boolean } = {},
 ): Promise<VerifyResult> {
   const signType = (params['sign_type'] ?? '') as OpenapiSignType
   return verifyString(
-    openapiRequestString(params),
+    openapiRequestString(params, options),
     params['sign'] ?? '',
     signType,
     { publicKey },

@@ -1,10 +1,12 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
+import { AdminGuard } from './admin-guard'
 import type { SandboxDeps } from './deps'
 import { FaultsUpdateSchema } from './faults'
 import { CASHIER_JS, SANDBOX_CSS } from './views/assets'
 import { inspectorPage } from './views/inspector'
 import { pageHeaders } from './views/layout'
+import { triggerRoutes } from './trigger-routes'
 
 const AdvanceSchema = v.strictObject({ seconds: v.pipe(v.number(), v.minValue(0), v.maxValue(10 * 365 * 86_400)) })
 
@@ -21,6 +23,9 @@ async function readJson(request: Request): Promise<unknown> {
 export function adminRoutes(deps: SandboxDeps): Hono {
   const app = new Hono()
   const { store } = deps
+  const guard = new AdminGuard()
+  app.use('/_sandbox/*', guard.sameOrigin())
+  app.route('/', triggerRoutes(deps, guard))
 
   app.get('/_sandbox/assets/sandbox.css', (c) => {
     c.header('cache-control', 'public, max-age=300')
@@ -84,7 +89,17 @@ export function adminRoutes(deps: SandboxDeps): Hono {
     for (const [k, val] of Object.entries(pageHeaders())) c.header(k, val)
     const notifies = store.listNotifies(300).map((n) => ({ ...n, attemptList: store.attemptsOf(n.id) }))
     return c.html(
-      inspectorPage({ trades: store.listTrades(300), notifies, faults: deps.faults.current, now: deps.clock.now() }),
+      inspectorPage({
+        trades: store.listTrades(300),
+        notifies,
+        faults: deps.faults.current,
+        pendingFailures: deps.faults.pendingFailures,
+        now: deps.clock.now(),
+        csrf: guard.token,
+        done: c.req.query('done'),
+        autoRefresh: c.req.query('auto') === '1',
+        buyers: deps.config.buyers.map((b) => b.login),
+      }),
     )
   })
 

@@ -4,9 +4,11 @@ import { adminRoutes } from './admin'
 import { cashierRoutes } from './cashier'
 import type { SandboxDeps } from './deps'
 import { handleGateway, refuseUnknown } from './gateway'
+import { handleOpenapi } from './openapi-gateway'
+import { isOpenapiRequest, openapiRoutes } from './openapi-routes'
 
 /**
- * The sandbox as a fetch handler: `/gateway.do`, the cashier, the phone page and `/_sandbox/*`.
+ * The sandbox as a fetch handler: `/gateway.do` (mapi and openapi), the cashier, the phone page and `/_sandbox/*`.
  * Every failure becomes a gateway error code (HTML for browsers, XML otherwise), never a stack trace.
  */
 export function createSandboxApp(deps: SandboxDeps): Hono {
@@ -16,7 +18,11 @@ export function createSandboxApp(deps: SandboxDeps): Hono {
     onError: (c) => refuseUnknown(c, deps, { code: 'ILLEGAL_ARGUMENT', field: 'request' }, 413),
   })
   app.use('*', tooLarge)
-  app.on(['GET', 'POST'], '/gateway.do', (c) => handleGateway(c, deps))
+  // One endpoint, two gateways: `method` + `app_id` is Alipay's current openapi, `service` is mapi.
+  app.on(['GET', 'POST'], '/gateway.do', async (c) =>
+    (await isOpenapiRequest(c)) ? handleOpenapi(c, deps) : handleGateway(c, deps),
+  )
+  app.route('/', openapiRoutes(deps))
   app.route('/', cashierRoutes(deps))
   app.route('/', adminRoutes(deps))
   app.get('/', (c) => c.redirect('/_sandbox/inspector', 302))

@@ -82,7 +82,7 @@ export function cashierRoutes(deps: SandboxDeps): Hono {
   const notFound = (c: Context) => page(c, errorPage('TRADE_NOT_EXIST', undefined), [], 404)
 
   const showCashier = async (c: Context, trade: Trade, message?: CashierMessage) => {
-    const desktop = trade.service === PC_PAY_SERVICE
+    const desktop = trade.service === PC_PAY_SERVICE || trade.service === 'alipay.trade.page.pay'
     const phone = phoneUrl(c, trade)
     const qrSvg = desktop
       ? await QRCode.toString(phone, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' })

@@ -1,6 +1,13 @@
 import * as v from 'valibot'
-import { NOTIFY_RETRY_GAPS_SECONDS, RETURN_NOTIFY_ID_LIFETIME_SECONDS } from '../protocol/index'
-import { DEMO_BUYER, DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA, DEMO_PARTNER, DEMO_POOR_BUYER } from './demo-accounts'
+import { NOTIFY_RETRY_GAPS_SECONDS, RETURN_NOTIFY_ID_LIFETIME_SECONDS, type TradeStatus } from '../protocol/index'
+import {
+  DEMO_APP,
+  DEMO_BUYER,
+  DEMO_GATEWAY_RSA,
+  DEMO_MERCHANT_RSA,
+  DEMO_PARTNER,
+  DEMO_POOR_BUYER,
+} from './demo-accounts'
 import { type Faults, FaultsSchema } from './faults'
 
 /** One merchant profile: what the real gateway knows about a partner. */
@@ -25,6 +32,25 @@ export interface PartnerProfile {
   itBPay?: boolean | undefined
   /** Whether an API refund also sends a trade_status_sync notify (mapi §10.3, unknown in reality). Default true. */
   refundTradeStatusSync?: boolean | undefined
+}
+
+/** Products of the openapi mode, each with its own default notify table (openapi §6.3). */
+export type OpenapiProduct = 'page' | 'wap' | 'precreate'
+
+/** One openapi application: what Alipay's current gateway knows about an app_id (openapi §10.1). */
+export interface OpenapiApp {
+  /** Application id (16 digits in every example seen). */
+  appId: string
+  /** The app public key (PEM or bare base64) that verifies its requests. */
+  publicKey: string
+  /** The app's signing algorithm; requests must use it and the gateway signs with it. Default RSA2. */
+  signType?: 'RSA2' | 'RSA' | undefined
+  /** The seller (`2088` + 12 digits) the app collects for. */
+  sellerId: string
+  /** Sent as `seller_email` in notifications when set. */
+  sellerEmail?: string | undefined
+  /** Which trade statuses each product notifies; default openapi §6.3. */
+  notifyStatuses?: Partial<Record<OpenapiProduct, readonly TradeStatus[]>> | undefined
 }
 
 /** A test buyer who can log in to the cashier. */
@@ -58,6 +84,10 @@ export interface SandboxConfig {
   /** The gateway's own RSA key pair: signs RSA/RSA2 returns, notifies and replies. */
   gatewayKeys: { privateKey: string; publicKey: string }
   buyers: readonly TestBuyer[]
+  /** openapi applications (requests with `app_id` + `method`); none by default. */
+  apps?: readonly OpenapiApp[] | undefined
+  /** openapi `timestamp` tolerance against sandbox time, in seconds; 0 turns the check off. Default 900. */
+  openapiTimestampToleranceSeconds?: number | undefined
   /** Faults active from the start (see faults.ts); changeable at runtime via /_sandbox/faults. */
   faults?: Partial<Faults> | undefined
   /** Where diagnostics go. Default: console.error. */
@@ -105,6 +135,19 @@ const ConfigSchema = v.object({
       balance: AMOUNT,
     }),
   ),
+  apps: v.optional(
+    v.array(
+      v.object({
+        appId: v.pipe(v.string(), v.regex(/^\d{8,32}$/)),
+        publicKey: PEM,
+        signType: v.optional(v.picklist(['RSA2', 'RSA'])),
+        sellerId: v.pipe(v.string(), v.regex(/^2088\d{12}$/)),
+        sellerEmail: v.optional(v.string()),
+        notifyStatuses: v.optional(v.record(v.picklist(['page', 'wap', 'precreate']), v.array(v.string()))),
+      }),
+    ),
+  ),
+  openapiTimestampToleranceSeconds: v.optional(v.pipe(v.number(), v.minValue(0))),
   faults: v.optional(v.partial(FaultsSchema)),
 })
 
@@ -135,6 +178,8 @@ export function resolveConfig(config: SandboxConfig): ResolvedConfig {
     partners: config.partners,
     gatewayKeys: config.gatewayKeys,
     buyers: config.buyers,
+    apps: config.apps ?? [],
+    openapiTimestampToleranceSeconds: config.openapiTimestampToleranceSeconds ?? 900,
     faults: config.faults ?? {},
     log: log ?? ((line) => console.error(line)),
   }
@@ -142,7 +187,7 @@ export function resolveConfig(config: SandboxConfig): ResolvedConfig {
 
 /**
  * The demo setup shared by `npm start` and the tests: DEMO_PARTNER (MD5 key and the merchant
- * RSA public key), the sandbox gateway key pair, DEMO_BUYER and DEMO_POOR_BUYER.
+ * RSA public key), the openapi DEMO_APP, the sandbox gateway key pair, DEMO_BUYER and DEMO_POOR_BUYER.
  */
 export function demoSandboxConfig(overrides: Partial<SandboxConfig> = {}): SandboxConfig {
   return {
@@ -155,6 +200,14 @@ export function demoSandboxConfig(overrides: Partial<SandboxConfig> = {}): Sandb
       },
     ],
     gatewayKeys: { privateKey: DEMO_GATEWAY_RSA.privateKey, publicKey: DEMO_GATEWAY_RSA.publicKey },
+    apps: [
+      {
+        appId: DEMO_APP.appId,
+        publicKey: DEMO_APP.publicKey,
+        sellerId: DEMO_APP.sellerId,
+        sellerEmail: DEMO_PARTNER.sellerEmail,
+      },
+    ],
     buyers: [
       {
         login: DEMO_BUYER.login,

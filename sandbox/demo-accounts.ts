@@ -44,3 +44,17 @@ export const DEMO_POOR_BUYER = {
   userId: '2088102122524334',
   balance: '0.05',
 } as const
+
+/**
+ * The demo openapi app (Alipay's current gateway): app_id and the app RSA key pair (2048-bit,
+ * RSA2). PUBLIC TEST KEYS generated for this repository; the sandbox holds the public half and
+ * signs its replies and notifications with DEMO_GATEWAY_RSA.
+ */
+export const DEMO_APP = {
+  appId: '2021000122671080',
+  sellerId: '2088101122136241',
+  privateKey:
+    '-----BEGIN PRIVATE KEY-----\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC7O03Oyod0bqvM\nGuK5e6S8bEPwkwIb2bZjB9dzQNlB+XscxxisuhW0jnxvLzqhNxXYH0bM1gUC7GL+\nMw3OeaTcGYujp8w5lJgKtEYWdGec3apolQzEdRDNVXGA1xMjcTKgxVdxfd+JoTaJ\nmFfc7ITMeZqsqHdLdrwqPblJjuVYwvzo32oRkRaytgksQJb93lfunqWjBN1iv9DS\nHMB1y0a5xwR6lvDBAfe7DcFeEJJLWxIGAprPDgbFzpqr4Y973jPTpOrwfPwzEBiE\nhxIejMLGI2i3VddU0itO3Okt+1UWMIC15bGsy2PWJC2WvIFPgO6h5QngEC+5JXeU\nX2f0cCx/AgMBAAECggEAHIh7oZWM0gohpU+9mJ3Gq65mJi4JJrxlhq8Fvvs1gM/n\n2qle0cfkEema/gi5CyONcSvHCuVcyybCKVIXew1fuekstiqWvXmvOAZkHfzsY2QG\nmbyJPxFGF7y7OPLN6FtSZ1zbqCCSJfPLD2oHjdP/ovevQjvEPlxgbaGNcK/VtNJz\nTZuebmLplbwBg/eO3iABPTg/yi0p8OXsq/gKfXz98BhXNnIxdsbm5yARn8+GICGl\n5ORstVFUB+bUW6BtvBKirgZ58dMKuBmgfDjOMjjNS3SoXnOGPBRXCtJk1/JKSRvz\nK731Iq1SVLo6UHxAm/C0itEh+vJZq5WG4/eM0iy21QKBgQDyMiy5rycFx1E57bp3\n5oRKKwS3/K/VflMmfC/S5E7AHA0kYezhz85K1RXi2wiVcWt1kldN9XyBqD6QbbVC\nUCefErUCYUoe90GqfotYl8jWF0b5ZeVH7FytBRRZnfOv25SEux4M6jX376qGF+QJ\ngXA7x+xpl/u+99ifxRHGTPvwywKBgQDF5yhJrTz+LcC4OjP5mYO43XBNOIADQ5zM\n8Q7XGd/+LK5/6uaT8pbkdH702m7C0P8HNU+f53+esLuLMuM6YecVTpn3CKTFmOSf\n++2XOuUAlGj3jLQlqRAGmGK+/7FCbs2MquTxtDsYDn+F36StEDntoAnOBRhIQhVT\nHOSYx5iAnQKBgGhIBk3lBo5MZcLlgxZBINC2eQ+nMyZff/ngGs9ZEjdRXK8/orkP\nuqkp2oSU/rsp3LUAz6p3eqZxBI83TYZB8O1jJqDhtwJiP9njJqh8ojLcTujvYKt5\nL+Yne72ibtxXVTlZP/UbmyUoAmo+OyeEngh/amGE2RY+rP0N4ztYxlnFAoGBAJWM\nXJFwbArXoC6XLPeM3lEwZNC1xWayDSeBcelyECYOtb7MT3m1c/knX1jAR7rIHC/i\nRU1crr/IZbCGv9c6bFlZkFdxHLKFGx8aTSxewPZzL+8BUJC09PtG5DfZGKZO/N0z\nttY/j/hZ3FvZ6KMvA9dhfIdGqlbQOTUZPFWHXuKxAoGBAOA/UDe6dwuf5sozXFDp\nPyDXqQIkfPQO8c/EcSAgtlJ/UXwsYvIwalBo2Yr5ZUfjjVUDRRATMbfNWa/1eNtN\n8rWPGHT0S1q0vWw9Vo4sSdxQNA3a1W/ggslVNJWvThXG60hTCD6eohOX0oDdo4ln\nDA8q6Tpk6BGeLTelqnSQTqA0\n-----END PRIVATE KEY-----\n',
+  publicKey:
+    '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuztNzsqHdG6rzBriuXuk\nvGxD8JMCG9m2YwfXc0DZQfl7HMcYrLoVtI58by86oTcV2B9GzNYFAuxi/jMNznmk\n3BmLo6fMOZSYCrRGFnRnnN2qaJUMxHUQzVVxgNcTI3EyoMVXcX3fiaE2iZhX3OyE\nzHmarKh3S3a8Kj25SY7lWML86N9qEZEWsrYJLECW/d5X7p6lowTdYr/Q0hzAdctG\nuccEepbwwQH3uw3BXhCSS1sSBgKazw4Gxc6aq+GPe94z06Tq8Hz8MxAYhIcSHozC\nxiNot1XXVNIrTtzpLftVFjCAteWxrMtj1iQtlryBT4DuoeUJ4BAvuSV3lF9n9HAs\nfwIDAQAB\n-----END PUBLIC KEY-----\n',
+} as const

@@ -2,6 +2,7 @@ import { SandboxClock, type Clock } from './clock'
 import { resolveConfig, type ResolvedConfig, type SandboxConfig } from './config'
 import { FaultBoard } from './faults'
 import { Notifier } from './notifier'
+import { OpenapiMessages } from './openapi-messages'
 import { Scheduler } from './scheduler'
 import { GatewaySigner } from './signer'
 import { SandboxStore } from './store'
@@ -16,6 +17,8 @@ export interface SandboxDeps {
   signer: GatewaySigner
   notifier: Notifier
   trades: TradeBook
+  /** Signs the openapi mode's notifications and returns. */
+  openapi: OpenapiMessages
   scheduler: Scheduler
   /** Moves sandbox time forward (POST /_sandbox/clock/advance); undefined when the clock cannot jump. */
   advanceClock?: ((ms: number) => void) | undefined
@@ -40,12 +43,13 @@ export function createSandboxDeps(config: SandboxConfig, options: SandboxDepsOpt
   const schedulerRef: { current?: Scheduler } = {}
   const wake = () => schedulerRef.current?.wake()
   const notifier = new Notifier({ store, clock, config: resolved, faults, signer, fetch: options.fetch ?? fetch, wake })
-  const trades = new TradeBook({ store, clock, config: resolved, signer, notifier, wake })
+  const openapi = new OpenapiMessages({ config: resolved, clock, notifier })
+  const trades = new TradeBook({ store, clock, config: resolved, signer, notifier, wake, openapi })
   const scheduler = new Scheduler(clock, [trades, notifier], (error) =>
     resolved.log(`[alipay-sandbox] scheduled work failed: ${error instanceof Error ? error.message : String(error)}`),
   )
   schedulerRef.current = scheduler
-  const deps: SandboxDeps = { config: resolved, store, clock, faults, signer, notifier, trades, scheduler }
+  const deps: SandboxDeps = { config: resolved, store, clock, faults, signer, notifier, trades, openapi, scheduler }
   if (sandboxClock) {
     sandboxClock.onAdvance(wake)
     deps.advanceClock = (ms) => sandboxClock.advance(ms)

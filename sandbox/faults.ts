@@ -51,9 +51,20 @@ export const NO_FAULTS: Faults = {
 /** Schema of a PATCH-like update: any subset of the knobs, nothing else. */
 export const FaultsUpdateSchema = v.partial(FaultsSchema)
 
+/**
+ * One-shot delivery failures for the next N notify attempts (`fail-next`):
+ * - `drop`: never sent, recorded as `dropped`, retried on schedule (a lost notify);
+ * - `5xx`: sent, but the gateway sees HTTP 502 (a proxy in between failed), so it retries a notify the merchant got;
+ * - `timeout`: sent, but the gateway stops waiting before reading the answer, and retries;
+ * - `twice`: sent twice in a row with the same body.
+ */
+export const FAIL_MODES = ['drop', '5xx', 'timeout', 'twice'] as const
+export type FailMode = (typeof FAIL_MODES)[number]
+
 /** The mutable fault switchboard shared by the notifier and the gateway routes. */
 export class FaultBoard {
   #faults: Faults
+  #failNext: { mode: FailMode; remaining: number } | undefined
 
   constructor(initial: Partial<Faults> = {}) {
     this.#faults = { ...NO_FAULTS, ...initial }
@@ -73,7 +84,27 @@ export class FaultBoard {
   /** Turns every fault off. */
   reset(): Faults {
     this.#faults = { ...NO_FAULTS }
+    this.#failNext = undefined
     return this.current
+  }
+
+  /** Makes the next `count` notify delivery attempts fail in `mode` (replaces any earlier request). */
+  failNext(count: number, mode: FailMode): void {
+    this.#failNext = count > 0 ? { mode, remaining: count } : undefined
+  }
+
+  /** The one-shot failures still to come, if any. */
+  get pendingFailures(): { mode: FailMode; remaining: number } | undefined {
+    return this.#failNext ? { ...this.#failNext } : undefined
+  }
+
+  /** Consumes one one-shot failure for the delivery attempt about to be made. */
+  takeFailure(): FailMode | undefined {
+    const next = this.#failNext
+    if (!next) return undefined
+    next.remaining--
+    if (next.remaining <= 0) this.#failNext = undefined
+    return next.mode
   }
 
   /** Whether a reply fault applies to this service. */

@@ -1,7 +1,7 @@
 import { encodeForm, formatBeijingTime, NOTIFY_ACK, type Params } from '../protocol/index'
 import type { Clock } from './clock'
 import type { ResolvedConfig } from './config'
-import type { FaultBoard } from './faults'
+import type { FailMode, FaultBoard } from './faults'
 import { newAsyncNotifyId } from './ids'
 import type { TimedWork } from './scheduler'
 import type { GatewaySigner } from './signer'
@@ -17,6 +17,13 @@ export interface NotifyRequest {
   signType: string
   /** Business parameters, without notify_id, notify_time, sign_type and sign. */
   params: Params
+  /** A notify_id chosen by the caller (openapi: 34 digits); default a mapi-style one. */
+  notifyId?: string | undefined
+  /**
+   * The whole notification, signed once (openapi: every retry sends the same bytes). Without it,
+   * each attempt is signed anew with a fresh notify_time (mapi).
+   */
+  fixedBody?: string | undefined
 }
 
 /** Longest answer excerpt kept per attempt. */
@@ -57,7 +64,7 @@ export class Notifier implements TimedWork {
     const alreadyHeld = request.tradeNo ? store.heldNotifies(request.tradeNo).length > 0 : false
     const hold = f.outOfOrderNotify && request.tradeNo !== null && !alreadyHeld
     const notify = store.insertNotify({
-      notifyId: newAsyncNotifyId(),
+      notifyId: request.notifyId ?? newAsyncNotifyId(),
       partner: request.partner,
       tradeNo: request.tradeNo,
       kind: request.kind,
@@ -69,9 +76,22 @@ export class Notifier implements TimedWork {
       // A held notify is released by its successor, or by itself after the first retry gap.
       nextAttemptAt: now + (hold ? (this.gapAfter(1) ?? 0) : f.notifyDelayMs),
       createdAt: now,
+      fixedBody: request.fixedBody ?? null,
     })
     this.deps.wake()
     return notify
+  }
+
+  /**
+   * Enqueues a notify whose body is still being signed (openapi signs once, asynchronously).
+   * Tracked like an attempt, so shutdown waits for it.
+   */
+  enqueueAsync(request: Promise<NotifyRequest>): void {
+    void this.#track(
+      request.then((r) => {
+        if (this.deps.store.db.open) this.enqueue(r)
+      }),
+    )
   }
 
   /** Earliest time any notify needs attention. */
@@ -115,17 +135,18 @@ export class Notifier implements TimedWork {
       nextAttemptAt: startedAt + (gap ?? 0),
     })
     const f = faults.current
+    const forced = faults.takeFailure()
     let delivered = false
-    if (attemptNo <= f.dropNotifyAttempts) {
+    if (forced === 'drop' || attemptNo <= f.dropNotifyAttempts) {
       this.#record(notify, attemptNo, {
         outcome: 'dropped',
         status: null,
         bodyExcerpt: null,
-        error: 'dropped by fault',
+        error: forced === 'drop' ? 'dropped by fail-next' : 'dropped by fault',
       })
     } else {
-      const sends = f.duplicateNotify ? 2 : 1
-      for (let i = 0; i < sends; i++) delivered = (await this.#post(notify, attemptNo)) || delivered
+      const sends = f.duplicateNotify || forced === 'twice' ? 2 : 1
+      for (let i = 0; i < sends; i++) delivered = (await this.#post(notify, attemptNo, forced)) || delivered
     }
     if (delivered) store.updateNotify(notify.id, { state: 'delivered', ackedAt: clock.now() })
     else if (gap === undefined)
@@ -139,29 +160,51 @@ export class Notifier implements TimedWork {
     this.deps.wake()
   }
 
-  async #post(notify: Notify, attemptNo: number): Promise<boolean> {
+  /** The body of one delivery: the fixed one (openapi), or the parameters signed now with a fresh notify_time (mapi). */
+  async #body(notify: Notify): Promise<string> {
+    if (notify.fixedBody !== null) return notify.fixedBody
     const { clock, config, signer } = this.deps
     const params: Params = {
       ...(JSON.parse(notify.params) as Params),
       notify_id: notify.notifyId,
       notify_time: formatBeijingTime(new Date(clock.now())),
     }
+    const partner = config.partners.find((p) => p.partner === notify.partner)
+    const signed = await signer.sign(params, partner, notify.signType, notify.charset, 'notify')
+    return encodeForm(signed, notify.charset)
+  }
+
+  #send(notify: Notify, body: string): Promise<Response> {
+    return this.deps.fetch(notify.url, {
+      method: 'POST',
+      headers: { 'content-type': `application/x-www-form-urlencoded; charset=${notify.charset}` },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.deps.config.notifyTimeoutMs),
+    })
+  }
+
+  async #post(notify: Notify, attemptNo: number, forced: FailMode | undefined): Promise<boolean> {
     try {
-      const partner = config.partners.find((p) => p.partner === notify.partner)
-      const signed = await signer.sign(params, partner, notify.signType, notify.charset, 'notify')
-      const response = await this.deps.fetch(notify.url, {
-        method: 'POST',
-        headers: { 'content-type': `application/x-www-form-urlencoded; charset=${notify.charset}` },
-        body: encodeForm(signed, notify.charset),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(config.notifyTimeoutMs),
-      })
-      const body = await response.text()
-      const ok = response.status === 200 && body === NOTIFY_ACK
+      const body = await this.#body(notify)
+      if (this.deps.store.db.open) this.deps.store.updateNotify(notify.id, { lastBody: body })
+      const response = await this.#send(notify, body)
+      const answer = await response.text()
+      if (forced === 'timeout') {
+        this.#record(notify, attemptNo, {
+          outcome: 'failure',
+          status: null,
+          bodyExcerpt: null,
+          error: 'TimeoutError: stopped waiting for the answer (fail-next timeout)',
+        })
+        return false
+      }
+      const status = forced === '5xx' ? 502 : response.status
+      const ok = status === 200 && answer === NOTIFY_ACK
       this.#record(notify, attemptNo, {
         outcome: ok ? 'success' : 'failure',
-        status: response.status,
-        bodyExcerpt: body.slice(0, EXCERPT_CHARS),
+        status,
+        bodyExcerpt: forced === '5xx' ? 'Bad Gateway (fail-next 5xx)' : answer.slice(0, EXCERPT_CHARS),
         error: null,
       })
       return ok
@@ -169,6 +212,41 @@ export class Notifier implements TimedWork {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
       this.#record(notify, attemptNo, { outcome: 'failure', status: null, bodyExcerpt: null, error: message })
       return false
+    }
+  }
+
+  /**
+   * Delivers a notify again now through the normal path (a pending, held or given-up one): the
+   * attempt counts, and a success acknowledges it. An acknowledged notify is not resent.
+   */
+  resend(notify: Notify): 'scheduled' | 'already-acknowledged' {
+    if (notify.state === 'delivered') return 'already-acknowledged'
+    this.deps.store.updateNotify(notify.id, { state: 'pending', nextAttemptAt: this.deps.clock.now() })
+    this.deps.wake()
+    return 'scheduled'
+  }
+
+  /**
+   * POSTs the exact bytes of the last delivery once more, outside the schedule: what a replay
+   * attacker (or a gateway glitch) sends. The notify's state does not change; the attempt is
+   * recorded as `replayed` with attemptNo 0.
+   */
+  async replay(notify: Notify): Promise<{ status: number | null; answer: string | null; error?: string }> {
+    if (notify.lastBody === null) return { status: null, answer: null, error: 'NOTIFY_NEVER_SENT' }
+    try {
+      const response = await this.#send(notify, notify.lastBody)
+      const answer = await response.text()
+      this.#record(notify, 0, {
+        outcome: 'replayed',
+        status: response.status,
+        bodyExcerpt: answer.slice(0, EXCERPT_CHARS),
+        error: null,
+      })
+      return { status: response.status, answer }
+    } catch (error) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      this.#record(notify, 0, { outcome: 'replayed', status: null, bodyExcerpt: null, error: message })
+      return { status: null, answer: null, error: message }
     }
   }
 

@@ -41,6 +41,11 @@ export interface Trade {
   /** The signed return URL made at payment, so every later redirect uses the same one. */
   returnTarget: string | null
   businessScene: string | null
+  /**
+   * When the trade came to exist at the gateway: mapi at the pay request; openapi page and WAP
+   * trades at the payer's login, QR trades at the scan (openapi §10.4). Null until then.
+   */
+  visibleAt: number | null
 }
 
 /** States of one notify: held back by a fault, waiting, acknowledged, or given up after the last try. */
@@ -63,6 +68,13 @@ export interface Notify {
   nextAttemptAt: number
   createdAt: number
   ackedAt: number | null
+  /**
+   * A body signed once and POSTed as is on every attempt (openapi: retries resend the identical
+   * signed set, openapi §10.4); null when each attempt is signed anew (mapi).
+   */
+  fixedBody: string | null
+  /** The exact body of the last POST, kept so a replay can send the same bytes again. */
+  lastBody: string | null
 }
 
 /** One delivery attempt of a notify, as the inspector shows it. */
@@ -74,7 +86,8 @@ export interface NotifyAttempt {
   status: number | null
   bodyExcerpt: string | null
   error: string | null
-  outcome: 'success' | 'failure' | 'dropped'
+  /** `replayed`: a trigger re-sent the last body outside the schedule (attemptNo 0). */
+  outcome: 'success' | 'failure' | 'dropped' | 'replayed'
 }
 
 /** A refund batch (refund_fastpay_by_platform_nopwd). */
@@ -125,10 +138,20 @@ const TRADE_COLUMNS = [
   'price', 'quantity', 'sellerId', 'sellerEmail', 'wantedBuyer', 'buyerId', 'buyerEmail', 'notifyUrl', 'returnUrl',
   'showUrl', 'extraCommonParam', 'itBPay', 'fingerprint', 'cashierToken', 'expiresAt', 'finishAt', 'createdAt',
   'paidAt', 'closedAt', 'modifiedAt', 'refundedFee', 'refundStatus', 'refundedAt', 'returnTarget', 'businessScene',
+  'visibleAt',
 ] as const // prettier-ignore
 
-/** New notify rows: everything but the generated id and delivery counters. */
-export type NewNotify = Omit<Notify, 'id' | 'attempts' | 'ackedAt'>
+/** New notify rows: everything but the generated id, delivery counters and the last body. */
+export type NewNotify = Omit<Notify, 'id' | 'attempts' | 'ackedAt' | 'fixedBody' | 'lastBody'> & {
+  fixedBody?: string | null | undefined
+}
+
+// Columns added after the first release: a database made by an older sandbox gets them on open.
+const ADDED_COLUMNS: readonly (readonly [table: string, column: string, type: string])[] = [
+  ['notifies', 'fixedBody', 'TEXT'],
+  ['notifies', 'lastBody', 'TEXT'],
+  ['trades', 'visibleAt', 'INTEGER'],
+]
 
 /**
  * The sandbox's SQLite store (WAL). Every state change is written before it is acted on, so a
@@ -142,6 +165,10 @@ export class SandboxStore {
     if (path !== ':memory:') this.db.pragma('journal_mode = WAL')
     this.db.pragma('foreign_keys = ON')
     this.db.exec(SCHEMA)
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]
+      if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`)
+    }
   }
 
   /** Runs `fn` in one transaction. */
@@ -174,6 +201,13 @@ export class SandboxStore {
   tradeByOutTradeNo(partner: string, outTradeNo: string): Trade | undefined {
     return this.db.prepare('SELECT * FROM trades WHERE partner = ? AND outTradeNo = ?').get(partner, outTradeNo) as
       Trade | undefined
+  }
+
+  /** Trades with this merchant order number, any partner or app, most recent first. */
+  tradesByOutTradeNo(outTradeNo: string): Trade[] {
+    return this.db
+      .prepare('SELECT * FROM trades WHERE outTradeNo = ? ORDER BY createdAt DESC, rowid DESC')
+      .all(outTradeNo) as Trade[]
   }
 
   tradeByCashierToken(token: string): Trade | undefined {
@@ -211,10 +245,10 @@ export class SandboxStore {
   insertNotify(notify: NewNotify): Notify {
     const info = this.db
       .prepare(
-        `INSERT INTO notifies (notifyId, partner, tradeNo, kind, url, charset, signType, params, state, nextAttemptAt, createdAt)
-         VALUES (@notifyId, @partner, @tradeNo, @kind, @url, @charset, @signType, @params, @state, @nextAttemptAt, @createdAt)`,
+        `INSERT INTO notifies (notifyId, partner, tradeNo, kind, url, charset, signType, params, state, nextAttemptAt, createdAt, fixedBody)
+         VALUES (@notifyId, @partner, @tradeNo, @kind, @url, @charset, @signType, @params, @state, @nextAttemptAt, @createdAt, @fixedBody)`,
       )
-      .run(notify)
+      .run({ ...notify, fixedBody: notify.fixedBody ?? null })
     return this.notifyByRowId(Number(info.lastInsertRowid))!
   }
 
@@ -226,7 +260,10 @@ export class SandboxStore {
     return this.db.prepare('SELECT * FROM notifies WHERE notifyId = ?').get(notifyId) as Notify | undefined
   }
 
-  updateNotify(id: number, changes: Partial<Pick<Notify, 'state' | 'attempts' | 'nextAttemptAt' | 'ackedAt'>>): void {
+  updateNotify(
+    id: number,
+    changes: Partial<Pick<Notify, 'state' | 'attempts' | 'nextAttemptAt' | 'ackedAt' | 'lastBody'>>,
+  ): void {
     const keys = Object.keys(changes)
     if (keys.length === 0) return
     const set = keys.map((k) => `${k} = @${k}`).join(', ')

@@ -18,6 +18,7 @@ import type { Clock } from './clock'
 import type { PartnerProfile, ResolvedConfig, TestBuyer } from './config'
 import { newCashierToken, newReturnNotifyId, newTradeNo, notifyIdKey } from './ids'
 import type { Notifier } from './notifier'
+import { isOpenapiTrade, type OpenapiMessages, type RefundNote } from './openapi-messages'
 import type { TimedWork } from './scheduler'
 import type { GatewaySigner } from './signer'
 import type { SandboxStore, Trade } from './store'
@@ -70,6 +71,8 @@ export class TradeBook implements TimedWork {
       notifier: Notifier
       /** Asks the scheduler to re-check deadlines (a new it_b_pay or refund period). */
       wake: () => void
+      /** Notifications and returns of trades opened through the openapi mode. */
+      openapi?: OpenapiMessages | undefined
     },
   ) {}
 
@@ -177,6 +180,7 @@ export class TradeBook implements TimedWork {
       refundedAt: null,
       returnTarget: null,
       businessScene: null,
+      visibleAt: now,
       ...latest,
     }
     store.insertTrade(trade)
@@ -210,13 +214,15 @@ export class TradeBook implements TimedWork {
   #expire(trade: Trade): void {
     const at = trade.expiresAt ?? this.deps.clock.now()
     this.deps.store.updateTrade(trade.tradeNo, { status: 'TRADE_CLOSED', closedAt: at, modifiedAt: at })
+    // openapi: WAP notifies TRADE_CLOSED by default (openapi §6.3); the product table decides.
+    if (isOpenapiTrade(trade) && trade.visibleAt !== null) this.notifyStatus(this.deps.store.tradeByNo(trade.tradeNo)!)
   }
 
   // End of the refund period: TRADE_SUCCESS → TRADE_FINISHED, notified (mapi §11.1).
   #finish(trade: Trade): void {
     const at = trade.finishAt ?? this.deps.clock.now()
     this.deps.store.updateTrade(trade.tradeNo, { status: 'TRADE_FINISHED', modifiedAt: at })
-    this.#notifyStatus(this.deps.store.tradeByNo(trade.tradeNo)!)
+    this.notifyStatus(this.deps.store.tradeByNo(trade.tradeNo)!)
   }
 
   /** Checks a buyer's login and pays the trade from their balance. */
@@ -241,7 +247,10 @@ export class TradeBook implements TimedWork {
       const balance = store.balance(buyer.userId, buyer.balance)
       if (compareAmounts(balance, trade.totalFee) < 0) return false
       const now = clock.now()
-      const refundable = partner?.refundable !== false
+      const openapi = isOpenapiTrade(trade)
+      // openapi has no automatic refund period: a trigger finishes the trade (openapi §10.4).
+      const refundable = openapi || partner?.refundable !== false
+      const window = openapi ? null : now + this.#scaled(partner?.refundWindowSeconds ?? DEFAULT_REFUND_WINDOW_SECONDS)
       store.setBalance(buyer.userId, subtractAmounts(balance, trade.totalFee))
       store.updateTrade(trade.tradeNo, {
         status: refundable ? 'TRADE_SUCCESS' : 'TRADE_FINISHED',
@@ -249,16 +258,22 @@ export class TradeBook implements TimedWork {
         buyerEmail: buyer.login,
         paidAt: now,
         modifiedAt: now,
-        finishAt: refundable ? now + this.#scaled(partner?.refundWindowSeconds ?? DEFAULT_REFUND_WINDOW_SECONDS) : null,
+        finishAt: refundable ? window : null,
         businessScene: scene === 'qrpay' ? 'qrpay' : null,
+        // openapi page and WAP trades come to exist at the payer's login, which the cashier's pay form is.
+        visibleAt: trade.visibleAt ?? now,
       })
       return true
     })
     if (!paid) return { kind: 'refused', reason: 'insufficient', trade }
     let current = store.tradeByNo(trade.tradeNo)!
-    this.#notifyStatus(current)
+    this.notifyStatus(current)
     if (current.returnUrl) {
-      store.updateTrade(current.tradeNo, { returnTarget: await this.#returnTarget(current) })
+      const target =
+        isOpenapiTrade(current) && this.deps.openapi
+          ? await this.deps.openapi.returnTarget(current)
+          : await this.#returnTarget(current)
+      store.updateTrade(current.tradeNo, { returnTarget: target })
       current = store.tradeByNo(trade.tradeNo)!
     }
     this.deps.wake()
@@ -334,7 +349,9 @@ export class TradeBook implements TimedWork {
     })
   }
 
-  #notifyStatus(trade: Trade): void {
+  /** Sends the trade_status_sync a status change calls for, if the trade has a notify_url. */
+  notifyStatus(trade: Trade, refund?: RefundNote): void {
+    if (isOpenapiTrade(trade)) return this.deps.openapi?.notify(trade, refund)
     if (!trade.notifyUrl) return
     this.deps.notifier.enqueue({
       partner: trade.partner,
@@ -452,7 +469,7 @@ export class TradeBook implements TimedWork {
         },
       })
     }
-    if (input.partner.refundTradeStatusSync !== false) for (const trade of refunded) this.#notifyStatus(trade)
+    if (input.partner.refundTradeStatusSync !== false) for (const trade of refunded) this.notifyStatus(trade)
   }
 
   #refundOne(trade: Trade | undefined, entry: RefundEntry, now: number): string {
@@ -460,7 +477,16 @@ export class TradeBook implements TimedWork {
     if (trade.status !== 'TRADE_SUCCESS') return 'TRADE_STATUS_ERROR'
     const refundable = subtractAmounts(trade.totalFee, trade.refundedFee)
     if (compareAmounts(entry.amount, refundable) > 0) return 'REFUND_AMOUNT_NOT_VALID'
-    const refundedFee = addAmounts(trade.refundedFee, entry.amount)
+    this.applyRefund(trade, entry.amount, now)
+    return 'SUCCESS'
+  }
+
+  /**
+   * Moves `amount` back to the buyer: adds it to refundedFee, sets REFUND_SUCCESS, and closes the
+   * trade on a full refund (mapi §11.1, openapi §8.1). The caller has checked status and amount.
+   */
+  applyRefund(trade: Trade, amount: string, now: number): Trade {
+    const refundedFee = addAmounts(trade.refundedFee, amount)
     const full = amountsEqual(refundedFee, trade.totalFee)
     this.deps.store.updateTrade(trade.tradeNo, {
       refundedFee,
@@ -472,10 +498,32 @@ export class TradeBook implements TimedWork {
     // The money goes back to the buyer's balance.
     const buyer = this.deps.config.buyers.find((b) => b.userId === trade.buyerId)
     if (buyer)
-      this.deps.store.setBalance(
-        buyer.userId,
-        addAmounts(this.deps.store.balance(buyer.userId, buyer.balance), entry.amount),
-      )
-    return 'SUCCESS'
+      this.deps.store.setBalance(buyer.userId, addAmounts(this.deps.store.balance(buyer.userId, buyer.balance), amount))
+    return this.deps.store.tradeByNo(trade.tradeNo)!
+  }
+
+  /**
+   * A refund made in the merchant console (sandbox trigger): no batch and no batch_refund_notify,
+   * but a trade_status_sync with refund_status and gmt_refund, as mapi §10.3 says console refunds do.
+   */
+  consoleRefund(
+    trade: Trade,
+    amount: string,
+  ): { trade: Trade } | { error: 'TRADE_STATUS_ERROR' | 'REFUND_AMOUNT_NOT_VALID' } {
+    const current = this.refresh(trade)
+    if (current.status !== 'TRADE_SUCCESS') return { error: 'TRADE_STATUS_ERROR' }
+    if (toFen(amount) < 1n || compareAmounts(amount, subtractAmounts(current.totalFee, current.refundedFee)) > 0)
+      return { error: 'REFUND_AMOUNT_NOT_VALID' }
+    const refunded = this.deps.store.transaction(() => this.applyRefund(current, amount, this.deps.clock.now()))
+    this.notifyStatus(refunded)
+    return { trade: refunded }
+  }
+
+  /** Ends the refund period now: TRADE_SUCCESS → TRADE_FINISHED, notified like the scheduled end (mapi §11.1). */
+  finishNow(trade: Trade): { trade: Trade } | { error: 'TRADE_STATUS_ERROR' } {
+    const current = this.refresh(trade)
+    if (current.status !== 'TRADE_SUCCESS') return { error: 'TRADE_STATUS_ERROR' }
+    this.deps.store.updateTrade(current.tradeNo, { finishAt: this.deps.clock.now() })
+    return { trade: this.refresh(this.deps.store.tradeByNo(current.tradeNo)!) }
   }
 }

@@ -41,6 +41,9 @@ body.wap .panes { flex-direction: column; }
 table { border-collapse: collapse; width: 100%; background: #fff; font-size: 13px; }
 th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; word-break: break-word; }
 th { background: #fafafa; }
+form.trigger { display: inline-flex; gap: 4px; align-items: center; margin: 2px 6px 2px 0; }
+form.trigger button { padding: 3px 8px; font-size: 12px; }
+#triggers { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
 .state-delivered, .outcome-success { color: var(--ok); font-weight: 600; }
 .state-failed, .outcome-failure { color: var(--bad); font-weight: 600; }
 .outcome-dropped, .state-held { color: #fa8c16; font-weight: 600; }

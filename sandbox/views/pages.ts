@@ -155,3 +155,18 @@ export function errorPage(code: string, field: string | undefined): Markup {
     </section>`,
   })
 }
+
+/** The openapi gateway's HTML error page for page methods (openapi §10.3). */
+export function openapiErrorPage(code: string, subCode: string, subMsg: string): Markup {
+  return layout({
+    title: '错误 Error',
+    bodyClass: 'error',
+    head: html`<meta name="alipay-error" content="${subCode}" /> <meta name="alipay-error-code" content="${code}" />`,
+    body: html`<section class="result-box">
+      <h1>抱歉，您的操作出现错误 · Sorry, the request failed</h1>
+      <p>错误代码 Error code: <strong id="error-code">${subCode}</strong> (${code})</p>
+      <p class="muted" id="error-message">${subMsg}</p>
+      <p class="muted">See openapi-protocol §4.3 and §4.4 for what this code means.</p>
+    </section>`,
+  })
+}
