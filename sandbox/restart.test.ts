@@ -6,7 +6,7 @@ import { openCashier, payParams, postCashierPay, sleep, startReceiver, tempDir }
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
 
-// 0.002: the first retry gap (240 s) becomes 480 ms.
+// 0.002: the first retry gap (240 s) becomes 480 ms; an it_b_pay of 1d becomes about 3 minutes.
 const config = (): SandboxConfig =>
   demoSandboxConfig({ port: 0, dbPath: `${tmp.dir}/restart.db`, timeScale: 0.002, log: () => {} })
 
@@ -14,7 +14,7 @@ it('resumes pending notify retries after a restart, once per attempt', async () 
   const receiver = await startReceiver()
   receiver.answers.push({ status: 500, body: 'oops' })
   const first = await startSandbox(config())
-  const cashier = await openCashier(first.gatewayUrl, payParams({ notify_url: receiver.url, it_b_pay: '2m' }))
+  const cashier = await openCashier(first.gatewayUrl, payParams({ notify_url: receiver.url, it_b_pay: '1d' }))
   expect((await postCashierPay(cashier)).status).toBe(303)
   const [attempt1] = await receiver.waitFor(1)
   await first.close()
@@ -49,10 +49,11 @@ it('keeps trades, balances and expiry deadlines across a restart', async () => {
   await sleep(200)
   const second = await startSandbox(config())
   try {
-    // 1m × 0.002 = 120 ms: expired while the sandbox was down, closed on start.
-    await sleep(50)
-    const trade = second.deps.store.tradeByOutTradeNo(params['partner']!, params['out_trade_no']!)
-    expect(trade?.status).toBe('TRADE_CLOSED')
+    // 1m × 0.002 = 120 ms: expired while the sandbox was down, closed on start. Poll rather
+    // than sleep a fixed time, so a loaded machine does not turn this into a flake.
+    const status = () => second.deps.store.tradeByOutTradeNo(params['partner']!, params['out_trade_no']!)?.status
+    for (let waited = 0; status() !== 'TRADE_CLOSED' && waited < 5000; waited += 50) await sleep(50)
+    expect(status()).toBe('TRADE_CLOSED')
   } finally {
     await second.close()
   }
