@@ -5,6 +5,17 @@ export type GatewayErrorCode =
   'GATEWAY_TIMEOUT' | 'GATEWAY_UNAVAILABLE' | 'GATEWAY_MALFORMED_REPLY' | 'GATEWAY_BAD_SIGNATURE' | 'GATEWAY_REFUSED'
 
 /**
+ * Refusals that mean "try again with the same parameters" (openapi §4.3, §4.4): the gateway was
+ * busy, or the merchant balance was short for a refund (top up, retry with the same out_request_no).
+ */
+const RETRYABLE_GATEWAY_CODES: ReadonlySet<string> = new Set([
+  'ACQ.SYSTEM_ERROR',
+  'ACQ.SELLER_BALANCE_NOT_ENOUGH',
+  'isp.unknow-error',
+  'aop.unknow-error',
+])
+
+/**
  * A failed gateway call: transport (timeout, 5xx), a reply we cannot trust (malformed, bad
  * signature) or a refusal (`is_success=F`, with the gateway's `error` code in `gatewayCode`).
  */
@@ -28,9 +39,13 @@ export class GatewayError extends Error {
     this.httpStatus = extra.httpStatus
   }
 
-  /** True for failures worth retrying later (transport), false for answers that will not change. */
+  /**
+   * True for failures worth retrying later with the same parameters (transport, or a gateway that
+   * says it is busy), false for answers that will not change.
+   */
   get retryable(): boolean {
-    return this.code === 'GATEWAY_TIMEOUT' || this.code === 'GATEWAY_UNAVAILABLE'
+    if (this.code === 'GATEWAY_TIMEOUT' || this.code === 'GATEWAY_UNAVAILABLE') return true
+    return this.code === 'GATEWAY_REFUSED' && RETRYABLE_GATEWAY_CODES.has(this.gatewayCode ?? '')
   }
 
   /** Turns an HTTP answer that is not a usable reply into the matching error. */

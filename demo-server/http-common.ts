@@ -62,3 +62,41 @@ export function installErrorHandling(app: Hono, logger: Logger): void {
   })
   app.notFound((c) => problemResponse(c, new HttpProblem(404, 'not-found', `No route ${c.req.method} ${c.req.path}.`)))
 }
+
+/** Methods that change state; the others must be safe (RFC 9110 §9.2.1). */
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/**
+ * Refuses cross-site state changes (CSRF) with a 403 `cross-site-request`. Browsers send `Origin`
+ * on every cross-origin POST, and `Sec-Fetch-Site` on every request; a form on another site
+ * posting `text/plain` needs no preflight, so CORS alone does not stop it. Server-to-server calls
+ * (the gateway's notifies) send neither header and pass; they are verified by signature instead.
+ * The request's own `Host` always counts as same-origin; `allowedOrigins` adds public origins a
+ * proxy puts in front.
+ */
+export function refuseCrossSite(options: { allowedOrigins?: readonly string[]; except?: RegExp } = {}): MiddlewareHandler {
+  const allowed = new Set(options.allowedOrigins ?? [])
+  return async (c, next) => {
+    if (!UNSAFE_METHODS.has(c.req.method) || options.except?.test(c.req.path)) return next()
+    const site = c.req.header('sec-fetch-site')
+    const origin = c.req.header('origin')
+    let foreign = site === 'cross-site' || site === 'same-site'
+    if (!foreign && origin !== undefined && !allowed.has(origin)) {
+      let host: string | undefined
+      try {
+        host = new URL(origin).host
+      } catch {
+        host = undefined
+      }
+      // "null" (sandboxed frames, file:) and any other host are foreign.
+      foreign = host === undefined || host !== c.req.header('host')
+    }
+    if (foreign) {
+      return problemResponse(
+        c,
+        new HttpProblem(403, 'cross-site-request', 'State-changing requests must come from this site’s own pages.'),
+      )
+    }
+    return next()
+  }
+}

@@ -18,6 +18,8 @@ export type OrderErrorCode =
   | 'PAYMENT_NOT_SUCCESSFUL'
   | 'PAYMENT_NOT_CONFIRMED'
   | 'GATEWAY_ERROR'
+  | 'REFUND_CONFLICT'
+  | 'NOT_SUPPORTED_BY_GATEWAY'
 
 /** HTTP status of each code, for the order routes. */
 export const ORDER_ERROR_STATUS: Record<OrderErrorCode, 400 | 404 | 409 | 502> = {
@@ -37,6 +39,8 @@ export const ORDER_ERROR_STATUS: Record<OrderErrorCode, 400 | 404 | 409 | 502> =
   PAYMENT_NOT_SUCCESSFUL: 409,
   PAYMENT_NOT_CONFIRMED: 409,
   GATEWAY_ERROR: 502,
+  REFUND_CONFLICT: 409,
+  NOT_SUPPORTED_BY_GATEWAY: 409,
 }
 
 /** An order-service failure: a stable `code`, structured `details`, one prefix. */

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { decodeForm, type Params } from '../protocol/index'
-import { installErrorHandling, limitBody } from './http-common'
+import { installErrorHandling, limitBody, refuseCrossSite } from './http-common'
 import { silentLogger, type Logger } from './logger'
 import { ORDER_ERROR_STATUS, OrderError } from './order-errors'
 import type { OrderService } from './order-service'
@@ -31,9 +31,24 @@ export const CreateOrderBody = v.object({
 /** `POST /orders/:id/pay-url`. */
 export const PayUrlBody = v.object({ payType: v.pipe(v.string(), v.maxLength(20)) })
 /** `POST /orders/:id/refund`. */
-export const RefundBody = v.object({ amount: Amount, reason: v.optional(v.pipe(v.string(), v.maxLength(200)), '') })
+export const RefundBody = v.object({
+  amount: Amount,
+  reason: v.optional(v.pipe(v.string(), v.maxLength(200)), ''),
+  /** The refund's number, to retry it (mapi batch_no, openapi out_request_no). */
+  refundNo: v.optional(v.pipe(v.string(), v.maxLength(64))),
+})
 /** `POST /orders/:id/confirm`: the PaymentResponse's details as the browser got them. */
 export const ConfirmBody = v.object({ details: v.record(v.string(), v.string()) })
+/** `POST /orders/reconcile`: `since` is an ISO 8601 instant; both default (the last 7 days, 200 orders). */
+export const ReconcileBody = v.object({
+  since: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((s) => Number.isFinite(Date.parse(s)), 'must be an ISO 8601 date such as "2024-05-01T00:00:00Z"'),
+    ),
+  ),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5000))),
+})
 /** Routes without a body. */
 export const NoBody = v.object({})
 
@@ -64,10 +79,28 @@ export function createOrderRoutes(orders: OrderService, options: { logger?: Logg
     return problemResponse(c, new HttpProblem(500, 'internal-error', 'Something went wrong on our side.'))
   })
   app.use('*', limitBody(32 * 1024))
+  // The orders routes change money state: only the merchant's own pages (or its servers) may call them.
+  app.use('*', refuseCrossSite({ except: /\/notify$/ }))
 
   app.post('/orders', async (c) => {
     const body = await jsonBody(c, CreateOrderBody)
     return c.json(await orders.create(body.subject, amountString(body.amount), body.orderId), 201)
+  })
+  // Registered before /orders/:id, so "reconciliation" is never taken for an order id.
+  app.get('/orders/reconciliation', async (c) => {
+    const report = await orders.latestReconciliation()
+    if (!report) throw new HttpProblem(404, 'reconciliation-not-run', 'No reconciliation has finished yet.')
+    return c.json(report)
+  })
+  app.post('/orders/reconcile', async (c) => {
+    const body = await jsonBody(c, ReconcileBody)
+    return c.json(
+      await orders.reconcile({
+        trigger: 'manual',
+        ...(body.since ? { since: body.since } : {}),
+        ...(body.limit ? { limit: body.limit } : {}),
+      }),
+    )
   })
   app.get('/orders/:id', async (c) => c.json(await orders.query(c.req.param('id'))))
   app.post('/orders/:id/pay-url', async (c) => {
@@ -88,7 +121,7 @@ export function createOrderRoutes(orders: OrderService, options: { logger?: Logg
   })
   app.post('/orders/:id/refund', async (c) => {
     const body = await jsonBody(c, RefundBody)
-    return c.json(await orders.refund(c.req.param('id'), amountString(body.amount), body.reason), 201)
+    return c.json(await orders.refund(c.req.param('id'), amountString(body.amount), body.reason, body.refundNo), 201)
   })
   app.get('/orders/:id/refunds', async (c) => c.json(await orders.refunds(c.req.param('id'))))
   app.post('/orders/:id/confirm', async (c) => {

@@ -1,20 +1,13 @@
 import QRCode from 'qrcode'
 import {
-  APP_PAY_SERVICE,
   OUT_TRADE_NO,
-  PC_PAY_SERVICE,
   ProtocolError,
-  WAP_PAY_SERVICE,
-  amountsEqual,
   charLength,
   compactBeijingTime,
   generateOrderId,
   isAmountInRange,
   isPaidStatus,
   normalizeAmount,
-  signParams,
-  verifyParams,
-  verifyPaymentResponse,
   type KeyRing,
   type Params,
   type PaymentMethodSpecificData,
@@ -24,12 +17,14 @@ import { renderPayFormFragment } from './cashier-page'
 import { GatewayError } from './gateway-error'
 import { silentLogger, type Logger } from './logger'
 import type { MapiClient } from './mapi-client'
+import { createMapiGateway } from './mapi-gateway'
 import { OrderError } from './order-errors'
+import { runReconciliation, type ReconcileOptions, type ReconcileReport } from './order-reconcile'
 import type { Order, OrderPatch, OrderState, OrderStore, Refund } from './order-store'
+import { PAY_TYPES, type PayType, type PaymentGateway } from './payment-gateway'
+import { tradeMismatch, type TradeLookup, type TradeSnapshot } from './trade-snapshot'
 
-/** Pay types: the seeds' PRE_PAY (QR) and WAP_PAY (mobile form), and PaySvc's pc/mobile aliases. */
-export const PAY_TYPES = ['PRE_PAY', 'WAP_PAY', 'pc', 'mobile'] as const
-export type PayType = (typeof PAY_TYPES)[number]
+export { PAY_TYPES, type PayType } from './payment-gateway'
 
 /** The seeds' SUCCESS_RETURN: what a notify endpoint answers once it has accepted a notify. */
 export const SUCCESS_RETURN = 'success'
@@ -52,6 +47,7 @@ export interface OrderView {
 export interface PayUrlResult {
   orderId: string
   payType: PayType
+  /** The signed pay link; for PRE_PAY on openapi, precreate's qr_code. */
   payUrl: string
   /** PNG data URL of a QR code of payUrl (PRE_PAY, pc). */
   qrCode?: string
@@ -68,37 +64,57 @@ export interface NotifyResult {
   code?: string
 }
 
+/**
+ * The order service's dependencies. `gateway` is either a PaymentGateway (mapi or openapi, see
+ * `createPaymentGateway`) or, as before, a MapiClient plus `partner`, `sellerId`, `keys` and
+ * `signType`, which are then wrapped into the mapi gateway.
+ */
 export interface OrderServiceDeps {
   store: OrderStore
-  /** The gateway client, configured with this merchant's partner and keys. */
-  gateway: MapiClient
-  partner: string
-  sellerId: string
-  /** The merchant's keys: md5Key and/or RSA private key (to sign), the gateway's public key (to verify). */
-  keys: KeyRing
-  signType: SignType
+  /** The gateway: a PaymentGateway, or a mapi client configured with this merchant's partner and keys. */
+  gateway: PaymentGateway | MapiClient
+  /** mapi partner (with a MapiClient gateway). */
+  partner?: string
+  /** The seller account trades must name (required with a MapiClient; defaults to the gateway's). */
+  sellerId?: string
+  /** mapi: md5Key and/or RSA private key (to sign), the gateway's public key (to verify). */
+  keys?: KeyRing
+  /** mapi: sign type of requests and PaymentMethodSpecificData. */
+  signType?: SignType
   /** Where the gateway (or the payment app's relay) posts notifies for these orders. */
   notifyUrl: string
   /** return_url of getPayUrl's requests (the merchant's own landing page). */
   returnUrl?: string
-  /** Product page for the WAP cashier (mapi §3.3). */
+  /** Product page for the WAP cashier (mapi show_url, openapi quit_url). */
   showUrl?: string
-  /** notify_url of refund batches. */
+  /** notify_url of mapi refund batches (openapi refunds notify the payment's notify_url). */
   refundNotifyUrl?: string
-  /** it_b_pay to send with every order (needs activation by Alipay); none by default. */
+  /** Relative timeout sent with every order: mapi it_b_pay (needs activation), openapi timeout_express. */
   itBPay?: string
   /** How long an order stays payable locally before `timeout` (default 2 h, or it_b_pay's length). */
   orderTtlMs?: number
-  /** Confirm notifies and browser responses with notify_verify / single_trade_query (default true). */
+  /**
+   * Confirm notifies and browser responses with the gateway (default true): mapi asks notify_verify,
+   * then single_trade_query; openapi has no notify_verify, its notify signature is the proof, and
+   * browser responses are confirmed with alipay.trade.query.
+   */
   confirmWithGateway?: boolean
+  /**
+   * Called once per order, when it becomes paid (by notify, check, confirm or reconciliation):
+   * the place to fulfil it. Errors are logged, never undo the payment.
+   */
+  onPaid?: (order: OrderView, via: PaidVia) => void | Promise<void>
   now?: () => number
   logger?: Logger
 }
 
+/** Which path marked an order paid. */
+export type PaidVia = 'notify' | 'check' | 'confirm' | 'reconcile'
+
 const DEFAULT_ORDER_TTL_MS = 2 * 3600_000
 const SUBJECT_MAX = 128
 
-/** The merchant's order service (seeds 000 and 002), on a storage interface and the gateway client. */
+/** The merchant's order service (seeds 000 and 002), on a storage interface and a payment gateway. */
 export interface OrderService {
   create(subject: string, amount: string, orderId?: string): Promise<OrderView>
   getPayUrl(orderId: string, payType: string): Promise<PayUrlResult>
@@ -108,11 +124,22 @@ export interface OrderService {
   checkThird(order: Order): Promise<Params | Record<string, never>>
   cancel(orderId: string): Promise<OrderView>
   cancelThird(orderId: string): Promise<typeof SUCCESS_RETURN>
-  refund(orderId: string, amount: string, reason: string): Promise<Refund>
+  /**
+   * Refunds part or all of a paid order. `refundNo` (mapi batch_no, openapi out_request_no) makes
+   * it idempotent: a retry with the same number resubmits the same refund and never refunds twice.
+   */
+  refund(orderId: string, amount: string, reason: string, refundNo?: string): Promise<Refund>
   notify(params: Params): Promise<NotifyResult>
   confirm(orderId: string, details: Record<string, unknown>): Promise<OrderView>
   refunds(orderId: string): Promise<Refund[]>
   generateOrderId(): string
+  /**
+   * Finds orders whose state disagrees with the gateway, repairs what a notify would have
+   * repaired (audited), and reports what needs a human. Concurrent calls share one run.
+   */
+  reconcile(options?: ReconcileOptions): Promise<ReconcileReport>
+  /** The latest finished reconciliation report (kept in the store, so it survives a restart). */
+  latestReconciliation(): Promise<ReconcileReport | undefined>
 }
 
 function assertAmount(amount: unknown, field = 'amount'): string {
@@ -150,22 +177,47 @@ function toView(order: Order): OrderView {
   }
 }
 
-function gatewayFailure(error: unknown): never {
+function gatewayFailure(error: unknown, extra: Record<string, unknown> = {}): never {
   if (error instanceof GatewayError) {
     throw new OrderError('GATEWAY_ERROR', `the gateway failed: ${error.code}`, {
       reason: error.code,
       gatewayCode: error.gatewayCode,
       retryable: error.retryable,
+      ...extra,
     })
   }
   throw error
 }
+
+/** The gateway of the deps: a PaymentGateway as given, a MapiClient wrapped with the mapi fields. */
+function resolveGateway(deps: OrderServiceDeps): PaymentGateway {
+  const gateway = deps.gateway
+  if ('kind' in gateway) return gateway
+  const { partner, sellerId, keys, signType } = deps
+  if (!partner || !sellerId || !keys || !signType) {
+    throw new TypeError('[alipay-server] a MapiClient gateway needs partner, sellerId, keys and signType')
+  }
+  return createMapiGateway({ client: gateway, partner, sellerId, keys, signType })
+}
+
+const paidPatch = (trade: TradeSnapshot): OrderPatch => ({
+  state: 'success',
+  tradeStatus: trade.status,
+  tradeNo: trade.tradeNo,
+  payTime: trade.payTime,
+})
+
+/** Refund numbers: mapi batch_no (yyyyMMdd + digits), also a valid openapi out_request_no. */
+const REFUND_NO = /^[A-Za-z0-9_-]{1,64}$/
 
 /** Creates the order service. */
 export function createOrderService(deps: OrderServiceDeps): OrderService {
   const now = deps.now ?? Date.now
   const log = deps.logger ?? silentLogger()
   const confirmWithGateway = deps.confirmWithGateway ?? true
+  const gateway = resolveGateway(deps)
+  const sellerId = deps.sellerId ?? gateway.sellerId
+  let reconciling: Promise<ReconcileReport> | undefined
 
   async function mustGet(orderId: string): Promise<Order> {
     const order = await deps.store.get(orderId)
@@ -193,65 +245,58 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
     return order
   }
 
-  /** The paid-trade checks of mapi §6.4 (order, amount, seller), on a gateway-signed set. */
-  function tradeMismatch(
-    order: Order,
-    params: Readonly<Record<string, unknown>>,
-  ): 'ORDER_MISMATCH' | 'AMOUNT_MISMATCH' | 'SELLER_MISMATCH' | undefined {
-    if (params['out_trade_no'] !== order.orderId) return 'ORDER_MISMATCH'
-    const fee = params['total_fee']
-    let equal = false
+  /** Tells `onPaid` (once per order: only the caller whose transition applied gets here). */
+  async function paid(orderId: string, via: PaidVia): Promise<void> {
+    log.info('order.paid', { orderId, via })
+    if (!deps.onPaid) return
+    const order = await deps.store.get(orderId)
+    if (!order) return
     try {
-      equal = typeof fee === 'string' && amountsEqual(fee, order.amount)
-    } catch {
-      equal = false
+      await deps.onPaid(toView(order), via)
+    } catch (error) {
+      log.error('order.on-paid-failed', { orderId, via, error })
     }
-    if (!equal) return 'AMOUNT_MISMATCH'
-    const seller = params['seller_id']
-    if (seller !== undefined && seller !== deps.sellerId) return 'SELLER_MISMATCH'
-    return undefined
   }
 
-  const paidPatch = (params: Readonly<Record<string, unknown>>): OrderPatch => ({
-    state: 'success',
-    tradeStatus: params['trade_status'] as string | undefined,
-    tradeNo: params['trade_no'] as string | undefined,
-    payTime: (params['gmt_payment'] as string | undefined) ?? (params['notify_time'] as string | undefined),
-  })
+  /** The gateway's view of an order's trade, in the shape both gateways share. */
+  const queryTrade = (order: Order): Promise<TradeLookup> =>
+    gateway.queryTrade({ orderId: order.orderId, tradeNo: order.tradeNo })
 
   /** Asks the gateway whether the order is paid, for the amount we expect. */
   async function gatewaySaysPaid(order: Order): Promise<boolean> {
-    const result = await deps.gateway.singleTradeQuery({ tradeNo: order.tradeNo, outTradeNo: order.orderId })
+    const result = await queryTrade(order)
     return (
-      result.found && isPaidStatus(result.trade['trade_status']) && tradeMismatch(order, result.trade) === undefined
+      result.found && isPaidStatus(result.trade.status) && tradeMismatch(order, result.trade, sellerId) === undefined
     )
   }
 
   async function checkThird(order: Order): Promise<Params | Record<string, never>> {
     let result
     try {
-      result = await deps.gateway.singleTradeQuery({ tradeNo: order.tradeNo, outTradeNo: order.orderId })
+      result = await queryTrade(order)
     } catch (error) {
       gatewayFailure(error)
     }
     if (!result.found) return {}
     const trade = result.trade
-    const status = trade['trade_status']
+    const status = trade.status
     const t = now()
     if (isPaidStatus(status)) {
-      const mismatch = tradeMismatch(order, trade)
+      const mismatch = tradeMismatch(order, trade, sellerId)
       if (mismatch) {
         log.error('order.trade-mismatch', { orderId: order.orderId, reason: mismatch })
-        return trade
+        return trade.raw
       }
-      await deps.store.transition(order.orderId, ['wait', 'timeout', 'close'], paidPatch(trade), t)
+      if (await deps.store.transition(order.orderId, ['wait', 'timeout', 'close'], paidPatch(trade), t)) {
+        await paid(order.orderId, 'check')
+      }
       // Already paid: keep the newest gateway status (TRADE_SUCCESS → TRADE_FINISHED).
       await deps.store.transition(order.orderId, ['success'], { tradeStatus: status }, t)
     } else if (status === 'TRADE_CLOSED') {
       await deps.store.transition(
         order.orderId,
         ['wait', 'timeout'],
-        { state: 'close', tradeStatus: status, tradeNo: trade['trade_no'] },
+        { state: 'close', tradeStatus: status, tradeNo: trade.tradeNo },
         t,
       )
       await deps.store.transition(order.orderId, ['close', 'success'], { tradeStatus: status }, t)
@@ -259,22 +304,26 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
       await deps.store.transition(
         order.orderId,
         ['wait', 'timeout', 'close'],
-        { tradeStatus: status, tradeNo: trade['trade_no'] },
+        { tradeStatus: status, tradeNo: trade.tradeNo },
         t,
       )
     }
-    return trade
+    return trade.raw
   }
 
   async function cancelThird(orderId: string): Promise<typeof SUCCESS_RETURN> {
     const order = await mustGet(orderId)
     let closed
     try {
-      closed = await deps.gateway.closeTrade({ tradeNo: order.tradeNo, outTradeNo: orderId })
+      closed = await gateway.closeTrade({ orderId, tradeNo: order.tradeNo, channel: order.payChannel })
     } catch (error) {
       gatewayFailure(error)
     }
-    if (closed.closed || closed.error === 'TRADE_NOT_EXIST') return SUCCESS_RETURN
+    if (closed.closed) {
+      // openapi cancel of a QR trade the buyer had paid meanwhile: the gateway refunded it in full.
+      if (closed.action === 'refund') log.warn('order.cancel-refunded', { orderId })
+      return SUCCESS_RETURN
+    }
     // Not closable: paid or already closed. Learn which before answering.
     await checkThird(order)
     const latest = await mustGet(orderId)
@@ -282,43 +331,40 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
       throw new OrderError('ORDER_STATE_CONFLICT', `order ${orderId} is already paid`, { orderId, status: 'success' })
     }
     if (latest.tradeStatus === 'TRADE_CLOSED') return SUCCESS_RETURN
-    throw new OrderError('GATEWAY_ERROR', `close_trade refused with ${closed.error}`, { gatewayCode: closed.error })
-  }
-
-  async function handleRefundNotify(params: Params): Promise<NotifyResult> {
-    const notifyId = params['notify_id'] ?? ''
-    const batchNo = params['batch_no'] ?? ''
-    const details = (params['result_details'] ?? '').split('#')
-    const ok = details.length > 0 && details.every((entry) => entry.split('$')[0]?.split('^')[2] === 'SUCCESS')
-    const { duplicate } = await deps.store.applyNotify(
-      {
-        notifyId,
-        orderId: undefined,
-        notifyType: 'batch_refund_notify',
-        tradeStatus: undefined,
-        outcome: 'refund',
-        params,
-      },
-      now(),
-    )
-    if (duplicate) return { ack: 'success', outcome: 'duplicate' }
-    const code = ok ? undefined : details.map((d) => d.split('^')[2]).find((r) => r !== 'SUCCESS')
-    await deps.store.settleRefund(batchNo, ok ? 'success' : 'failed', code, now())
-    return { ack: 'success', outcome: 'refund' }
+    throw new OrderError('GATEWAY_ERROR', `closing the trade was refused with ${closed.error}`, {
+      gatewayCode: closed.error,
+    })
   }
 
   async function notify(params: Params): Promise<NotifyResult> {
-    const verified = await verifyParams(params, { keys: deps.keys })
-    if (!verified.ok) {
-      log.warn('notify.bad-signature', { reason: verified.reason })
+    const parsed = await gateway.parseNotify(params)
+    if (!parsed.ok) {
+      log.warn('notify.bad-signature', { reason: parsed.reason })
       return { ack: 'fail', outcome: 'rejected', code: 'INVALID_SIGNATURE' }
     }
-    if (params['notify_type'] === 'batch_refund_notify') return handleRefundNotify(params)
-    const notifyId = params['notify_id'] ?? ''
-    const orderId = params['out_trade_no'] ?? ''
-    const status = params['trade_status']
-    const base = { notifyId, notifyType: params['notify_type'] ?? 'trade_status_sync', tradeStatus: status, params }
+    const { notifyId, notifyType } = parsed
+    if (parsed.kind === 'refund') {
+      const { duplicate } = await deps.store.applyNotify(
+        { notifyId, orderId: undefined, notifyType, tradeStatus: undefined, outcome: 'refund', params },
+        now(),
+      )
+      if (duplicate) return { ack: 'success', outcome: 'duplicate' }
+      for (const r of parsed.refunds) {
+        await deps.store.settleRefund(r.refundNo, r.ok ? 'success' : 'failed', r.code, now())
+      }
+      return { ack: 'success', outcome: 'refund' }
+    }
+    const trade = parsed.trade
+    const orderId = trade.outTradeNo ?? ''
+    const status = trade.status
+    const base = { notifyId, notifyType, tradeStatus: status, params }
     if (await deps.store.hasNotify(notifyId)) return { ack: 'success', outcome: 'duplicate', orderId }
+    if (parsed.foreign) {
+      // Signed by the gateway, but for another merchant: record it for a human, stop the retries.
+      log.error('notify.foreign', { orderId, notifyId, reason: parsed.foreign })
+      await deps.store.applyNotify({ ...base, orderId: undefined, outcome: `rejected:${parsed.foreign}` }, now())
+      return { ack: 'success', outcome: 'rejected', orderId, code: parsed.foreign }
+    }
     const order = await deps.store.get(orderId)
     if (!order) {
       // Genuine (signed) but not ours: record it for a human and stop the retries.
@@ -326,25 +372,31 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
       await deps.store.applyNotify({ ...base, orderId: undefined, outcome: 'rejected:ORDER_NOT_EXIST' }, now())
       return { ack: 'success', outcome: 'rejected', orderId, code: 'ORDER_NOT_EXIST' }
     }
+    // openapi: a refund's notify names it (out_biz_no); it settles the refund whatever the status.
+    const settleRefund = async () => {
+      if (parsed.refundNo) await deps.store.settleRefund(parsed.refundNo, 'success', undefined, now())
+    }
     if (isPaidStatus(status)) {
-      const mismatch = tradeMismatch(order, params)
+      const mismatch = tradeMismatch(order, trade, sellerId)
       if (mismatch) {
         log.error('notify.rejected', {
           orderId,
           notifyId,
           reason: mismatch,
           expectedAmount: order.amount,
-          notifiedAmount: params['total_fee'],
+          notifiedAmount: trade.amount,
         })
         await deps.store.applyNotify({ ...base, orderId, outcome: `rejected:${mismatch}` }, now())
         return { ack: 'success', outcome: 'rejected', orderId, code: mismatch }
       }
-      if (confirmWithGateway) {
+      if (confirmWithGateway && order.state !== 'success') {
         // notify_verify proves it is fresh from the gateway; once the relay acknowledged it, it
-        // answers false, and single_trade_query is the authority instead.
+        // answers false, and the trade query is the authority instead. openapi has neither need:
+        // its signature is the proof.
         let confirmed = false
         try {
-          confirmed = (await deps.gateway.notifyVerify(notifyId)) === 'true' || (await gatewaySaysPaid(order))
+          const fresh = await gateway.confirmNotify(notifyId)
+          confirmed = fresh === undefined || fresh || (await gatewaySaysPaid(order))
         } catch (error) {
           if (!(error instanceof GatewayError)) throw error
           log.warn('notify.confirm-failed', { orderId, reason: error.code })
@@ -358,14 +410,12 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
       const result = await deps.store.applyNotify(
         { ...base, orderId, outcome: 'paid', outcomeIfUnchanged: 'updated' },
         now(),
-        {
-          from: ['wait', 'timeout', 'close'],
-          patch: paidPatch(params),
-        },
+        { from: ['wait', 'timeout', 'close'], patch: paidPatch(trade) },
       )
       if (result.duplicate) return { ack: 'success', outcome: 'duplicate', orderId }
       if (!result.transitioned) await deps.store.transition(orderId, ['success'], { tradeStatus: status }, now())
-      log.info('order.paid', { orderId, via: 'notify', first: result.transitioned })
+      else await paid(orderId, 'notify')
+      await settleRefund()
       return { ack: 'success', outcome: result.transitioned ? 'paid' : 'updated', orderId }
     }
     const closing = status === 'TRADE_CLOSED'
@@ -379,22 +429,44 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
     if (result.duplicate) return { ack: 'success', outcome: 'duplicate', orderId }
     if (closing && !result.transitioned)
       await deps.store.transition(orderId, ['success', 'close'], { tradeStatus: status }, now())
+    await settleRefund()
     return { ack: 'success', outcome: closing ? 'closed' : 'updated', orderId }
   }
 
-  const baseRequest = (order: Order): Params => {
-    const params: Params = {
-      partner: deps.partner,
-      _input_charset: 'utf-8',
-      notify_url: deps.notifyUrl,
-      out_trade_no: order.orderId,
-      subject: order.subject,
-      payment_type: '1',
-      seller_id: deps.sellerId,
-      total_fee: order.amount,
+  /** Sends a reserved refund to the gateway and settles it by the answer. */
+  async function submitRefund(order: Order, refund: Refund): Promise<Refund> {
+    let answer
+    try {
+      answer = await gateway.refund({
+        refundNo: refund.batchNo,
+        orderId: order.orderId,
+        tradeNo: order.tradeNo ?? '',
+        amount: refund.amount,
+        reason: refund.reason,
+        notifyUrl: deps.refundNotifyUrl,
+      })
+    } catch (error) {
+      // Unknown whether the gateway took it: keep the reservation pending. A retry with the same
+      // refundNo resubmits it; the refund notify settles it.
+      gatewayFailure(error, { refundNo: refund.batchNo })
     }
-    if (deps.itBPay) params['it_b_pay'] = deps.itBPay
-    return params
+    if (answer.state === 'refused') {
+      await deps.store.settleRefund(refund.batchNo, 'failed', answer.error, now())
+      throw new OrderError('REFUND_REFUSED', `the gateway refused the refund: ${answer.error}`, {
+        gatewayCode: answer.error,
+        refundNo: refund.batchNo,
+      })
+    }
+    await deps.store.settleRefund(refund.batchNo, answer.state, undefined, now())
+    const settled = (await deps.store.refunds(order.orderId)).find((r) => r.batchNo === refund.batchNo)
+    if (!settled) throw new Error(`refund ${refund.batchNo} vanished`)
+    return settled
+  }
+
+  const newRefundNo = () => {
+    const random = new Uint32Array(2)
+    crypto.getRandomValues(random)
+    return `${compactBeijingTime(new Date(now())).slice(0, 8)}${String(random[0]).padStart(10, '0')}${String((random[1] ?? 0) % 100).padStart(2, '0')}`
   }
 
   return {
@@ -434,23 +506,40 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
       }
       const order = await mustBePayable(orderId)
       const wap = payType === 'WAP_PAY' || payType === 'mobile'
-      const params: Params = { service: wap ? WAP_PAY_SERVICE : PC_PAY_SERVICE, ...baseRequest(order) }
-      if (deps.returnUrl) params['return_url'] = deps.returnUrl
-      if (wap && deps.showUrl) params['show_url'] = deps.showUrl
-      const request = await deps.gateway.buildPayRequest(params)
-      const result: PayUrlResult = { orderId, payType: payType as PayType, payUrl: request.url }
-      if (wap) result.form = renderPayFormFragment(request.form)
-      else result.qrCode = await QRCode.toDataURL(request.url, { errorCorrectionLevel: 'M', margin: 1 })
+      let page
+      try {
+        page = await gateway.payPage({
+          order,
+          payType: payType as PayType,
+          notifyUrl: deps.notifyUrl,
+          returnUrl: deps.returnUrl,
+          showUrl: deps.showUrl,
+          timeout: deps.itBPay,
+        })
+      } catch (error) {
+        gatewayFailure(error)
+      }
+      // Once a QR code was handed out, the order stays a QR order: only cancel makes the code useless.
+      if (order.payChannel !== 'precreate' && order.payChannel !== page.channel) {
+        await deps.store.transition(orderId, ['wait'], { payChannel: page.channel }, now())
+      }
+      const result: PayUrlResult = { orderId, payType: payType as PayType, payUrl: page.payUrl }
+      if (wap && page.form) result.form = renderPayFormFragment(page.form)
+      else result.qrCode = await QRCode.toDataURL(page.payUrl, { errorCorrectionLevel: 'M', margin: 1 })
       return result
     },
 
     async paymentData(orderId) {
       const order = await mustBePayable(orderId)
-      const data = await signParams(
-        { service: APP_PAY_SERVICE, ...baseRequest(order) },
-        { signType: deps.signType, keys: deps.keys },
-      )
-      return { data: data as PaymentMethodSpecificData, total: { currency: 'CNY', value: order.amount } }
+      if (!gateway.paymentData) {
+        throw new OrderError(
+          'NOT_SUPPORTED_BY_GATEWAY',
+          `the ${gateway.kind} gateway has no PaymentMethodSpecificData; use getPayUrl instead`,
+          { gateway: gateway.kind },
+        )
+      }
+      const data = await gateway.paymentData({ order, notifyUrl: deps.notifyUrl })
+      return { data, total: { currency: 'CNY', value: order.amount } }
     },
 
     async query(orderId) {
@@ -483,7 +572,7 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
 
     cancelThird,
 
-    async refund(orderId, amount, reason) {
+    async refund(orderId, amount, reason, refundNo) {
       const value = assertAmount(amount)
       const order = await mustGet(orderId)
       if (order.state !== 'success' || !order.tradeNo) {
@@ -496,10 +585,26 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
           },
         )
       }
+      if (refundNo !== undefined && !REFUND_NO.test(refundNo)) {
+        throw new OrderError('REFUND_CONFLICT', 'refundNo must be 1 to 64 letters, digits, "-" or "_"', { refundNo })
+      }
+      const existing =
+        refundNo === undefined ? undefined : (await deps.store.refunds(orderId)).find((r) => r.batchNo === refundNo)
+      if (existing) {
+        if (existing.amount !== value) {
+          throw new OrderError('REFUND_CONFLICT', `refund ${refundNo} of order ${orderId} was for ${existing.amount}`, {
+            refundNo,
+            amount: existing.amount,
+          })
+        }
+        // Settled, or (mapi) accepted and waiting for its notify: the same answer again.
+        if (existing.state === 'success' || existing.state === 'failed') return existing
+        if (existing.state === 'submitted' && gateway.kind === 'mapi') return existing
+        log.info('order.refund-retry', { orderId, refundNo })
+        return submitRefund(order, existing)
+      }
       const cleanReason = (reason || 'refund').replace(/[\^|$#]/g, ' ').slice(0, 80)
-      const random = new Uint32Array(2)
-      crypto.getRandomValues(random)
-      const batchNo = `${compactBeijingTime(new Date(now())).slice(0, 8)}${String(random[0]).padStart(10, '0')}${String((random[1] ?? 0) % 100).padStart(2, '0')}`
+      const batchNo = refundNo ?? newRefundNo()
       const reserved = await deps.store.reserveRefund({ batchNo, orderId, amount: value, reason: cleanReason }, now())
       if (!reserved) {
         throw new OrderError('REFUND_AMOUNT_EXCEEDED', `refunds of order ${orderId} would exceed ${order.amount}`, {
@@ -508,36 +613,21 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
           requested: value,
         })
       }
-      let answer
-      try {
-        answer = await deps.gateway.refund({
-          batchNo,
-          tradeNo: order.tradeNo,
-          amount: value,
-          reason: cleanReason,
-          ...(deps.refundNotifyUrl ? { notifyUrl: deps.refundNotifyUrl } : {}),
-        })
-      } catch (error) {
-        // Unknown whether the gateway took it: keep the reservation pending; the refund notify settles it.
-        gatewayFailure(error)
-      }
-      if (!answer.accepted) {
-        await deps.store.settleRefund(batchNo, 'failed', answer.error, now())
-        throw new OrderError('REFUND_REFUSED', `the gateway refused the refund: ${answer.error}`, {
-          gatewayCode: answer.error,
-        })
-      }
-      await deps.store.settleRefund(batchNo, 'submitted', undefined, now())
-      const refund = (await deps.store.refunds(orderId)).find((r) => r.batchNo === batchNo)
-      if (!refund) throw new Error(`refund ${batchNo} vanished`)
-      return refund
+      return submitRefund(order, {
+        batchNo,
+        orderId,
+        amount: value,
+        reason: cleanReason,
+        state: 'pending',
+        gatewayCode: undefined,
+      })
     },
 
     notify,
 
     async confirm(orderId, details) {
       const order = await mustGet(orderId)
-      const verified = await verifyPaymentResponse(details, deps.keys)
+      const verified = await gateway.verifyPaymentResponse(details)
       if (!verified.ok) {
         throw new OrderError(
           'INVALID_SIGNATURE',
@@ -547,31 +637,59 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
           },
         )
       }
-      if (details['success'] !== 'true' || !isPaidStatus(details['trade_status'] as string | undefined)) {
+      if (verified.paid === false) {
         throw new OrderError('PAYMENT_NOT_SUCCESSFUL', 'the response does not report a paid trade', {
-          tradeStatus: details['trade_status'],
+          tradeStatus: verified.trade.status,
         })
       }
-      const mismatch = tradeMismatch(order, details)
+      const mismatch = tradeMismatch(order, verified.trade, sellerId)
       if (mismatch) {
         log.error('confirm.rejected', { orderId, reason: mismatch })
         throw new OrderError(mismatch, `the response does not match order ${orderId} (${mismatch})`)
       }
-      if (order.state !== 'success' && confirmWithGateway) {
-        let paid = false
+      // A bare openapi return says nothing about payment: then only the gateway can.
+      if (order.state !== 'success' && (confirmWithGateway || verified.paid === undefined)) {
+        let confirmed = false
         try {
-          paid = await gatewaySaysPaid(order)
+          confirmed = await gatewaySaysPaid(order)
         } catch (error) {
           gatewayFailure(error)
         }
-        if (!paid) throw new OrderError('PAYMENT_NOT_CONFIRMED', 'the gateway does not confirm this payment yet')
+        if (!confirmed) throw new OrderError('PAYMENT_NOT_CONFIRMED', 'the gateway does not confirm this payment yet')
       }
-      await deps.store.transition(orderId, ['wait', 'timeout', 'close'], paidPatch(details), now())
-      log.info('order.paid', { orderId, via: 'confirm' })
+      let patch = paidPatch(verified.trade)
+      if (verified.paid === undefined) {
+        // The return has no status: the query that confirmed it does.
+        const lookup = await queryTrade(order).catch(() => undefined)
+        if (lookup?.found) patch = paidPatch(lookup.trade)
+      }
+      if (await deps.store.transition(orderId, ['wait', 'timeout', 'close'], patch, now())) {
+        await paid(orderId, 'confirm')
+      }
       return toView(await mustGet(orderId))
     },
 
     refunds: (orderId) => deps.store.refunds(orderId),
     generateOrderId: () => generateOrderId(new Date(now())),
+
+    reconcile(options) {
+      // One run at a time: the schedule and an on-demand call share it instead of querying twice.
+      reconciling ??= runReconciliation(
+        {
+          store: deps.store,
+          sellerId,
+          queryTrade,
+          paid: (order) => paid(order.orderId, 'reconcile'),
+          now,
+          log,
+        },
+        options,
+      ).finally(() => (reconciling = undefined))
+      return reconciling
+    },
+
+    async latestReconciliation() {
+      return (await deps.store.latestReconcileReport()) as ReconcileReport | undefined
+    },
   }
 }

@@ -17,6 +17,8 @@ export interface Order {
   /** gmt_payment as the gateway wrote it (Beijing time). */
   payTime: string | undefined
   refunded: string
+  /** How the trade was opened (`precreate`, `page`, `wap`, …): decides how it is cancelled. */
+  payChannel?: string | undefined
   createdAt: number
   updatedAt: number
   expiresAt: number
@@ -28,6 +30,7 @@ export interface OrderPatch {
   tradeStatus?: string | undefined
   tradeNo?: string | undefined
   payTime?: string | undefined
+  payChannel?: string | undefined
 }
 
 /** A received notify, as recorded (once per notify_id). */
@@ -82,7 +85,47 @@ export interface OrderStore {
   /** Settles a batch; a failed one gives its reservation back. */
   settleRefund(batchNo: string, state: Refund['state'], gatewayCode: string | undefined, now: number): Promise<void>
   refunds(orderId: string): Promise<Refund[]>
+  /**
+   * A reconciliation repair: the same compare-and-set as `transition`, plus its audit row, in one
+   * transaction. `applied` is false when the order had already moved (a notify got there first).
+   */
+  repair(
+    orderId: string,
+    from: readonly OrderState[],
+    patch: OrderPatch,
+    audit: AuditEntry,
+    now: number,
+  ): Promise<{ applied: boolean; fromState: OrderState | undefined }>
+  /** Records a finding that changes nothing (a flag for a human). */
+  audit(orderId: string, audit: AuditEntry, now: number): Promise<void>
+  /** The audit rows of one order, oldest first. */
+  auditTrail(orderId: string): Promise<AuditRow[]>
+  /** Orders created at or after `since`, oldest first, at most `limit`. */
+  ordersSince(since: number, limit: number): Promise<Order[]>
+  /** Opens a reconciliation run; its id goes on every audit row of the run. */
+  startReconcileRun(trigger: string, now: number): Promise<number>
+  /** Stores the finished run's report (JSON-serialisable). */
+  finishReconcileRun(runId: number, report: unknown, now: number): Promise<void>
+  /** The report of the latest finished run, if any. */
+  latestReconcileReport(): Promise<unknown>
   close(): void
+}
+
+/** What a reconciliation did or found about one order. */
+export interface AuditEntry {
+  runId: number | undefined
+  /** MARK_PAID, MARK_CLOSED, or FLAG_<reason>. */
+  action: string
+  toState: OrderState | undefined
+  detail: Record<string, unknown>
+}
+
+/** An audit row as stored. */
+export interface AuditRow extends AuditEntry {
+  orderId: string
+  fromState: OrderState | undefined
+  applied: boolean
+  at: number
 }
 
 const MIGRATIONS: readonly Migration[] = [
@@ -128,6 +171,32 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX refunds_order ON refunds (order_id);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE INDEX orders_created ON orders (created_at);
+      ALTER TABLE orders ADD COLUMN pay_channel TEXT;
+      CREATE TABLE reconcile_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        trigger TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        report_json TEXT
+      );
+      CREATE TABLE order_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER REFERENCES reconcile_runs (id),
+        order_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT,
+        applied INTEGER NOT NULL CHECK (applied IN (0, 1)),
+        detail_json TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX order_audit_order ON order_audit (order_id);
+    `,
+  },
 ]
 
 interface OrderRow {
@@ -138,6 +207,7 @@ interface OrderRow {
   trade_status: string | null
   trade_no: string | null
   pay_time: string | null
+  pay_channel: string | null
   refunded_fen: number
   created_at: number
   updated_at: number
@@ -158,6 +228,7 @@ function toOrder(row: OrderRow): Order {
     tradeNo: row.trade_no ?? undefined,
     payTime: row.pay_time ?? undefined,
     refunded: yuan(row.refunded_fen),
+    payChannel: row.pay_channel ?? undefined,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     expiresAt: row.expires_at,
@@ -171,6 +242,7 @@ function patchSql(patch: OrderPatch, params: Record<string, unknown>): string {
     ['tradeStatus', 'trade_status'],
     ['tradeNo', 'trade_no'],
     ['payTime', 'pay_time'],
+    ['payChannel', 'pay_channel'],
   ]
   for (const [key, column] of columns) {
     if (patch[key] === undefined) continue
@@ -191,6 +263,29 @@ export function openSqliteOrderStore(path: string): OrderStore {
       .join(', ')})`
     return db.prepare(sql).run(params).changes === 1
   }
+  const auditSync = (
+    orderId: string,
+    audit: AuditEntry,
+    fromState: OrderState | undefined,
+    applied: boolean,
+    now: number,
+  ) => {
+    db.prepare(
+      `INSERT INTO order_audit (run_id, order_id, action, from_state, to_state, applied, detail_json, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      audit.runId ?? null,
+      orderId,
+      audit.action,
+      fromState ?? null,
+      audit.toState ?? null,
+      applied ? 1 : 0,
+      JSON.stringify(audit.detail),
+      now,
+    )
+  }
+  const stateOf = (orderId: string) =>
+    db.prepare<[string], { state: OrderState }>('SELECT state FROM orders WHERE order_id = ?').get(orderId)?.state
   return {
     async insert(order) {
       try {
@@ -283,10 +378,20 @@ export function openSqliteOrderStore(path: string): OrderStore {
           )
           .run({ amountFen, now, orderId: refund.orderId })
         if (reserved.changes !== 1) return false
-        db.prepare(
-          `INSERT INTO refunds (batch_no, order_id, amount, amount_fen, reason, state, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-        ).run(refund.batchNo, refund.orderId, refund.amount, amountFen, refund.reason, now, now)
+        try {
+          db.prepare(
+            `INSERT INTO refunds (batch_no, order_id, amount, amount_fen, reason, state, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+          ).run(refund.batchNo, refund.orderId, refund.amount, amountFen, refund.reason, now, now)
+        } catch (error) {
+          // Throwing rolls the reservation back with the transaction.
+          if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+            throw new OrderError('REFUND_CONFLICT', `refund number ${refund.batchNo} is already used`, {
+              refundNo: refund.batchNo,
+            })
+          }
+          throw error
+        }
         return true
       })()
     },
@@ -333,6 +438,70 @@ export function openSqliteOrderStore(path: string): OrderStore {
           state: r.state,
           gatewayCode: r.gateway_code ?? undefined,
         }))
+    },
+    async repair(orderId, from, patch, audit, now) {
+      return db.transaction(() => {
+        const fromState = stateOf(orderId)
+        const applied = transitionSync(orderId, from, patch, now)
+        auditSync(orderId, audit, fromState, applied, now)
+        return { applied, fromState }
+      })()
+    },
+    async audit(orderId, audit, now) {
+      db.transaction(() => auditSync(orderId, audit, stateOf(orderId), false, now))()
+    },
+    async auditTrail(orderId) {
+      interface Row {
+        run_id: number | null
+        order_id: string
+        action: string
+        from_state: OrderState | null
+        to_state: OrderState | null
+        applied: number
+        detail_json: string
+        created_at: number
+      }
+      return db
+        .prepare<[string], Row>('SELECT * FROM order_audit WHERE order_id = ? ORDER BY id')
+        .all(orderId)
+        .map((r) => ({
+          runId: r.run_id ?? undefined,
+          orderId: r.order_id,
+          action: r.action,
+          fromState: r.from_state ?? undefined,
+          toState: r.to_state ?? undefined,
+          applied: r.applied === 1,
+          detail: JSON.parse(r.detail_json) as Record<string, unknown>,
+          at: r.created_at,
+        }))
+    },
+    async ordersSince(since, limit) {
+      return db
+        .prepare<[number, number], OrderRow>(
+          'SELECT * FROM orders WHERE created_at >= ? ORDER BY created_at, order_id LIMIT ?',
+        )
+        .all(since, limit)
+        .map(toOrder)
+    },
+    async startReconcileRun(trigger, now) {
+      return Number(
+        db.prepare('INSERT INTO reconcile_runs (trigger, started_at) VALUES (?, ?)').run(trigger, now).lastInsertRowid,
+      )
+    },
+    async finishReconcileRun(runId, report, now) {
+      db.prepare('UPDATE reconcile_runs SET finished_at = ?, report_json = ? WHERE id = ?').run(
+        now,
+        JSON.stringify(report),
+        runId,
+      )
+    },
+    async latestReconcileReport() {
+      const row = db
+        .prepare<[], { report_json: string }>(
+          'SELECT report_json FROM reconcile_runs WHERE report_json IS NOT NULL ORDER BY id DESC LIMIT 1',
+        )
+        .get()
+      return row ? (JSON.parse(row.report_json) as unknown) : undefined
     },
     close() {
       db.close()

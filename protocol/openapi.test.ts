@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
   extractMemberText,
+  openapiNotifyString,
   openapiRequestString,
   signOpenapiNotify,
   signOpenapiRequest,
@@ -161,5 +162,16 @@ describe('openapi request strings with empty values', () => {
     const signed = { ...params, sign }
     expect((await verifyOpenapiRequest(signed, publicKey, { keepEmpty: true })).ok).toBe(true)
     expect((await verifyOpenapiRequest(signed, publicKey)).ok).toBe(false)
+  })
+
+  test('a browser return carries method but drops sign_type; an application-gateway notify keeps it', async () => {
+    const pair = byKind('request-sign')[0]!
+    const keys = { privateKey: pair.private_key_pem!, publicKey: pair.public_key_pem }
+    const ret = { method: 'alipay.trade.page.pay.return', out_trade_no: 'D1', total_amount: '1.00', app_id: 'a' }
+    const signedReturn = await signOpenapiNotify(ret, keys.privateKey)
+    expect(openapiNotifyString(signedReturn)).not.toContain('sign_type')
+    expect(await verifyOpenapiNotify(signedReturn, keys.publicKey)).toMatchObject({ ok: true })
+    const appNotify = { method: 'alipay.open.servicemarket.order.notify', notify_id: 'n', sign_type: 'RSA2' }
+    expect(openapiNotifyString(appNotify)).toContain('sign_type=RSA2')
   })
 })

@@ -32,7 +32,16 @@ export function openapiRequestString(
  * application-gateway notifications, which carry `method` and keep `sign_type` (openapi §3.1).
  */
 export function openapiNotifyString(params: Readonly<Record<string, string | undefined>>): string {
-  return stringToSign(params, params['method'] !== undefined ? ['sign'] : ['sign', 'sign_type'])
+  return stringToSign(params, keepsSignType(params['method']) ? ['sign'] : ['sign', 'sign_type'])
+}
+
+/**
+ * Application-gateway notifications (a `method` such as `alipay.open.servicemarket.order.notify`)
+ * sign `sign_type`; browser returns also carry `method` (`alipay.trade.page.pay.return`) but
+ * drop it like a trade notification (openapi §6.5, §7).
+ */
+function keepsSignType(method: string | undefined): boolean {
+  return method !== undefined && !method.endsWith('.return')
 }
 
 /** Signs an openapi request with the app private key; returns a copy with `sign` set. */

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import type { KeyRing } from '../../protocol/index'
 import { DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA, DEMO_PARTNER } from '../../sandbox/demo-accounts'
 import { silentLogger } from '../logger'
-import { createMapiClient } from '../mapi-client'
+import { createMapiClient, type MapiClient } from '../mapi-client'
 import { createOrderRoutes } from '../order-routes'
 import { createOrderService, type OrderService, type OrderServiceDeps } from '../order-service'
 import { openSqliteOrderStore, type OrderStore } from '../order-store'
@@ -17,6 +17,17 @@ export const MERCHANT_RING: KeyRing = {
   md5Key: DEMO_PARTNER.md5Key,
   privateKey: DEMO_MERCHANT_RSA.privateKey,
   publicKey: DEMO_GATEWAY_RSA.publicKey,
+}
+
+/** The demo merchant's mapi client (MD5), as startMerchant builds it. */
+export function demoMapiClient(gatewayUrl: string): MapiClient {
+  return createMapiClient({
+    gatewayUrl,
+    partner: DEMO_PARTNER.partner,
+    keys: MERCHANT_RING,
+    signType: 'MD5',
+    timeoutMs: 3000,
+  })
 }
 
 /** A temp directory for SQLite files. */
@@ -62,13 +73,7 @@ export async function startMerchant(
   const server = await listen(app)
   const orders: OrderService = createOrderService({
     store,
-    gateway: createMapiClient({
-      gatewayUrl,
-      partner: DEMO_PARTNER.partner,
-      keys: MERCHANT_RING,
-      signType: 'MD5',
-      timeoutMs: 3000,
-    }),
+    gateway: demoMapiClient(gatewayUrl),
     partner: DEMO_PARTNER.partner,
     sellerId: DEMO_PARTNER.sellerId,
     keys: MERCHANT_RING,
