@@ -1,12 +1,4 @@
-import {
-  isPaidStatus,
-  stringToSign,
-  verifyOpenapiNotify,
-  verifyString,
-  type OpenapiSignType,
-  type Params,
-  type VerifyResult,
-} from '../protocol/index'
+import { isPaidStatus, verifyOpenapiNotify, type Params } from '../protocol/index'
 import { GatewayError } from './gateway-error'
 import type { OpenapiCallResult, OpenapiClient } from './openapi-client'
 import type { PaymentGateway, TradeRef } from './payment-gateway'
@@ -83,26 +75,6 @@ function refused(method: string, result: Extract<OpenapiCallResult, { ok: false 
 // Alipay refuses these characters in subject (openapi §5.1); the order keeps its own subject.
 const cleanSubject = (subject: string) => subject.replace(/[/=&]/g, ' ')
 
-/**
- * A return (`method=alipay.trade.*.pay.return`) drops sign and sign_type from its string like a
- * notification (openapi §7); protocol's verifyOpenapiNotify keeps sign_type whenever `method` is
- * present (the application-gateway rule, §6.5), so returns take the §7 string here, built and
- * verified by protocol's own primitives.
- */
-function verifyReturnOrNotify(params: Params, publicKey: string): Promise<VerifyResult> {
-  const method = params['method']
-  if (method === undefined || !/^alipay\.trade\.[a-z.]+\.return$/.test(method)) {
-    return verifyOpenapiNotify(params, publicKey)
-  }
-  return verifyString(
-    stringToSign(params, ['sign', 'sign_type']),
-    params['sign'] ?? '',
-    (params['sign_type'] ?? 'RSA2') as OpenapiSignType,
-    { publicKey },
-    params['charset'] ?? 'utf-8',
-  )
-}
-
 /** The openapi gateway behind the PaymentGateway interface (openapi §5–§9). */
 export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGateway {
   const { client } = options
@@ -123,7 +95,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
   async function verifySigned(params: Readonly<Record<string, unknown>>) {
     const strings: Params = {}
     for (const [key, value] of Object.entries(params)) if (typeof value === 'string') strings[key] = value
-    return { strings, verified: await verifyReturnOrNotify(strings, client.publicKey) }
+    return { strings, verified: await verifyOpenapiNotify(strings, client.publicKey) }
   }
 
   return {
