@@ -33,6 +33,12 @@ export interface OpenapiGatewayConfig extends TransportOptions {
   signType?: OpenapiSignType
   /** The seller account trades must name (`2088…`); unchecked when absent. */
   sellerId?: string
+  /**
+   * The name the payment app's signing server knows this app by, for PaymentMethodSpecificData
+   * (`partner`; the app's merchant id `2088…` or an alias). Defaults to `sellerId`; without
+   * either, paymentData is NOT_SUPPORTED_BY_GATEWAY.
+   */
+  partner?: string
 }
 
 /** Which gateway the order service talks to: the one switch between mapi and openapi. */
@@ -55,6 +61,15 @@ export function createPaymentGateway(config: GatewayConfig): PaymentGateway {
         ...(config.signType ? { signType: config.signType } : {}),
       }),
       sellerId: config.sellerId,
+      ...((config.partner ?? config.sellerId)
+        ? {
+            methodData: {
+              partner: config.partner ?? config.sellerId ?? '',
+              privateKey: config.privateKey,
+              ...(config.signType ? { signType: config.signType } : {}),
+            },
+          }
+        : {}),
     })
   }
   const sellerId = config.sellerId ?? config.partner

@@ -74,7 +74,9 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
  * The request's own `Host` always counts as same-origin; `allowedOrigins` adds public origins a
  * proxy puts in front.
  */
-export function refuseCrossSite(options: { allowedOrigins?: readonly string[]; except?: RegExp } = {}): MiddlewareHandler {
+export function refuseCrossSite(
+  options: { allowedOrigins?: readonly string[]; except?: RegExp } = {},
+): MiddlewareHandler {
   const allowed = new Set(options.allowedOrigins ?? [])
   return async (c, next) => {
     if (!UNSAFE_METHODS.has(c.req.method) || options.except?.test(c.req.path)) return next()
@@ -98,5 +100,26 @@ export function refuseCrossSite(options: { allowedOrigins?: readonly string[]; e
       )
     }
     return next()
+  }
+}
+
+/** How long a client may take to send a whole request (headers and body) by default. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+
+/**
+ * `http.createServer` options that close slow-loris connections: a request whose headers and body
+ * have not fully arrived after `requestTimeoutMs` gets a 408 and the socket is closed. Node checks
+ * at `connectionsCheckingInterval` (30 s by default, longer than a short timeout), so it is tied
+ * to the timeout. Long polls are unaffected: the limit covers receiving, not answering.
+ */
+export function slowRequestLimits(requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): {
+  requestTimeout: number
+  headersTimeout: number
+  connectionsCheckingInterval: number
+} {
+  return {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(requestTimeoutMs, 20_000),
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(requestTimeoutMs / 4))),
   }
 }

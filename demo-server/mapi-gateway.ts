@@ -2,6 +2,7 @@ import {
   APP_PAY_SERVICE,
   PC_PAY_SERVICE,
   WAP_PAY_SERVICE,
+  isOpenapiResponse,
   isPaidStatus,
   signParams,
   verifyParams,
@@ -120,6 +121,8 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
     },
 
     async verifyPaymentResponse(details) {
+      // An openapi response names another merchant identity (app_id) and another rule: not ours.
+      if (isOpenapiResponse(details)) return { ok: false, reason: 'not-a-mapi-response' }
       const verified = await verifyPaymentResponse(details, options.keys)
       if (!verified.ok) return { ok: false, reason: verified.reason }
       const paid = details['success'] === 'true' && isPaidStatus(details['trade_status'] as string | undefined)

@@ -1,23 +1,16 @@
-import {
-  NOTIFY_ACK,
-  NOTIFY_RETRY_GAPS_SECONDS,
-  decodeForm,
-  isPaidStatus,
-  verifyParams,
-  type Params,
-} from '../protocol/index'
+import { NOTIFY_ACK, NOTIFY_RETRY_GAPS_SECONDS, decodeForm, isPaidStatus, type Params } from '../protocol/index'
 import { GatewayError } from './gateway-error'
 import type { Logger } from './logger'
-import type { MapiClient } from './mapi-client'
-import type { PartnerInfo, PartnerRegistry } from './partners'
+import type { GatewayKind, PartnerInfo, PartnerRegistry } from './partners'
 import { HttpProblem } from './problem'
+import type { SessionGateway } from './session-gateway'
 import type { SessionService } from './session-service'
 import type { Session, SessionStore } from './session-store'
 
 export interface NotifyRelayDeps {
   store: SessionStore
   partners: PartnerRegistry
-  gateway: (partner: string) => MapiClient
+  gateway: (partner: string) => SessionGateway
   sessions: SessionService
   logger: Logger
   now?: () => number
@@ -32,7 +25,8 @@ function charsetOf(contentType: string): string {
 }
 
 /**
- * The relay's receiving side: verifies a gateway notify (signature, then `notify_verify`),
+ * The relay's receiving side: verifies a gateway notify (mapi: signature, then `notify_verify`;
+ * openapi: the notification rule and `app_id`, openapi having no `notify_verify`),
  * stores it with its outbox job in one transaction, and only then answers `success`. A notify
  * already stored (same `notify_id`) is answered `success` again and recorded once.
  */
@@ -49,7 +43,8 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
     return undefined
   }
 
-  return async function receive(body: string, contentType: string): Promise<string> {
+  /** `kind` is the endpoint's gateway (`/notify/mapi`, `/notify/openapi`); a partner of the other kind is refused. */
+  return async function receive(body: string, contentType: string, kind: GatewayKind = 'mapi'): Promise<string> {
     let params: Params
     try {
       params = decodeForm(body, charsetOf(contentType))
@@ -64,24 +59,34 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
       log.warn('notify.unknown-partner', { outTradeNo: params['out_trade_no'] })
       throw new HttpProblem(404, 'unknown-order', 'No session or partner matches this notify.')
     }
-    const verified = await verifyParams(params, { keys: deps.partners.gatewayKeys(partner.partner) })
+    if (partner.kind !== kind) {
+      log.warn('notify.wrong-endpoint', { partner: partner.partner, endpoint: kind })
+      throw new HttpProblem(404, 'unknown-order', `No ${kind} partner matches this notify.`)
+    }
+    const gateway = deps.gateway(partner.partner)
+    const verified = await gateway.verifySigned(params)
     if (!verified.ok) {
       log.warn('notify.bad-signature', { partner: partner.partner, reason: verified.reason })
       throw new HttpProblem(403, 'invalid-signature', `The notify's signature does not verify (${verified.reason}).`)
+    }
+    if (gateway.foreignApp(params) !== undefined) {
+      // Signed by the gateway, but for another app: never ours to apply or forward.
+      log.warn('notify.foreign-app', { partner: partner.partner })
+      throw new HttpProblem(403, 'app-mismatch', 'The notify names another app_id.')
     }
     if (deps.store.hasNotify(partner.partner, notifyId)) {
       log.info('notify.duplicate', { notifyId })
       return NOTIFY_ACK
     }
-    let answer: string
+    let answer: string | undefined
     try {
-      answer = await deps.gateway(partner.partner).notifyVerify(notifyId)
+      answer = await gateway.notifyVerify(notifyId)
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error
       // Not acknowledged: the gateway sends it again on its schedule.
       throw new HttpProblem(503, 'gateway-unavailable', 'notify_verify did not answer; not acknowledged.')
     }
-    if (answer !== 'true') {
+    if (answer !== undefined && answer !== 'true') {
       // A concurrent delivery of the same notify may have been acknowledged meanwhile.
       if (deps.store.hasNotify(partner.partner, notifyId)) return NOTIFY_ACK
       log.warn('notify.not-verified', { notifyId, answer })

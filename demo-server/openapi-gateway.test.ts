@@ -7,6 +7,7 @@ import {
   signString,
   stringToSign,
   verifyOpenapiRequest,
+  verifyParams,
   type Params,
 } from '../protocol/index'
 import { DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA } from '../sandbox/demo-accounts'
@@ -397,7 +398,7 @@ describe('the openapi gateway behind the order service (msw)', () => {
     expect((await orders.refunds(order.orderId))[0]).toMatchObject({ batchNo: refund.batchNo, state: 'success' })
   })
 
-  it('confirms a browser return (no trade_status) only with the gateway query, and has no PaymentRequest data', async () => {
+  it('confirms a browser return (no trade_status) only with the gateway query, and signs PaymentRequest data with the app key', async () => {
     const { orders, paid } = openapiService()
     const order = await orders.create('x', '9.90')
     const ret = await signReturn({
@@ -423,7 +424,29 @@ describe('the openapi gateway behind the order service (msw)', () => {
     expect(await code(orders.confirm(order.orderId, { ...details, total_amount: '0.01' }))).toBe('INVALID_SIGNATURE')
     expect(paid).toEqual(['confirm'])
     const other = await orders.create('x', '1.00')
-    expect(await code(orders.paymentData(other.orderId))).toBe('NOT_SUPPORTED_BY_GATEWAY')
+    // The spec's dictionary under the mapi string rule, RSA2 with the app key (docs/decisions/0003).
+    const { data, total } = await orders.paymentData(other.orderId)
+    expect(total).toEqual({ currency: 'CNY', value: '1.00' })
+    expect(data).toMatchObject({ partner: SELLER_ID, seller_id: SELLER_ID, total_fee: '1.00', sign_type: 'RSA2' })
+    expect(await verifyParams(data, { keys: { publicKey: APP.publicKey } })).toMatchObject({ ok: true })
+    expect(await verifyParams(data, { keys: { publicKey: ALIPAY.publicKey } })).toMatchObject({ ok: false })
+  })
+
+  it('has no PaymentRequest data when no partner name is configured', async () => {
+    server.use(gatewayHandler)
+    const orders = createOrderService({
+      store: openSqliteOrderStore(`${tmp.dir}/orders-${++dbCount}.db`),
+      gateway: createPaymentGateway({
+        kind: 'openapi',
+        gatewayUrl: GATEWAY,
+        appId: APP_ID,
+        privateKey: APP.privateKey,
+        publicKey: ALIPAY.publicKey,
+      }),
+      notifyUrl: 'http://shop.test/notify',
+    })
+    const order = await orders.create('x', '1.00')
+    expect(await code(orders.paymentData(order.orderId))).toBe('NOT_SUPPORTED_BY_GATEWAY')
   })
 })
 

@@ -1,4 +1,14 @@
-import { isPaidStatus, verifyOpenapiNotify, type Params } from '../protocol/index'
+import {
+  APP_PAY_SERVICE,
+  OPENAPI_RESPONSE_UNSIGNED_KEYS,
+  isOpenapiResponse,
+  isPaidStatus,
+  signParams,
+  verifyOpenapiNotify,
+  verifyPaymentResponse,
+  type Params,
+  type PaymentMethodSpecificData,
+} from '../protocol/index'
 import { GatewayError } from './gateway-error'
 import type { OpenapiCallResult, OpenapiClient } from './openapi-client'
 import type { PaymentGateway, TradeRef } from './payment-gateway'
@@ -11,6 +21,13 @@ export interface OpenapiGatewayOptions {
   sellerId?: string | undefined
   /** How often to repeat `alipay.trade.cancel` while it answers retry_flag=Y (openapi §5.6). */
   cancelAttempts?: number
+  /**
+   * How this merchant signs PaymentMethodSpecificData for the payment app (docs/decisions/0003):
+   * `partner` is the name the signing server knows the app by (its merchant id `2088…` or an
+   * alias), signed RSA2 (or RSA) with the app private key under the mapi string rule. Without it,
+   * `paymentData` is not offered.
+   */
+  methodData?: { partner: string; privateKey: string; signType?: 'RSA2' | 'RSA' } | undefined
 }
 
 /** openapi §5 methods. */
@@ -92,13 +109,37 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
     return status === undefined && str(result.response['refund_amount']) ? 'success' : 'unknown'
   }
 
-  async function verifySigned(params: Readonly<Record<string, unknown>>) {
-    const strings: Params = {}
-    for (const [key, value] of Object.entries(params)) if (typeof value === 'string') strings[key] = value
-    return { strings, verified: await verifyOpenapiNotify(strings, client.publicKey) }
-  }
+  const methodData = options.methodData
+  const paymentData = methodData
+    ? async ({
+        order,
+        notifyUrl,
+      }: {
+        order: { orderId: string; subject: string; amount: string }
+        notifyUrl: string
+      }) => {
+        // The spec's dictionary, as on mapi; the signing server re-signs it as page.pay/wap.pay.
+        const data: Params = {
+          service: APP_PAY_SERVICE,
+          partner: methodData.partner,
+          _input_charset: 'utf-8',
+          notify_url: notifyUrl,
+          out_trade_no: order.orderId,
+          subject: order.subject,
+          payment_type: '1',
+          total_fee: order.amount,
+        }
+        if (options.sellerId) data['seller_id'] = options.sellerId
+        const signed = await signParams(data, {
+          signType: methodData.signType ?? 'RSA2',
+          keys: { privateKey: methodData.privateKey },
+        })
+        return signed as PaymentMethodSpecificData
+      }
+    : undefined
 
   return {
+    ...(paymentData ? { paymentData } : {}),
     kind: 'openapi',
     gatewayUrl: client.gatewayUrl,
     sellerId: options.sellerId,
@@ -220,11 +261,17 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
     confirmNotify: async () => undefined,
 
     async verifyPaymentResponse(details) {
-      // `success` is the payment handler's verdict, added after signing: never part of the string.
-      const { success, ...signed } = details
-      const { strings, verified } = await verifySigned(signed)
+      // A mapi response never verifies under openapi's key and rule: refuse it by name.
+      if (!isOpenapiResponse(details)) return { ok: false, reason: 'not-an-openapi-response' }
+      // success, gateway and the total_fee mirror are outside the signature (docs/decisions/0003).
+      const verified = await verifyPaymentResponse(details, { publicKey: client.publicKey })
       if (!verified.ok) return { ok: false, reason: verified.reason }
+      const strings: Params = {}
+      for (const [key, value] of Object.entries(details)) {
+        if (typeof value === 'string' && !OPENAPI_RESPONSE_UNSIGNED_KEYS.includes(key)) strings[key] = value
+      }
       if (strings['app_id'] !== client.appId) return { ok: false, reason: 'app-id-mismatch' }
+      const success = details['success']
       const trade = openapiTrade(strings)
       // A return carries no trade_status (openapi §7): only the gateway can say it is paid.
       const paid = success === 'false' ? false : trade.status === undefined ? undefined : isPaidStatus(trade.status)

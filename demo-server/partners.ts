@@ -1,20 +1,37 @@
-import { readFileSync } from 'node:fs'
+import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { readFileSync, statSync } from 'node:fs'
 import * as v from 'valibot'
-import { ALIPAY_USER_ID, ProtocolError, assertKeyUsable, type KeyRing, type SignType } from '../protocol/index'
+import { ALIPAY_USER_ID, ProtocolError, assertKeyUsable, readKey, type KeyRing, type SignType } from '../protocol/index'
 import { SERVER_PREFIX } from './problem'
+
+/** Which gateway a partner's payments go through (docs/decisions/0003). */
+export type GatewayKind = 'mapi' | 'openapi'
 
 /** One partner's configuration as written in the config file or the environment. */
 export interface PartnerConfig {
+  /** `mapi` (default) or `openapi`. An openapi partner needs `appId`, `privateKey` and `publicKey`. */
+  kind?: GatewayKind | undefined
+  /**
+   * The name merchants put in the method data's `partner`: the mapi partner id, or for openapi the
+   * app's merchant id (`2088…`, often the seller) or any alias of that form you choose.
+   */
   partner: string
+  /** openapi: the app's `app_id`. */
+  appId?: string | undefined
+  /** openapi: Alipay's public key (verifies notifications, returns and replies); the seed's name. */
+  publicKey?: string | undefined
   /** Seller account the money goes to; defaults to `partner`. */
   sellerId?: string | undefined
   /** The partner's MD5 key: signs our requests and verifies the gateway and the merchant (MD5). */
   md5Key?: string | undefined
-  /** The partner's RSA private key: signs our requests to the gateway (RSA/RSA2). */
+  /** The partner's RSA private key (openapi: the app's): signs our requests to the gateway (RSA/RSA2). */
   privateKey?: string | undefined
   /** The gateway's RSA public key: verifies returns, notifies and query replies. */
   gatewayPublicKey?: string | undefined
-  /** The merchant's RSA public key: verifies an RSA-signed PaymentMethodSpecificData. */
+  /**
+   * The merchant's RSA public key: verifies an RSA-signed PaymentMethodSpecificData. openapi: defaults
+   * to the public half of the app's `privateKey`, so a merchant signs its data with the app key.
+   */
   merchantPublicKey?: string | undefined
   /** Sign type of our outgoing requests; defaults to RSA when a private key is set, else MD5. */
   signType?: SignType | undefined
@@ -24,7 +41,10 @@ export interface PartnerConfig {
 
 /** What the rest of the server may see of a partner: no key material. */
 export interface PartnerInfo {
+  readonly kind: GatewayKind
   readonly partner: string
+  /** openapi only. */
+  readonly appId?: string | undefined
   readonly sellerId: string
   readonly signType: SignType
   readonly allowedOrigins: readonly string[]
@@ -65,6 +85,9 @@ const OriginSchema = v.pipe(
 )
 
 const PartnerSchema = v.object({
+  kind: v.optional(v.picklist(['mapi', 'openapi'])),
+  appId: v.optional(v.pipe(v.string(), v.regex(/^\d{16}$/, 'must be 16 digits'))),
+  publicKey: v.optional(v.string()),
   partner: v.pipe(v.string(), v.regex(ALIPAY_USER_ID, 'must be 2088 followed by 12 digits')),
   sellerId: v.optional(v.pipe(v.string(), v.regex(ALIPAY_USER_ID, 'must be 2088 followed by 12 digits'))),
   md5Key: v.optional(v.pipe(v.string(), v.regex(/^[0-9A-Za-z]{32}$/, 'must be 32 letters or digits'))),
@@ -91,8 +114,16 @@ export async function createPartnerRegistry(configs: readonly unknown[]): Promis
     const config = parsed.output
     const name = `partner ${config.partner}`
     if (entries.has(config.partner)) throw new ConfigError(`${name} is configured twice`)
+    const kind: GatewayKind = config.kind ?? 'mapi'
+    if (kind === 'openapi') {
+      for (const field of ['appId', 'privateKey', 'publicKey'] as const) {
+        if (!config[field]) throw new ConfigError(`${name}: an openapi partner needs "${field}"`)
+      }
+      if (config.signType === 'MD5') throw new ConfigError(`${name}: openapi signs with RSA2 or RSA, not MD5`)
+    }
     const checks: [keyof PartnerConfig, 'sign' | 'verify'][] = [
       ['privateKey', 'sign'],
+      ['publicKey', 'verify'],
       ['gatewayPublicKey', 'verify'],
       ['merchantPublicKey', 'verify'],
     ]
@@ -109,11 +140,24 @@ export async function createPartnerRegistry(configs: readonly unknown[]): Promis
         )
       }
     }
-    const signType: SignType = config.signType ?? (config.privateKey ? 'RSA' : 'MD5')
+    if (kind === 'openapi' && !config.merchantPublicKey && config.privateKey) {
+      // The merchant signs its method data with the app key (mapi string rule), so its public half verifies.
+      const { der, kind: keyKind } = readKey(config.privateKey)
+      config.merchantPublicKey = createPublicKey(
+        createPrivateKey({
+          key: Buffer.from(der),
+          format: 'der',
+          type: keyKind === 'pkcs1-private' ? 'pkcs1' : 'pkcs8',
+        }),
+      )
+        .export({ type: 'spki', format: 'pem' })
+        .toString()
+    }
+    const signType: SignType = config.signType ?? (kind === 'openapi' ? 'RSA2' : config.privateKey ? 'RSA' : 'MD5')
     if (signType === 'MD5' && !config.md5Key) throw new ConfigError(`${name}: signType MD5 needs "md5Key"`)
     if (signType !== 'MD5' && !config.privateKey)
       throw new ConfigError(`${name}: signType ${signType} needs "privateKey"`)
-    if (signType !== 'MD5' && !config.gatewayPublicKey)
+    if (kind === 'mapi' && signType !== 'MD5' && !config.gatewayPublicKey)
       throw new ConfigError(`${name}: signType ${signType} needs "gatewayPublicKey" to verify the gateway`)
     const merchantSignTypes: SignType[] = []
     if (config.md5Key) merchantSignTypes.push('MD5')
@@ -121,7 +165,9 @@ export async function createPartnerRegistry(configs: readonly unknown[]): Promis
     if (merchantSignTypes.length === 0)
       throw new ConfigError(`${name}: needs "md5Key" or "merchantPublicKey" to verify the merchant's sign`)
     const info: PartnerInfo = Object.freeze({
+      kind,
       partner: config.partner,
+      ...(kind === 'openapi' ? { appId: config.appId } : {}),
       sellerId: config.sellerId ?? config.partner,
       signType,
       allowedOrigins: Object.freeze([...config.allowedOrigins]),
@@ -139,7 +185,8 @@ export async function createPartnerRegistry(configs: readonly unknown[]): Promis
     list: () => [...entries.values()].map((e) => e.info),
     gatewayKeys(partner) {
       const s = must(partner)
-      return { md5Key: s.md5Key, privateKey: s.privateKey, publicKey: s.gatewayPublicKey }
+      const publicKey = (s.kind ?? 'mapi') === 'openapi' ? s.publicKey : s.gatewayPublicKey
+      return { md5Key: s.md5Key, privateKey: s.privateKey, publicKey }
     },
     merchantKeys(partner) {
       const s = must(partner)
@@ -150,10 +197,36 @@ export async function createPartnerRegistry(configs: readonly unknown[]): Promis
 }
 
 /**
+ * Reads a file of secret key material, refusing one that other users may read (like ssh does with
+ * private keys): a key at rest must be readable by the server's user only. Windows has no such
+ * mode bits, so the check is POSIX only.
+ */
+export function readSecretFile(path: string, name: string): string {
+  if (process.platform !== 'win32') {
+    let mode: number
+    try {
+      mode = statSync(path).mode
+    } catch (error) {
+      throw new ConfigError(`cannot read ${name} ${path}: ${(error as Error).message}`)
+    }
+    if ((mode & 0o077) !== 0) {
+      const octal = (mode & 0o777).toString(8).padStart(3, '0')
+      throw new ConfigError(
+        `${name} ${path} is readable by other users (mode ${octal}); run: chmod 600 ${path} (key material must be readable by the server's user only)`,
+      )
+    }
+  }
+  return readFileSync(path, 'utf8')
+}
+
+/**
  * Reads partner configs: the JSON file named by `ALIPAY_PARTNERS_FILE` (`{ "partners": [...] }`),
  * then one partner from `ALIPAY_PARTNER`, `ALIPAY_MD5_KEY`, `ALIPAY_PRIVATE_KEY(_FILE)`,
  * `ALIPAY_GATEWAY_PUBLIC_KEY(_FILE)`, `ALIPAY_MERCHANT_PUBLIC_KEY(_FILE)`, `ALIPAY_SELLER_ID`,
- * `ALIPAY_SIGN_TYPE`, `ALIPAY_ALLOWED_ORIGINS` (comma-separated). Empty when nothing is set.
+ * `ALIPAY_SIGN_TYPE`, `ALIPAY_ALLOWED_ORIGINS` (comma-separated). With `ALIPAY_GATEWAY_KIND=openapi`
+ * the one partner is an openapi app instead: `ALIPAY_APP_ID`, `ALIPAY_APP_PRIVATE_KEY(_FILE)`,
+ * `ALIPAY_PUBLIC_KEY(_FILE)` (Alipay's), `ALIPAY_PARTNER` or `ALIPAY_APP_SELLER_ID` (the name merchants
+ * sign with), optional `ALIPAY_APP_SIGN_TYPE`. Empty when nothing is set.
  */
 export function readPartnerConfigs(env: Readonly<Record<string, string | undefined>>): unknown[] {
   const configs: unknown[] = []
@@ -161,21 +234,45 @@ export function readPartnerConfigs(env: Readonly<Record<string, string | undefin
   if (file) {
     let json: unknown
     try {
-      json = JSON.parse(readFileSync(file, 'utf8'))
+      json = JSON.parse(readSecretFile(file, 'ALIPAY_PARTNERS_FILE'))
     } catch (error) {
+      if (error instanceof ConfigError) throw error
       throw new ConfigError(`cannot read ALIPAY_PARTNERS_FILE ${file}: ${(error as Error).message}`)
     }
     const parsed = v.safeParse(v.object({ partners: v.array(v.unknown()) }), json)
     if (!parsed.success) throw new ConfigError(`${file} must be { "partners": [ ... ] }`)
     configs.push(...parsed.output.partners)
   }
+  const fromEnvOrFile = (name: string) => {
+    const path = env[`${name}_FILE`]
+    // Public keys may be world-readable; the MD5 key and the private keys may not.
+    const secret = name === 'ALIPAY_MD5_KEY' || name === 'ALIPAY_PRIVATE_KEY' || name === 'ALIPAY_APP_PRIVATE_KEY'
+    if (path) return secret ? readSecretFile(path, `${name}_FILE`) : readFileSync(path, 'utf8')
+    return env[name] || undefined
+  }
+  const origins = (env['ALIPAY_ALLOWED_ORIGINS'] ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+  const appId = env['ALIPAY_APP_ID']
+  if (env['ALIPAY_GATEWAY_KIND'] === 'openapi' && appId) {
+    // The seed's openapi names; the partner is the name merchants sign with (the app's merchant id).
+    const sellerId = env['ALIPAY_APP_SELLER_ID'] || env['ALIPAY_SELLER_ID'] || undefined
+    configs.push({
+      kind: 'openapi',
+      partner: env['ALIPAY_PARTNER'] || sellerId,
+      sellerId,
+      appId,
+      privateKey: fromEnvOrFile('ALIPAY_APP_PRIVATE_KEY'),
+      publicKey: fromEnvOrFile('ALIPAY_PUBLIC_KEY'),
+      merchantPublicKey: fromEnvOrFile('ALIPAY_MERCHANT_PUBLIC_KEY'),
+      signType: env['ALIPAY_APP_SIGN_TYPE'] || undefined,
+      allowedOrigins: origins,
+    })
+    return configs
+  }
   const partner = env['ALIPAY_PARTNER']
   if (partner) {
-    const fromEnvOrFile = (name: string) => {
-      const path = env[`${name}_FILE`]
-      if (path) return readFileSync(path, 'utf8')
-      return env[name] || undefined
-    }
     configs.push({
       partner,
       sellerId: env['ALIPAY_SELLER_ID'] || undefined,
@@ -184,10 +281,7 @@ export function readPartnerConfigs(env: Readonly<Record<string, string | undefin
       gatewayPublicKey: fromEnvOrFile('ALIPAY_GATEWAY_PUBLIC_KEY'),
       merchantPublicKey: fromEnvOrFile('ALIPAY_MERCHANT_PUBLIC_KEY'),
       signType: env['ALIPAY_SIGN_TYPE'] || undefined,
-      allowedOrigins: (env['ALIPAY_ALLOWED_ORIGINS'] ?? '')
-        .split(',')
-        .map((o) => o.trim())
-        .filter(Boolean),
+      allowedOrigins: origins,
     })
   }
   return configs

@@ -5,7 +5,6 @@ import {
   ValidationError,
   WAP_PAY_SERVICE,
   amountsEqual,
-  buildPaymentResponse,
   decodeForm,
   isPaidStatus,
   itBPayDeadline,
@@ -13,17 +12,19 @@ import {
   validatePaymentMethodData,
   verifyParams,
   type CheckoutOutcome,
+  type SignType,
   type Params,
   type PaymentMethodSpecificData,
 } from '../protocol/index'
 import { GatewayError } from './gateway-error'
 import type { Logger } from './logger'
-import type { MapiClient, PayRequest } from './mapi-client'
+import type { PayRequest } from './mapi-client'
 import type { PartnerRegistry } from './partners'
 import { HttpProblem } from './problem'
 import type { SessionEvents } from './session-events'
+import type { SessionGateway } from './session-gateway'
 import { OPEN_STATUSES, type Session, type SessionStatus, type SessionStore } from './session-store'
-import { minutesUntil, translateMethodData } from './translate'
+import { minutesUntil } from './translate'
 
 /** The body of `POST /api/sessions` (a CheckoutRequest plus the device). */
 export interface CreateSessionInput {
@@ -59,7 +60,8 @@ export type CancelReason = 'buyer' | 'aborted' | 'window-closed'
 export interface SessionServiceDeps {
   store: SessionStore
   partners: PartnerRegistry
-  gateway: (partner: string) => MapiClient
+  /** The partner's gateway, mapi or openapi (see session-gateway.ts). */
+  gateway: (partner: string) => SessionGateway
   /** The payment app's origin, e.g. `http://localhost:4200`: return_url and notify_url live there. */
   publicOrigin: string
   events: SessionEvents
@@ -218,15 +220,16 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     }
     const id = newId()
     const device = input.device ?? 'pc'
-    const params = translateMethodData(data, {
+    const gateway = deps.gateway(partner.partner)
+    // Each gateway notifies its own relay endpoint, which verifies with that gateway's rule.
+    const request = await gateway.buildPayRequest(data, {
       device,
       sellerId: partner.sellerId,
-      notifyUrl: `${deps.publicOrigin}/notify/mapi`,
+      notifyUrl: `${deps.publicOrigin}/notify/${gateway.kind}`,
       returnUrl: `${deps.publicOrigin}/pay/return/${id}`,
       showUrl: `${input.merchantOrigin}/`,
       itBPay,
     })
-    const request = await deps.gateway(partner.partner).buildPayRequest(params)
     deps.store.insertSession({
       id,
       partner: partner.partner,
@@ -260,14 +263,14 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     }
   }
 
-  function paidOutcome(params: Params): CheckoutOutcome {
-    return { kind: 'paid', details: buildPaymentResponse(params, true) }
+  function paidOutcome(session: Session, params: Params): CheckoutOutcome {
+    return { kind: 'paid', details: deps.gateway(session.partner).paymentResponse(params, true) }
   }
 
   /** The poller's answer for a session whose trade is paid but whose signed set we may not have. */
   function settlePaidFromStore(session: Session, tradeNo: string | undefined) {
     const notify = deps.store.paidNotifyFor(session.partner, session.outTradeNo)
-    const outcome = notify ? paidOutcome(decodeForm(notify.body)) : undefined
+    const outcome = notify ? paidOutcome(session, decodeForm(notify.body)) : undefined
     settle(session.id, 'paid', outcome, tradeNo)
   }
 
@@ -280,31 +283,36 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     } catch {
       throw problem(400, 'malformed-return', 'The return query string does not decode.')
     }
-    const keys = deps.partners.gatewayKeys(session.partner)
-    const signType = session.request['sign_type'] as 'MD5' | 'RSA' | 'RSA2' | undefined
-    const verified = await verifyParams(params, { keys, signType })
+    const gateway = deps.gateway(session.partner)
+    const signType = session.request['sign_type'] as SignType | undefined
+    const verified = await gateway.verifySigned(params, signType)
     if (!verified.ok) {
       log.warn('return.bad-signature', { sessionId: id, reason: verified.reason })
       throw problem(400, 'invalid-signature', `The return's signature does not verify (${verified.reason}).`, {
         reason: verified.reason,
       })
     }
+    const amount = gateway.amountOf(params)
     const mismatch =
       params['out_trade_no'] !== session.outTradeNo
         ? 'out_trade_no'
-        : params['total_fee'] !== undefined && !safeEqualAmounts(params['total_fee'], session.totalFee)
-          ? 'total_fee'
-          : params['seller_id'] !== undefined &&
-              session.request['seller_id'] !== undefined &&
-              params['seller_id'] !== session.request['seller_id']
-            ? 'seller_id'
-            : undefined
+        : gateway.foreignApp(params) !== undefined
+          ? 'app_id'
+          : amount !== undefined && !safeEqualAmounts(amount, session.totalFee)
+            ? gateway.kind === 'openapi'
+              ? 'total_amount'
+              : 'total_fee'
+            : params['seller_id'] !== undefined &&
+                session.request['seller_id'] !== undefined &&
+                params['seller_id'] !== session.request['seller_id']
+              ? 'seller_id'
+              : undefined
     if (mismatch) {
       log.error('return.mismatch', { sessionId: id, field: mismatch })
       throw problem(400, 'return-mismatch', `The return's ${mismatch} is not this session's.`, { field: mismatch })
     }
     if (!OPEN_STATUSES.includes(session.status)) return toView(session)
-    const gateway = deps.gateway(session.partner)
+    if (gateway.kind === 'openapi') return openapiReturn(session, params, gateway)
     const claimsPaid = isPaidStatus(params['trade_status'])
     let notifyAnswer: string | undefined
     try {
@@ -342,11 +350,45 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       // Return not paid but query paid: the two disagree, so neither is merged; the notify settles it.
     }
     if (confirmed) {
-      if (!settle(id, 'paid', paidOutcome(params), params['trade_no'])) {
+      if (!settle(id, 'paid', paidOutcome(session, params), params['trade_no'])) {
         log.info('return.already-settled', { sessionId: id })
       }
     }
     return toView(mustGet(id))
+  }
+
+  /**
+   * An openapi return has no trade_status (openapi §7): it proves who paid what if anything, never
+   * that the money arrived. `alipay.trade.query` decides; the response is then the stored notify
+   * when it came first (it signs trade_status), else the return itself (docs/decisions/0003).
+   */
+  async function openapiReturn(session: Session, params: Params, gateway: SessionGateway): Promise<SessionView> {
+    let result
+    try {
+      result = await gateway.singleTradeQuery({ tradeNo: params['trade_no'], outTradeNo: session.outTradeNo })
+    } catch (error) {
+      throw gatewayProblem(error)
+    }
+    const trade = result.found ? result.trade : undefined
+    const paid =
+      trade !== undefined &&
+      trade['out_trade_no'] === session.outTradeNo &&
+      isPaidStatus(trade['trade_status']) &&
+      safeEqualAmounts(trade['total_fee'] ?? '', session.totalFee)
+    if (paid) {
+      const notify = deps.store.paidNotifyFor(session.partner, session.outTradeNo)
+      const signed = notify ? decodeForm(notify.body) : params
+      if (!settle(session.id, 'paid', paidOutcome(session, signed), trade['trade_no'] ?? params['trade_no'])) {
+        log.info('return.already-settled', { sessionId: session.id })
+      }
+    } else if (trade?.['trade_status'] === 'TRADE_CLOSED') {
+      settle(session.id, 'failed', { kind: 'cancelled', reason: 'closed' })
+    } else {
+      // Back from the cashier but not paid (yet): the notify or the poller settles it.
+      log.info('return.not-paid-yet', { sessionId: session.id, tradeStatus: trade?.['trade_status'] })
+      deps.store.updateSession(session.id, { nextPollAt: now() }, OPEN_STATUSES)
+    }
+    return toView(mustGet(session.id))
   }
 
   async function cancel(id: string, reason: CancelReason): Promise<SessionView> {
@@ -459,8 +501,9 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     },
     applyNotify(session, params) {
       if (!isPaidStatus(params['trade_status'])) return false
-      if (!safeEqualAmounts(params['total_fee'] ?? '', session.totalFee)) return false
-      const outcome = paidOutcome(params)
+      const gateway = deps.gateway(session.partner)
+      if (!safeEqualAmounts(gateway.amountOf(params) ?? '', session.totalFee)) return false
+      const outcome = paidOutcome(session, params)
       if (settle(session.id, 'paid', outcome, params['trade_no'])) return true
       // Paid by the poller before its notify arrived: fill in the signed set now.
       const current = deps.store.getSession(session.id)

@@ -3,15 +3,17 @@ import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import type { AddressInfo } from 'node:net'
 import { renderCashierForm } from './cashier-page'
-import { installErrorHandling, limitBody, securityHeaders, strictCsp } from './http-common'
+import { installErrorHandling, limitBody, securityHeaders, slowRequestLimits, strictCsp } from './http-common'
 import { createLogger, type Logger } from './logger'
 import { startLoop, type Loop } from './loop'
-import { createMapiClient, type MapiClient } from './mapi-client'
+import { createMapiClient } from './mapi-client'
 import { createNotifyReceiver, createOutboxDispatcher } from './notify-relay'
-import { createPartnerRegistry, type PartnerRegistry } from './partners'
+import { createOpenapiClient } from './openapi-client'
+import { createPartnerRegistry, type GatewayKind, type PartnerRegistry } from './partners'
 import { HttpProblem } from './problem'
 import { rateLimit, type RateLimitOptions } from './rate-limit'
 import { SessionEvents } from './session-events'
+import { mapiSessionGateway, openapiSessionGateway, type SessionGateway } from './session-gateway'
 import { CancelBody, CreateSessionBody, ReturnBody, StatusQuery } from './session-schemas'
 import { createSessionService, type SessionService } from './session-service'
 import { openSessionStore, type SessionStore } from './session-store'
@@ -25,8 +27,8 @@ export interface HandlerAssets {
 /** What the HTTP layer needs; everything is built by `createSigningServer` or by a test. */
 export interface SigningServerAppDeps {
   sessions: SessionService
-  /** The notify relay's receiving side: raw body + Content-Type → the text to answer. */
-  receiveNotify: (body: string, contentType: string) => Promise<string>
+  /** The notify relay's receiving side: raw body + Content-Type (+ the endpoint's gateway) → the text to answer. */
+  receiveNotify: (body: string, contentType: string, kind?: GatewayKind) => Promise<string>
   partners: PartnerRegistry
   /** Origin of the gateway, for the CSP's form-action. */
   gatewayOrigin: string
@@ -100,16 +102,20 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
     const nonce = crypto.randomUUID().replace(/-/g, '')
     c.header('content-security-policy', strictCsp([deps.gatewayOrigin], nonce))
     c.header('cache-control', 'no-store')
+    // openapi names its charset `charset`, mapi `_input_charset` (openapi §1.3).
+    const charsetParam = request['app_id'] !== undefined ? 'charset' : '_input_charset'
     return c.html(
-      renderCashierForm({ action: `${deps.gatewayUrl}?_input_charset=utf-8`, method: 'get', fields: request }, nonce),
+      renderCashierForm({ action: `${deps.gatewayUrl}?${charsetParam}=utf-8`, method: 'get', fields: request }, nonce),
     )
   })
 
-  app.post('/notify/mapi', async (c) => {
-    const answer = await deps.receiveNotify(await c.req.text(), c.req.header('content-type') ?? '')
-    // Exactly the seven characters, nothing else (mapi §6.2).
-    return c.body(answer, 200, { 'content-type': 'text/plain; charset=utf-8' })
-  })
+  for (const kind of ['mapi', 'openapi'] as const) {
+    app.post(`/notify/${kind}`, async (c) => {
+      const answer = await deps.receiveNotify(await c.req.text(), c.req.header('content-type') ?? '', kind)
+      // Exactly the seven characters, nothing else (mapi §6.2, openapi §6.4).
+      return c.body(answer, 200, { 'content-type': 'text/plain; charset=utf-8' })
+    })
+  }
 
   const assets = deps.handlerAssets
   const serveAssets = async (c: Context) => {
@@ -147,6 +153,8 @@ export interface SigningServerConfig {
   sessionTtlMs?: number
   rateLimits?: SigningServerAppDeps['rateLimits']
   now?: () => number
+  /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
+  requestTimeoutMs?: number
 }
 
 /** A built (not yet listening) signing server: its app, its parts, and the loops to start. */
@@ -170,21 +178,34 @@ export async function createSigningServer(
   const partners = await createPartnerRegistry(config.partners)
   if (partners.list().length === 0) throw new HttpProblem(500, 'no-partners', 'No partner is configured.')
   const store = openSessionStore(config.dbPath)
-  const clients = new Map<string, MapiClient>()
-  const gateway = (partner: string): MapiClient => {
+  const clients = new Map<string, SessionGateway>()
+  const gateway = (partner: string): SessionGateway => {
     let client = clients.get(partner)
     if (!client) {
       const info = partners.get(partner)
       if (!info) throw new RangeError(`partner ${partner} is not configured`)
-      client = createMapiClient({
+      const keys = partners.gatewayKeys(partner)
+      const transport = {
         gatewayUrl: config.gatewayUrl,
-        partner,
-        sellerId: info.sellerId,
-        keys: partners.gatewayKeys(partner),
-        signType: info.signType,
         ...(config.fetch ? { fetch: config.fetch } : {}),
         ...(config.gatewayTimeoutMs ? { timeoutMs: config.gatewayTimeoutMs } : {}),
-      })
+      }
+      // Each partner chooses its gateway by configuration; both speak on the same gateway.do URL.
+      client =
+        info.kind === 'openapi'
+          ? openapiSessionGateway(
+              createOpenapiClient({
+                ...transport,
+                appId: info.appId ?? '',
+                privateKey: keys.privateKey ?? '',
+                publicKey: keys.publicKey ?? '',
+                signType: info.signType === 'RSA' ? 'RSA' : 'RSA2',
+              }),
+            )
+          : mapiSessionGateway(
+              createMapiClient({ ...transport, partner, sellerId: info.sellerId, keys, signType: info.signType }),
+              keys,
+            )
       clients.set(partner, client)
     }
     return client
@@ -271,6 +292,7 @@ export async function startSigningServer(config: SigningServerConfig): Promise<R
     port: config.port ?? 4200,
     hostname,
     overrideGlobalObjects: false,
+    serverOptions: slowRequestLimits(config.requestTimeoutMs),
   })
   const port = await new Promise<number>((resolve, reject) => {
     listener.once('listening', () => resolve((listener.address() as AddressInfo).port))

@@ -49,6 +49,36 @@ export function translateMethodData(data: PaymentMethodSpecificData, options: Tr
   return out
 }
 
+/** The openapi web pay methods (openapi §5.1, §5.2). */
+const OPENAPI_PAGE_PAY = 'alipay.trade.page.pay'
+const OPENAPI_WAP_PAY = 'alipay.trade.wap.pay'
+
+/**
+ * Re-targets the same spec data onto `alipay.trade.page.pay` (pc) or `alipay.trade.wap.pay`
+ * (wap): `total_fee` becomes `total_amount`, `it_b_pay` (already relative) `timeout_express`, the
+ * product code follows the device, and the WAP cashier's back link (`quit_url`) is the merchant's
+ * page. `notify_url`/`return_url` are common parameters, passed beside biz_content by the caller.
+ */
+export function translateToOpenapi(
+  data: PaymentMethodSpecificData,
+  options: TranslateOptions,
+): { method: string; biz: Record<string, string> } {
+  const wap = options.device === 'wap'
+  const biz: Record<string, string> = {
+    out_trade_no: data.out_trade_no ?? '',
+    total_amount: data.total_fee ?? '',
+    // Alipay refuses `/`, `=` and `&` in subject (openapi §5.1); the session keeps the signed one.
+    subject: (data.subject ?? '').replace(/[/=&]/g, ' '),
+    product_code: wap ? 'QUICK_WAP_WAY' : 'FAST_INSTANT_TRADE_PAY',
+  }
+  if (data.body) biz['body'] = data.body
+  if (!wap && data.goods_type) biz['goods_type'] = data.goods_type
+  // openapi wants the unit spelled out (`90m`); mapi takes a bare number as minutes.
+  if (options.itBPay) biz['timeout_express'] = /^\d+$/.test(options.itBPay) ? `${options.itBPay}m` : options.itBPay
+  if (wap) biz['quit_url'] = options.showUrl
+  return { method: wap ? OPENAPI_WAP_PAY : OPENAPI_PAGE_PAY, biz }
+}
+
 /**
  * Turns an absolute `it_b_pay` deadline into whole minutes from `now`, as the web services take
  * only relative forms (mapi §2.2). Undefined when less than a minute is left.

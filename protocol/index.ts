@@ -33,7 +33,15 @@ export {
 } from './money'
 export { generateOrderId, ORDER_ID_PATTERN } from './order-id'
 export { verifyTradeReply } from './query-reply'
-export { buildPaymentResponse, verifyPaymentResponse, RESPONSE_UNSIGNED_KEYS } from './response'
+export {
+  buildPaymentResponse,
+  buildOpenapiPaymentResponse,
+  isOpenapiResponse,
+  verifyPaymentResponse,
+  RESPONSE_UNSIGNED_KEYS,
+  OPENAPI_RESPONSE_UNSIGNED_KEYS,
+  OPENAPI_RESPONSE_MARKER,
+} from './response'
 export {
   ALIPAY_USER_ID,
   OUT_TRADE_NO,

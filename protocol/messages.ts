@@ -47,9 +47,25 @@ function hasShape(data: unknown, types: Set<string>): data is { type: string; pa
   return typeof type === 'string' && types.has(type) && typeof payload === 'object' && payload !== null
 }
 
-/** Unpacks a raw message from the checkout window, or undefined when it is not one of ours. */
+const OUTCOME_KINDS = new Set(['paid', 'cancelled', 'failed'])
+
+/** A CHECKOUT_DONE's payload names its payment and carries an outcome of a known kind. */
+function isDonePayload(payload: unknown): boolean {
+  const { paymentRequestId, outcome } = payload as { paymentRequestId?: unknown; outcome?: unknown }
+  if (typeof paymentRequestId !== 'string' || typeof outcome !== 'object' || outcome === null) return false
+  const kind = (outcome as { kind?: unknown }).kind
+  return typeof kind === 'string' && OUTCOME_KINDS.has(kind)
+}
+
+/**
+ * Unpacks a raw message from the checkout window, or undefined when it is not one of ours. A
+ * CHECKOUT_DONE without a well-formed outcome is not ours either: the worker would otherwise
+ * fail on it (found by tests/fuzz/browser-edges.test.ts).
+ */
 export function parseWindowMessage(data: unknown): WindowToOpener | undefined {
-  return hasShape(data, WINDOW_TYPES) ? (data as WindowToOpener) : undefined
+  if (!hasShape(data, WINDOW_TYPES)) return undefined
+  if (data.type === 'CHECKOUT_DONE' && !isDonePayload(data.payload)) return undefined
+  return data as WindowToOpener
 }
 
 /** Unpacks a raw message from the opener, or undefined when it is not one of ours. */

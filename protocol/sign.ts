@@ -35,6 +35,8 @@ export type VerifyFailure =
   | 'signature-mismatch'
   | 'bad-key'
   | 'bad-charset'
+  /** An openapi response's unsigned `total_fee` does not repeat its signed `total_amount`. */
+  | 'mirror-mismatch'
 
 export type VerifyResult =
   | { ok: true; signType: SignType; stringToSign: string }

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createHandlerAssets } from '../handler/server/index'
 import { createLogger, type Logger } from '../demo-server/logger'
-import { demoPartnerConfig } from '../demo-server/demo-config'
-import type { PartnerConfig } from '../demo-server/partners'
+import { demoOpenapiPartnerConfig, demoPartnerConfig } from '../demo-server/demo-config'
+import type { GatewayKind, PartnerConfig } from '../demo-server/partners'
 import { startSigningServer, type SigningServerConfig } from '../demo-server/signing-server'
 import { startMerchant } from '../demo-merchant/server/server'
 import { DEMO_BUYER } from '../sandbox/demo-accounts'
@@ -32,6 +32,8 @@ export interface StackOptions {
   appOrigin?: string | undefined
   /** Set to use the real gateway; the sandbox is not started then. */
   real?: RealGateway | undefined
+  /** The sandbox's demo partner: mapi (default) or the openapi DEMO_APP. Ignored with `real`. */
+  gatewayKind?: GatewayKind | undefined
   /** Overrides for the sandbox (e.g. a faster `timeScale` in tests). */
   sandbox?: Partial<SandboxConfig> | undefined
   /** Overrides for the signing server (e.g. shorter poll and retry gaps in tests). */
@@ -76,7 +78,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const appOrigin = options.appOrigin ?? `http://localhost:${ports.app}`
   const gatewayUrl = options.real?.gatewayUrl ?? `http://localhost:${ports.gateway}/gateway.do`
   // One partner for both: the payment app holds the merchant's partner keys (architecture.md).
-  const partner: PartnerConfig = options.real?.partner ?? demoPartnerConfig({ allowedOrigins: [merchantOrigin] })
+  const demoPartner = options.gatewayKind === 'openapi' ? demoOpenapiPartnerConfig : demoPartnerConfig
+  const partner: PartnerConfig = options.real?.partner ?? demoPartner({ allowedOrigins: [merchantOrigin] })
 
   const started: { close(): Promise<void> }[] = []
   const closeAll = async () => {

@@ -37,3 +37,12 @@ it('says what is missing when the real gateway is set without a partner', () => 
   )
   expect(() => readStartConfig({ ALIPAY_GATEWAY_URL: 'mapi' })).toThrow(/is not a URL/)
 })
+
+it('runs the sandbox stack on openapi with ALIPAY_GATEWAY_KIND=openapi, and refuses another kind', () => {
+  expect(readStartConfig({ ALIPAY_GATEWAY_KIND: 'openapi' })).toMatchObject({ gatewayKind: 'openapi' })
+  expect(() => readStartConfig({ ALIPAY_GATEWAY_KIND: 'soap' })).toThrow(/ALIPAY_GATEWAY_KIND=soap/)
+  // Against the real openapi gateway the app comes from ALIPAY_APP_*; without it, one clear line.
+  expect(() =>
+    readStartConfig({ ALIPAY_GATEWAY_KIND: 'openapi', ALIPAY_GATEWAY_URL: 'https://openapi.alipay.com/gateway.do' }),
+  ).toThrow(/ALIPAY_APP_ID/)
+})

@@ -28,7 +28,12 @@ export function readStartConfig(env: Readonly<Record<string, string | undefined>
     app: port(env, 'APP_PORT', DEFAULT_PORTS.app),
     gateway: port(env, 'GATEWAY_PORT', DEFAULT_PORTS.gateway),
   }
+  const kind = env['ALIPAY_GATEWAY_KIND'] || 'mapi'
+  if (kind !== 'mapi' && kind !== 'openapi') {
+    throw new StartConfigError(`[alipay] ALIPAY_GATEWAY_KIND=${kind} is neither mapi nor openapi.`)
+  }
   const options: StackOptions = {
+    ...(kind === 'openapi' ? { gatewayKind: kind } : {}),
     ports,
     dataDir: env['DATA_DIR'] || '.data',
     merchantOrigin: env['MERCHANT_ORIGIN'] || undefined,
@@ -46,6 +51,12 @@ export function readStartConfig(env: Readonly<Record<string, string | undefined>
   }
   const partners = readPartnerConfigs(env) as PartnerConfig[]
   const partner = partners[0]
+  if (!partner && kind === 'openapi') {
+    throw new StartConfigError(
+      '[alipay] ALIPAY_GATEWAY_URL is set with ALIPAY_GATEWAY_KIND=openapi: also set ALIPAY_APP_ID, ' +
+        'ALIPAY_APP_PRIVATE_KEY(_FILE), ALIPAY_PUBLIC_KEY(_FILE) and ALIPAY_APP_SELLER_ID. See the README.',
+    )
+  }
   if (!partner) {
     throw new StartConfigError(
       '[alipay] ALIPAY_GATEWAY_URL is set, so the sandbox is not used: also set ALIPAY_PARTNER and its keys ' +

@@ -1,6 +1,9 @@
 import { Hono } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { bodyLimit } from 'hono/body-limit'
+import { secureHeaders } from 'hono/secure-headers'
+import { refuseCrossSite } from '../../demo-server/http-common'
+import { rateLimit, type RateLimitOptions } from '../../demo-server/rate-limit'
 import { decodeForm } from '../../protocol/index'
 import type { ShopConfig } from '../shared/views'
 import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue'
@@ -16,6 +19,10 @@ export interface MerchantAppDeps {
   publicDir?: string | undefined
   products?: readonly Product[] | undefined
   log?: ((line: string) => void) | undefined
+  /** The shop's public origin(s) when a proxy rewrites Host; same-host requests always pass the CSRF check. */
+  allowedOrigins?: readonly string[] | undefined
+  /** Per client and window; `false` turns rate limiting off (load tests that hammer one route). */
+  rateLimits?: { api?: RateLimitOptions; notify?: RateLimitOptions } | false | undefined
 }
 
 // A cart or a PaymentResponse is a few kilobytes; anything far larger is not from our pages.
@@ -70,11 +77,31 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
     if (code === 'INTERNAL') log(`${MERCHANT_PREFIX} ${c.req.method} ${c.req.path} failed: ${String(error)}`)
     return problemFor(c, error)
   })
+  // No framing anywhere (clickjacking on "Pay"); no COOP, because the polyfill's popup needs `opener`.
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: { frameAncestors: ["'none'"], baseUri: ["'none'"], objectSrc: ["'none'"] },
+      xFrameOptions: 'DENY',
+      crossOriginOpenerPolicy: false,
+      crossOriginResourcePolicy: false,
+      strictTransportSecurity: false,
+    }),
+  )
+  const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
+  if (limits) {
+    // Notifies are signed and cheap to refuse, but a storm from one address still gets a ceiling.
+    app.use('/api/notify', rateLimit(limits.notify ?? { limit: 6000, windowMs: 60_000 }))
+    const apiLimit = rateLimit(limits.api ?? { limit: 600, windowMs: 60_000 })
+    app.use('/api/*', async (c, next) => (c.req.path === '/api/notify' ? next() : apiLimit(c, next)))
+  }
+  // The API changes money state: only the shop's own pages may call it from a browser (CSRF).
+  app.use('/api/*', refuseCrossSite({ allowedOrigins: deps.allowedOrigins ?? [], except: /^\/api\/notify$/ }))
   app.use(
     '/api/*',
     bodyLimit({
       maxSize: MAX_JSON_BYTES,
-      onError: (c) => problemFor(c, new ShopError('BAD_REQUEST', 'Body too large.')),
+      onError: (c) => problemFor(c, new ShopError('BODY_TOO_LARGE', 'Body too large.')),
     }),
   )
 

@@ -18,6 +18,7 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   UNKNOWN_PRODUCT: 400,
   BAD_QUANTITY: 400,
   BAD_REQUEST: 400,
+  BODY_TOO_LARGE: 413,
   NOT_FOUND: 404,
 }
 

@@ -1,13 +1,15 @@
 import { serve } from '@hono/node-server'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { createPaymentGateway } from '../../demo-server/gateway-config'
 import { createMapiClient } from '../../demo-server/mapi-client'
-import { createOrderService } from '../../demo-server/order-service'
+import { createOrderService, type OrderServiceDeps } from '../../demo-server/order-service'
 import { openSqliteOrderStore } from '../../demo-server/order-store'
 import { createPartnerRegistry, type PartnerConfig } from '../../demo-server/partners'
 import { createLogger, type Logger } from '../../demo-server/logger'
 import type { ShopConfig } from '../shared/views'
-import { createMerchantApp } from './app'
+import { slowRequestLimits } from '../../demo-server/http-common'
+import { createMerchantApp, type MerchantAppDeps } from './app'
 import { createShopOrders } from './order-service-adapter'
 import { openShopLedger } from './shop-ledger'
 
@@ -34,6 +36,10 @@ export interface MerchantServerConfig {
   /** How long an order stays payable (default the order service's 2 h). */
   orderTtlMs?: number | undefined
   logger?: Logger | undefined
+  /** Rate limits of the API (see createMerchantApp); `false` turns them off. */
+  rateLimits?: MerchantAppDeps['rateLimits']
+  /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
+  requestTimeoutMs?: number | undefined
 }
 
 /** A listening merchant backend. */
@@ -59,6 +65,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     port: config.port ?? 4100,
     hostname,
     overrideGlobalObjects: false,
+    serverOptions: slowRequestLimits(config.requestTimeoutMs),
   })
   const port = await new Promise<number>((resolve, reject) => {
     listener.once('listening', () => resolve((listener.address() as AddressInfo).port))
@@ -80,21 +87,38 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     const keys = partners.gatewayKeys(info.partner)
     store = openSqliteOrderStore(join(config.dataDir, 'merchant-orders.db'))
     ledger = openShopLedger(join(config.dataDir, 'merchant-shop.db'))
-    const gateway = createMapiClient({
-      gatewayUrl: config.gatewayUrl,
-      partner: info.partner,
-      sellerId: info.sellerId,
-      keys,
-      signType: info.signType,
-    })
+    // The partner's kind picks the gateway: mapi with its partner keys, or openapi as the app.
+    const gatewayDeps: Pick<OrderServiceDeps, 'gateway' | 'partner' | 'sellerId' | 'keys' | 'signType'> =
+      info.kind === 'openapi'
+        ? {
+            gateway: createPaymentGateway({
+              kind: 'openapi',
+              gatewayUrl: config.gatewayUrl,
+              appId: info.appId ?? '',
+              privateKey: keys.privateKey ?? '',
+              publicKey: keys.publicKey ?? '',
+              signType: info.signType === 'RSA' ? 'RSA' : 'RSA2',
+              sellerId: info.sellerId,
+              partner: info.partner,
+            }),
+          }
+        : {
+            gateway: createMapiClient({
+              gatewayUrl: config.gatewayUrl,
+              partner: info.partner,
+              sellerId: info.sellerId,
+              keys,
+              signType: info.signType,
+            }),
+            partner: info.partner,
+            sellerId: info.sellerId,
+            keys,
+            signType: info.signType,
+          }
     const notifyUrl = `${url}/api/notify`
     const service = createOrderService({
       store,
-      gateway,
-      partner: info.partner,
-      sellerId: info.sellerId,
-      keys,
-      signType: info.signType,
+      ...gatewayDeps,
       notifyUrl,
       refundNotifyUrl: notifyUrl,
       returnUrl: `${url}/return.html`,
@@ -112,6 +136,8 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
         ...(config.sandbox ? { buyer: config.sandbox } : {}),
       },
       log: (line) => logger.error('merchant.error', { line }),
+      allowedOrigins: [url],
+      ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
     })
     handler = (request) => app.fetch(request)
   } catch (error) {

@@ -1,66 +1,72 @@
 import { expect, test } from '@playwright/test'
 import { DEMO_BUYER } from '../../sandbox/demo-accounts'
 import { gatewayTrades, orderFromShop, orderState, payByWap } from './support/shop-pages'
-import { SHOP_ORIGIN, startShopStack, type ShopStack } from './support/shop-stack'
+import { SHOP_ORIGIN, GATEWAY_KINDS, startShopStack, type ShopStack } from './support/shop-stack'
 
-let stack: ShopStack
-test.beforeAll(async () => {
-  stack = await startShopStack()
-})
-test.afterAll(async () => {
-  await stack?.close()
-})
+// The same journeys on each gateway (docs/decisions/0003): only the partner's configuration differs.
+for (const kind of GATEWAY_KINDS) {
+  test.describe(`on ${kind}`, () => {
+    let stack: ShopStack
+    test.beforeAll(async () => {
+      stack = await startShopStack({ gatewayKind: kind })
+    })
+    test.afterAll(async () => {
+      await stack?.close()
+    })
 
-test('the merchant refunds a paid order from the orders page', async ({ page }) => {
-  const orderId = await orderFromShop(page, ['celadon-cup'])
-  await payByWap(page, orderId, DEMO_BUYER)
+    test('the merchant refunds a paid order from the orders page', async ({ page }) => {
+      const orderId = await orderFromShop(page, ['celadon-cup'])
+      await payByWap(page, orderId, DEMO_BUYER)
 
-  await page.goto(`${SHOP_ORIGIN}/orders.html`)
-  const row = page.locator(`tr[data-order="${orderId}"]`)
-  await expect(row.locator('.badge')).toHaveText('Paid')
-  page.once('dialog', (dialog) => void dialog.accept())
-  await row.getByRole('button', { name: `Refund order ${orderId}` }).click()
-  await expect(page.locator('#orders-status')).toHaveText(`Order ${orderId}: Refunded.`)
-  await expect(row.locator('.badge')).toHaveText('Refunded')
-  await expect(row.locator('.amount')).toContainText('refunded ¥39.90')
-  await expect(row.getByRole('button')).toHaveCount(0)
-  // The gateway took the money back, once.
-  await expect.poll(async () => (await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['TRADE_CLOSED'])
-})
+      await page.goto(`${SHOP_ORIGIN}/orders.html`)
+      const row = page.locator(`tr[data-order="${orderId}"]`)
+      await expect(row.locator('.badge')).toHaveText('Paid')
+      page.once('dialog', (dialog) => void dialog.accept())
+      await row.getByRole('button', { name: `Refund order ${orderId}` }).click()
+      await expect(page.locator('#orders-status')).toHaveText(`Order ${orderId}: Refunded.`)
+      await expect(row.locator('.badge')).toHaveText('Refunded')
+      await expect(row.locator('.amount')).toContainText('refunded ¥39.90')
+      await expect(row.getByRole('button')).toHaveCount(0)
+      // The gateway took the money back, once.
+      await expect.poll(async () => (await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['TRADE_CLOSED'])
+    })
 
-test('the merchant cancels an unpaid order, and its checkout can no longer pay it', async ({ page }) => {
-  const orderId = await orderFromShop(page, ['mooncake-box'])
-  // Opening the QR's link starts a trade at the gateway, so cancelling must close it there too.
-  await page.locator('#pay-qr').click()
-  const payUrl = (await page.locator('#qr-link').getAttribute('href'))!
-  const cashier = await page.context().newPage()
-  await cashier.goto(payUrl)
-  await expect(cashier.locator('#login')).toBeVisible()
-  expect((await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['WAIT_BUYER_PAY'])
-  await cashier.close()
-  const checkout = page.url()
+    test('the merchant cancels an unpaid order, and its checkout can no longer pay it', async ({ page }) => {
+      const orderId = await orderFromShop(page, ['mooncake-box'])
+      // Opening the QR's link starts a trade at the gateway, so cancelling must close it there too.
+      await page.locator('#pay-qr').click()
+      await expect(page.locator('#qr-link')).not.toHaveAttribute('href', '#')
+      const payUrl = (await page.locator('#qr-link').getAttribute('href'))!
+      const cashier = await page.context().newPage()
+      await cashier.goto(payUrl)
+      await expect(cashier.locator('#login')).toBeVisible()
+      expect((await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['WAIT_BUYER_PAY'])
+      await cashier.close()
+      const checkout = page.url()
 
-  await page.goto(`${SHOP_ORIGIN}/orders.html`)
-  const row = page.locator(`tr[data-order="${orderId}"]`)
-  await expect(row.locator('.badge')).toHaveText('Waiting for payment')
-  await row.getByRole('button', { name: `Cancel order ${orderId}` }).focus()
-  await page.keyboard.press('Enter')
-  await expect(page.locator('#orders-status')).toHaveText(`Order ${orderId}: Cancelled.`)
-  await expect(row.locator('.badge')).toHaveText('Cancelled')
-  expect((await orderState(page, orderId)).status).toBe('close')
+      await page.goto(`${SHOP_ORIGIN}/orders.html`)
+      const row = page.locator(`tr[data-order="${orderId}"]`)
+      await expect(row.locator('.badge')).toHaveText('Waiting for payment')
+      await row.getByRole('button', { name: `Cancel order ${orderId}` }).focus()
+      await page.keyboard.press('Enter')
+      await expect(page.locator('#orders-status')).toHaveText(`Order ${orderId}: Cancelled.`)
+      await expect(row.locator('.badge')).toHaveText('Cancelled')
+      expect((await orderState(page, orderId)).status).toBe('close')
 
-  await page.goto(checkout)
-  await expect(page.locator('#order-state')).toHaveText('Cancelled')
-  await expect(page.locator('#pay-status')).toContainText('can no longer be paid')
-  await expect(page.locator('#pay-options')).toBeHidden()
-  expect((await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['TRADE_CLOSED'])
-})
+      await page.goto(checkout)
+      await expect(page.locator('#order-state')).toHaveText('Cancelled')
+      await expect(page.locator('#pay-status')).toContainText('can no longer be paid')
+      await expect(page.locator('#pay-options')).toBeHidden()
+      expect((await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['TRADE_CLOSED'])
+    })
 
-test('the buyer cancels from the checkout page with the keyboard', async ({ page }) => {
-  const orderId = await orderFromShop(page)
-  await page.locator('#cancel-order').focus()
-  await page.keyboard.press('Enter')
-  await expect(page.locator('#order-state')).toHaveText('Cancelled')
-  await expect(page.locator('#pay-status')).toBeFocused()
-  expect((await orderState(page, orderId)).status).toBe('close')
-})
+    test('the buyer cancels from the checkout page with the keyboard', async ({ page }) => {
+      const orderId = await orderFromShop(page)
+      await page.locator('#cancel-order').focus()
+      await page.keyboard.press('Enter')
+      await expect(page.locator('#order-state')).toHaveText('Cancelled')
+      await expect(page.locator('#pay-status')).toBeFocused()
+      expect((await orderState(page, orderId)).status).toBe('close')
+    })
+  })
+}

@@ -6,6 +6,12 @@ import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN } from './shop-stack'
 /** Screenshots the README shows; the journeys write them on every run. */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
 
+/** Where a journey's screenshots go: the README's on mapi, test-results on the other gateway (same pages). */
+export const screenshotDir = (kind: string): string =>
+  kind === 'mapi'
+    ? SCREENSHOT_DIR
+    : fileURLToPath(new URL(`../../../test-results/shop/${kind}-screenshots/`, import.meta.url))
+
 /** Adds products to the cart on the shop page, checks out, and returns the new order's id. */
 export async function orderFromShop(page: Page, productIds: readonly string[] = ['tea-sachet']): Promise<string> {
   await page.goto(`${SHOP_ORIGIN}/`)
@@ -48,9 +54,9 @@ export async function orderState(
 }
 
 /** The sandbox gateway's trades for an order: a payment counted twice would show here. */
-export async function gatewayTrades(page: Page, orderId: string): Promise<{ status: string }[]> {
+export async function gatewayTrades(page: Page, orderId: string): Promise<{ status: string; service: string }[]> {
   const response = await page.request.get(`${SHOP_GATEWAY_ORIGIN}/_sandbox/trades?out_trade_no=${orderId}`)
-  return ((await response.json()) as { trades: { status: string }[] }).trades
+  return ((await response.json()) as { trades: { status: string; service: string }[] }).trades
 }
 
 /** Pays an order on its checkout page through the mobile form (the quickest full payment). */

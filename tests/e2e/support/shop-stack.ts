@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger } from '../../../demo-server/logger'
+import type { GatewayKind } from '../../../demo-server/partners'
 import { buildBrowserParts } from '../../../scripts/build-browser'
 import { startStack, type RunningStack } from '../../../scripts/stack'
 
@@ -16,6 +17,15 @@ export const SHOP_APP_ORIGIN = `http://localhost:${SHOP_PORTS.app}`
 export const SHOP_GATEWAY_ORIGIN = `http://localhost:${SHOP_PORTS.gateway}`
 
 const debug = process.env['E2E_DEBUG'] === '1'
+
+/**
+ * The gateways the shop journeys run on, each through the same specs: mapi (the demo partner) and
+ * openapi (the sandbox's DEMO_APP). `E2E_GATEWAY_KINDS=openapi` runs one only.
+ */
+export const GATEWAY_KINDS: readonly GatewayKind[] = (process.env['E2E_GATEWAY_KINDS'] ?? 'mapi,openapi')
+  .split(',')
+  .map((kind) => kind.trim())
+  .filter((kind): kind is GatewayKind => kind === 'mapi' || kind === 'openapi')
 
 /** A running stack plus its data folder, which outlives a restart. */
 export interface ShopStack {
@@ -34,7 +44,7 @@ export interface ShopStack {
  * through the same startStack, on the test ports and a fresh data folder. Background loops run
  * faster than in production so notifies and polls land within a test's time.
  */
-export async function startShopStack(): Promise<ShopStack> {
+export async function startShopStack(options: { gatewayKind?: GatewayKind } = {}): Promise<ShopStack> {
   await buildBrowserParts()
   const dataDir = mkdtempSync(join(tmpdir(), 'alipay-shop-e2e-'))
   const logger = createLogger({
@@ -47,6 +57,7 @@ export async function startShopStack(): Promise<ShopStack> {
       ports: SHOP_PORTS,
       dataDir,
       logger,
+      gatewayKind: options.gatewayKind,
       sandbox: { log: debug ? (line) => console.error(line) : () => undefined },
       signing: { pollIntervalMs: 1_000, outboxIntervalMs: 250, rateLimits: false },
     })
