@@ -8,7 +8,7 @@ export default defineConfig(({ command }) =>
     : {
         test: {
           include: ['{protocol,handler,polyfill,demo-server,sandbox,demo-merchant,scripts,tests}/**/*.test.ts'],
-          exclude: ['**/node_modules/**', 'tests/e2e/**'],
+          exclude: ['**/node_modules/**', 'tests/e2e/**', 'tests/browsers/**'],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },

@@ -29,6 +29,20 @@ const steps = [
     count: () => countVitest(join(reports, 'unit.json')),
   },
   {
+    // Firefox (puppeteer-core) and WebKit (selenium-webdriver, Xvfb) runs of the polyfill's popup flow.
+    name: 'browsers',
+    command: [
+      bin('vitest'),
+      'run',
+      '-c',
+      'tests/browsers/vitest.config.ts',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile=${join(reports, 'browsers.json')}`,
+    ],
+    count: () => countVitest(join(reports, 'browsers.json')),
+  },
+  {
     name: 'e2e',
     command: [bin('playwright'), 'test', '-c', 'tests/e2e/playwright.config.ts', '--reporter=list,json'],
     env: { PLAYWRIGHT_JSON_OUTPUT_NAME: join(reports, 'e2e.json') },

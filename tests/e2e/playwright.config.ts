@@ -1,5 +1,6 @@
 import { defineConfig } from '@playwright/test'
 import { CHROMIUM_ARGS, CHROMIUM_PATH, FIXTURE_ORIGIN, FIXTURE_PORT } from './support/origins'
+import { POLYFILL_APP_ORIGIN } from './support/polyfill-origins'
 
 export default defineConfig({
   testDir: '.',
@@ -22,6 +23,14 @@ export default defineConfig({
       command: `npx vite --config tests/e2e/fixtures/vite.config.ts --port ${FIXTURE_PORT} --host localhost`,
       cwd: '../..',
       url: `${FIXTURE_ORIGIN}/tests/e2e/fixtures/protocol.html`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
+      // The polyfill tests' fake payment app, on an origin of its own.
+      command: 'npx vite --config tests/e2e/fixtures/polyfill-app.vite.config.ts',
+      cwd: '../..',
+      url: `${POLYFILL_APP_ORIGIN}/pay/checkout.html`,
       reuseExistingServer: false,
       timeout: 60_000,
     },

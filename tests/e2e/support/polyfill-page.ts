@@ -27,5 +27,7 @@ export function attempt(page: Page, body: string): Promise<string> {
 
 /** The name a promise expression rejects with, or 'resolved'. */
 export function settle(page: Page, promiseExpression: string): Promise<string> {
-  return page.evaluate(`Promise.resolve(${promiseExpression}).then(() => 'resolved', (error) => error && error.name || String(error))`)
+  return page.evaluate(
+    `Promise.resolve(${promiseExpression}).then(() => 'resolved', (error) => error && error.name || String(error))`,
+  )
 }
