@@ -1,11 +1,18 @@
 // `npm run bench`: every suite, one table, and bench/results.json with machine information.
+// `npm run bench -- relay browser` runs only the suites whose names contain one of the words.
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { BenchRow, BenchSuite } from './row'
+import { browserSuite } from './suites/browser'
 import { protocolSuite } from './suites/protocol'
+import { relaySuite } from './suites/relay'
+import { sessionsSuite } from './suites/sessions'
+import { sizesSuite } from './suites/sizes'
 
-const suites: BenchSuite[] = [protocolSuite]
+const all: BenchSuite[] = [protocolSuite, sizesSuite, sessionsSuite, relaySuite, browserSuite]
+const wanted = process.argv.slice(2).map((word) => word.toLowerCase())
+const suites = wanted.length ? all.filter((s) => wanted.some((w) => s.name.includes(w))) : all
 
 function verdict(row: BenchRow): string {
   if (row.met === undefined) return 'report'
@@ -13,9 +20,12 @@ function verdict(row: BenchRow): string {
 }
 
 const results: (BenchRow & { suite: string })[] = []
+const started = performance.now()
 for (const suite of suites) {
   process.stdout.write(`[alipay] bench: ${suite.name}…\n`)
+  const t0 = performance.now()
   for (const row of await suite.run()) results.push({ suite: suite.name, ...row })
+  process.stdout.write(`[alipay] bench: ${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
 }
 
 const table = results.map((r) => ({
@@ -27,6 +37,15 @@ const table = results.map((r) => ({
   verdict: verdict(r),
 }))
 console.table(table)
+// Notes are too wide for the table: numbered below it, in the same order.
+results.forEach((r, i) => r.note && console.log(`  ${i}: ${r.note}`))
+const missed = results.filter((r) => r.met === false)
+console.log(
+  missed.length
+    ? `[alipay] ${missed.length} target(s) MISSED: ${missed.map((r) => r.what).join('; ')}`
+    : '[alipay] every judged target met',
+)
+console.log(`[alipay] bench took ${((performance.now() - started) / 1000).toFixed(0)} s`)
 
 const machine = {
   node: process.version,
@@ -35,6 +54,7 @@ const machine = {
   cpu: os.cpus()[0]?.model ?? 'unknown',
   memoryGiB: Math.round(os.totalmem() / 2 ** 30),
   date: new Date().toISOString(),
+  loadAverage: os.loadavg().map((n) => Number(n.toFixed(2))),
 }
 writeFileSync(
   fileURLToPath(new URL('./results.json', import.meta.url)),

@@ -1,0 +1,328 @@
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from '@playwright/test'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'vite'
+import { SIGN_TYPES, timeProtocol, type ProtocolTimings } from '../browser/protocol-loop'
+import type { HandlerStack as Stack } from '../../tests/e2e/support/handler-stack'
+import { judgeRatio, type BenchRow, type BenchSuite } from '../row'
+import { median, round } from '../support/stats'
+
+// The handler e2e stack, on ports of its own so the bench can run next to `npm run test:e2e`.
+process.env['E2E_HANDLER_MERCHANT_PORT'] ??= '4584'
+process.env['E2E_HANDLER_APP_PORT'] ??= '4585'
+process.env['E2E_HANDLER_GATEWAY_PORT'] ??= '4586'
+
+/** Debian's Chromium and the e2e suite's flags (tests/e2e/support/origins.ts), headless. */
+const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+
+/** show() samples with the handler installed, and as many window.open() samples, interleaved. */
+const SHOW_SAMPLES = 5
+/** Fresh contexts, each timing one first show() with the just-in-time install. */
+const FIRST_SHOW_SAMPLES = 3
+/** Time each sign type runs for, per side (Node, service worker). */
+const PROTOCOL_MS_PER_TYPE = 600
+/** A window that has not appeared by then is a failure, not a slow sample. */
+const WINDOW_TIMEOUT_MS = 20_000
+
+const CHECKOUT_PATH = '/pay/checkout.html'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Watches the browser's targets (notes §6) and times how long after a click a new window first
+ * shows up as a page target in a given browser context. The handler's window is created as an
+ * "other" target and becomes a page when its URL is set; a window.open() popup is a page at once
+ * (about:blank). Both count at the first event that lists them as a page.
+ */
+async function targetWatcher(browser: Browser) {
+  const cdp: CDPSession = await browser.newBrowserCDPSession()
+  const known = new Set<string>()
+  let waiter: { contextId: string; before: ReadonlySet<string>; resolve: (at: number) => void } | undefined
+  const seen = ({
+    targetInfo: info,
+  }: {
+    targetInfo: { targetId: string; type: string; browserContextId?: string }
+  }) => {
+    known.add(info.targetId)
+    if (
+      waiter &&
+      info.type === 'page' &&
+      info.browserContextId === waiter.contextId &&
+      !waiter.before.has(info.targetId)
+    ) {
+      waiter.resolve(performance.now())
+      waiter = undefined
+    }
+  }
+  cdp.on('Target.targetCreated', seen)
+  cdp.on('Target.targetInfoChanged', seen)
+  await cdp.send('Target.setDiscoverTargets', { discover: true })
+  return {
+    /** The browser context id of a page, as CDP names it. */
+    async contextOf(page: Page): Promise<string> {
+      const { targetInfos } = await cdp.send('Target.getTargets')
+      const id = targetInfos.find((t) => t.type === 'page' && t.url === page.url())?.browserContextId
+      if (!id) throw new Error(`[alipay] bench: no target for ${page.url()}`)
+      return id
+    },
+    /** Arms the watcher, runs `act`, and gives the ms from just before `act` to the new window's page target. */
+    async time(contextId: string, act: () => Promise<void>): Promise<number> {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const appeared = new Promise<number>((resolve, reject) => {
+        waiter = { contextId, before: new Set(known), resolve }
+        timer = setTimeout(
+          () => reject(new Error(`[alipay] bench: no window within ${WINDOW_TIMEOUT_MS} ms`)),
+          WINDOW_TIMEOUT_MS,
+        )
+      })
+      const started = performance.now()
+      await act()
+      const at = await appeared.finally(() => clearTimeout(timer))
+      return at - started
+    },
+    detach: () => cdp.detach().catch(() => undefined),
+  }
+}
+
+type Watcher = Awaited<ReturnType<typeof targetWatcher>>
+
+/** One sample: to the window's target, and to the checkout page's DOMContentLoaded (page clocks). */
+interface WindowTiming {
+  targetMs: number
+  loadedMs: number
+}
+
+/** Clicks an element where it is, with one input event (no actionability waits inside the timed part). */
+async function clicker(page: Page, selector: string): Promise<() => Promise<void>> {
+  const box = await page.locator(selector).boundingBox()
+  if (!box) throw new Error(`[alipay] bench: ${selector} is not visible`)
+  return () => page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+}
+
+/** In a checkout document: when its DOMContentLoaded handlers ended, on the shared wall clock (ms). */
+const LOADED_AT = `performance.timeOrigin + performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd`
+
+/**
+ * One show() on the test shop: prepares an order, clicks Buy, times the checkout window, waits for
+ * the review, then aborts the request so the next sample starts clean.
+ */
+async function timeShow(browser: Browser, page: Page, watcher: Watcher, contextId: string): Promise<WindowTiming> {
+  const { findHandlerWindow } = await import('../../tests/e2e/support/handler-window')
+  // Page code is strings: bench/ is type-checked as Node code, without the DOM lib.
+  await page.evaluate('window.__prepare({})')
+  const targetMs = await watcher.time(contextId, await clicker(page, '#buy'))
+  const handlerWindow = await findHandlerWindow(browser, page, CHECKOUT_PATH)
+  let loadedAt: number
+  try {
+    // Aborting before the worker stored its session would race the worker; wait for the review.
+    await handlerWindow.waitFor(`document.body.dataset.state === 'review' && !document.querySelector('#pay').disabled`)
+    loadedAt = await handlerWindow.evaluate<number>(LOADED_AT)
+  } finally {
+    await handlerWindow.detach()
+  }
+  const clickAt = await page.evaluate<number>('window.__clickAt')
+  await page.evaluate('window.__request.abort()')
+  await page.waitForFunction(`document.querySelector('#status')?.textContent === 'AbortError'`)
+  return { targetMs, loadedMs: loadedAt - clickAt }
+}
+
+/** The reference: the same checkout page opened with window.open() from a click on the same shop page. */
+async function timeWindowOpen(page: Page, watcher: Watcher, contextId: string): Promise<WindowTiming> {
+  const popup = page.waitForEvent('popup')
+  const targetMs = await watcher.time(contextId, await clicker(page, '#bench-open'))
+  const opened = await popup
+  await opened.waitForLoadState('domcontentloaded')
+  const loadedAt = await opened.evaluate<number>(LOADED_AT)
+  const clickAt = await page.evaluate<number>('window.__clickAt')
+  await opened.close()
+  return { targetMs, loadedMs: loadedAt - clickAt }
+}
+
+async function openShop(context: BrowserContext, stack: Stack): Promise<Page> {
+  const page = await context.newPage()
+  await page.goto(`${stack.merchantOrigin}/shop.html`)
+  await page.evaluate(`(() => {
+    // The click's time on the wall clock both pages share (timeOrigin + event time).
+    document.addEventListener('click', (event) => (window.__clickAt = performance.timeOrigin + event.timeStamp), { capture: true })
+    // A second button that opens the checkout page as a popup, the way a site without Payment Request would.
+    const button = document.createElement('button')
+    button.id = 'bench-open'
+    button.textContent = 'Open'
+    button.addEventListener('click', () => window.open(${JSON.stringify(`${stack.appOrigin}${CHECKOUT_PATH}`)}, '_blank', 'popup,width=420,height=640'))
+    document.body.append(button)
+  })()`)
+  return page
+}
+
+/** Builds bench/browser/protocol-sw.ts as one classic script, like the handler's sw.js. */
+async function buildProtocolWorker(outDir: string): Promise<string> {
+  await build({
+    configFile: false,
+    logLevel: 'warn',
+    publicDir: false,
+    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+    build: {
+      outDir,
+      emptyOutDir: true,
+      target: 'es2022',
+      lib: {
+        entry: fileURLToPath(new URL('../browser/protocol-sw.ts', import.meta.url)),
+        formats: ['iife'],
+        name: 'alipayProtocolBench',
+        fileName: () => 'protocol-sw.js',
+      },
+    },
+  })
+  return join(outDir, 'protocol-sw.js')
+}
+
+const WORKER_PAGE = `<!doctype html><meta charset="utf-8"><title>protocol bench</title>
+<script>
+  window.timeInWorker = async (ms) => {
+    const registration = await navigator.serviceWorker.register('/protocol-sw.js')
+    await navigator.serviceWorker.ready
+    const channel = new MessageChannel()
+    const reply = new Promise((resolve) => (channel.port1.onmessage = (event) => resolve(event.data)))
+    registration.active.postMessage(ms, [channel.port2])
+    return reply
+  }
+</script>`
+
+/** protocol/ sign + verify inside a real service worker (WebCrypto, @noble/hashes for MD5). */
+async function timeInServiceWorker(browser: Browser, script: Buffer): Promise<ProtocolTimings> {
+  const server = createServer((request, response) => {
+    if (request.url === '/protocol-sw.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
+      response.end(script)
+    } else {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      response.end(WORKER_PAGE)
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const context = await browser.newContext()
+  try {
+    const page = await context.newPage()
+    // localhost, not 127.0.0.1: the secure context service workers need.
+    await page.goto(`http://localhost:${(server.address() as AddressInfo).port}/`)
+    const answer = await page.evaluate<{ timings?: ProtocolTimings; error?: string }>(
+      `window.timeInWorker(${PROTOCOL_MS_PER_TYPE})`,
+    )
+    if (!answer.timings) throw new Error(`[alipay] bench: the service worker failed: ${answer.error}`)
+    return answer.timings
+  } finally {
+    await context.close()
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
+}
+
+/** Headless Chromium: show() vs window.open(), the first show() with its install, protocol/ in a service worker. */
+export const browserSuite: BenchSuite = {
+  name: 'browser',
+  async run() {
+    const workDir = mkdtempSync(join(tmpdir(), 'alipay-bench-browser-'))
+    const { CHROMIUM_ARGS } = await import('../../tests/e2e/support/origins')
+    const { startHandlerStack } = await import('../../tests/e2e/support/handler-stack')
+    let browser: Browser | undefined
+    let stack: Stack | undefined
+    try {
+      ;[browser, stack] = await Promise.all([
+        chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--headless', ...CHROMIUM_ARGS] }),
+        startHandlerStack(),
+      ])
+      const watcher = await targetWatcher(browser)
+      const firstShows: WindowTiming[] = []
+      const shows: WindowTiming[] = []
+      const opens: WindowTiming[] = []
+      for (let sample = 0; sample < FIRST_SHOW_SAMPLES; sample++) {
+        const context = await browser.newContext()
+        try {
+          const page = await openShop(context, stack)
+          const contextId = await watcher.contextOf(page)
+          firstShows.push(await timeShow(browser, page, watcher, contextId))
+          if (sample === FIRST_SHOW_SAMPLES - 1) {
+            // Installed now: alternate the two, so a noisy moment hits both sides.
+            for (let i = 0; i < SHOW_SAMPLES; i++) {
+              opens.push(await timeWindowOpen(page, watcher, contextId))
+              shows.push(await timeShow(browser, page, watcher, contextId))
+              await sleep(100)
+            }
+          }
+        } finally {
+          await context.close()
+        }
+      }
+      await watcher.detach()
+
+      // Two rounds each, interleaved, best of two per side: the machine is shared, noise only slows.
+      const script = readFileSync(await buildProtocolWorker(join(workDir, 'sw')))
+      const workerRuns: ProtocolTimings[] = []
+      const nodeRuns: ProtocolTimings[] = []
+      for (let i = 0; i < 2; i++) {
+        nodeRuns.push(await timeProtocol(PROTOCOL_MS_PER_TYPE))
+        workerRuns.push(await timeInServiceWorker(browser, script))
+      }
+      const best = (runs: ProtocolTimings[]) =>
+        Object.fromEntries(SIGN_TYPES.map((t) => [t, Math.min(...runs.map((r) => r[t]))])) as ProtocolTimings
+      const worker = best(workerRuns)
+      const node = best(nodeRuns)
+
+      const list = (samples: WindowTiming[], key: keyof WindowTiming) => samples.map((t) => round(t[key])).join(', ')
+      const windowRow = (key: keyof WindowTiming, what: string, note: string): BenchRow => {
+        const ours = median(shows.map((t) => t[key]))
+        const ref = median(opens.map((t) => t[key]))
+        return {
+          what: `show() → ${what}, handler installed (median of ${SHOW_SAMPLES})`,
+          figure: round(ours),
+          unit: 'ms',
+          reference: { what: 'window.open() of the same page', figure: round(ref) },
+          ratio: round(ours / ref),
+          target: '≤ 2×',
+          met: judgeRatio(ours / ref, 2),
+          note: `show() ${list(shows, key)}; window.open ${list(opens, key)} ms; ${note}`,
+        }
+      }
+      const rows: BenchRow[] = [
+        windowRow(
+          'targetMs',
+          'checkout window target (CDP)',
+          'click to the first Target event listing the window as a page',
+        ),
+        windowRow(
+          'loadedMs',
+          'checkout page DOMContentLoaded',
+          'page clocks; Playwright holds a window.open() popup until it attaches, which the reference includes',
+        ),
+        {
+          what: `first show() → checkout window target, with just-in-time install (median of ${FIRST_SHOW_SAMPLES} fresh contexts)`,
+          figure: round(median(firstShows.map((t) => t.targetMs))),
+          unit: 'ms',
+          target: 'report',
+          note: `samples ${list(firstShows, 'targetMs')} ms; to DOMContentLoaded ${list(firstShows, 'loadedMs')} ms`,
+        },
+      ]
+      for (const type of SIGN_TYPES) {
+        rows.push({
+          what: `protocol/ ${type} signParams + verifyParams in a service worker (Chromium)`,
+          figure: round(worker[type]),
+          unit: 'µs/op',
+          reference: { what: 'the same code in Node', figure: round(node[type]) },
+          ratio: round(worker[type] / node[type]),
+          target: 'report',
+          note:
+            type === 'MD5' ? 'MD5 is @noble/hashes in the browser, node:crypto in Node' : 'WebCrypto vs node:crypto',
+        })
+      }
+      return rows
+    } finally {
+      await browser?.close().catch(() => undefined)
+      await stack?.close().catch(() => undefined)
+      rmSync(workDir, { recursive: true, force: true })
+    }
+  },
+}

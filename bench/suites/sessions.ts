@@ -1,0 +1,155 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateOrderId, signParams } from '../../protocol/index'
+import { DEMO_PARTNER } from '../../sandbox/demo-accounts'
+import { judgeRatio, type BenchRow, type BenchSuite } from '../row'
+import { startServerChild } from '../support/child'
+import { percentile, round, runConcurrently } from '../support/stats'
+
+/** Connections kept busy at once (autocannon's default). */
+const CONNECTIONS = 10
+/** Requests per side: 20 samples above p99, a few seconds on an idle machine. */
+const REQUESTS = 2_000
+/** Not measured: JIT, SQLite pages, keep-alive connections. */
+const WARMUP = 200
+
+const MERCHANT_ORIGIN = 'http://localhost:4100'
+
+/** Distinct create-session bodies (own order, own paymentRequestId), signed before the clock starts. */
+async function sessionBodies(count: number): Promise<string[]> {
+  const bodies: string[] = []
+  for (let i = 0; i < count; i++) {
+    const orderId = generateOrderId()
+    const methodData = await signParams(
+      {
+        service: 'mobile.securitypay.pay',
+        partner: DEMO_PARTNER.partner,
+        _input_charset: 'utf-8',
+        notify_url: `${MERCHANT_ORIGIN}/api/notify`,
+        out_trade_no: orderId,
+        subject: 'Jasmine green tea, 100 g',
+        payment_type: '1',
+        seller_id: DEMO_PARTNER.sellerId,
+        total_fee: '0.01',
+        body: 'Loose leaf, spring harvest',
+        it_b_pay: '30m',
+      },
+      { signType: 'MD5', keys: { md5Key: DEMO_PARTNER.md5Key } },
+    )
+    bodies.push(
+      JSON.stringify({
+        paymentRequestId: `pr-${i}-${orderId}`,
+        merchantOrigin: MERCHANT_ORIGIN,
+        methodData,
+        total: { currency: 'CNY', value: '0.01' },
+        device: 'pc',
+      }),
+    )
+  }
+  return bodies
+}
+
+interface Load {
+  p50: number
+  p99: number
+  perSecond: number
+}
+
+/** POSTs each body once, `CONNECTIONS` at a time; latencies in ms. Any answer but 201 stops the bench. */
+async function load(url: string, bodies: readonly string[]): Promise<Load> {
+  const latencies: number[] = []
+  const started = performance.now()
+  await runConcurrently(bodies.length, CONNECTIONS, async (i) => {
+    const t0 = performance.now()
+    const response = await fetch(`${url}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: MERCHANT_ORIGIN },
+      body: bodies[i],
+    })
+    const text = await response.text()
+    latencies.push(performance.now() - t0)
+    if (response.status !== 201)
+      throw new Error(`[alipay] bench: POST /api/sessions answered ${response.status}: ${text}`)
+  })
+  const seconds = (performance.now() - started) / 1000
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: bodies.length / seconds }
+}
+
+/** Signing server: POST /api/sessions vs a bare Hono route answering the same JSON, same process shape. */
+export const sessionsSuite: BenchSuite = {
+  name: 'signing server',
+  async run() {
+    const bodies = await sessionBodies(WARMUP * 2 + REQUESTS * 2)
+    const take = (() => {
+      let at = 0
+      return (n: number) => bodies.slice(at, (at += n))
+    })()
+
+    const workDir = mkdtempSync(join(tmpdir(), 'alipay-bench-sessions-'))
+    const server = await startServerChild({
+      mode: 'signing-server',
+      merchantOrigin: MERCHANT_ORIGIN,
+      dbPath: join(workDir, 'signing.db'),
+    }).catch((error: unknown) => {
+      rmSync(workDir, { recursive: true, force: true })
+      throw error
+    })
+    let ours: Load
+    let canned: unknown
+    try {
+      const first = await fetch(`${server.url}/api/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: take(1)[0],
+      })
+      canned = await first.json()
+      await load(server.url, take(WARMUP - 1))
+      ours = await load(server.url, take(REQUESTS))
+    } finally {
+      await server.close()
+      rmSync(workDir, { recursive: true, force: true })
+    }
+
+    const bare = await startServerChild({ mode: 'bare-sessions', cannedBody: canned })
+    let reference: Load
+    try {
+      await load(bare.url, take(WARMUP))
+      reference = await load(bare.url, take(REQUESTS))
+    } finally {
+      await bare.close()
+    }
+
+    const shape = `${REQUESTS} requests, ${CONNECTIONS} connections`
+    const refWhat = 'bare Hono route, same JSON'
+    const p99Ratio = ours.p99 / reference.p99
+    return [
+      {
+        what: `create-session latency p50 (${shape})`,
+        figure: round(ours.p50),
+        unit: 'ms',
+        reference: { what: refWhat, figure: round(reference.p50) },
+        ratio: round(ours.p50 / reference.p50),
+        target: 'report',
+      },
+      {
+        what: `create-session latency p99 (${shape})`,
+        figure: round(ours.p99),
+        unit: 'ms',
+        reference: { what: refWhat, figure: round(reference.p99) },
+        ratio: round(p99Ratio),
+        target: '≤ 2×',
+        met: judgeRatio(p99Ratio, 2),
+        note: 'signing server in a child process, SQLite file in the temp folder, rate limits off (30/min per client otherwise)',
+      },
+      {
+        what: `create-session throughput (${shape})`,
+        figure: round(ours.perSecond),
+        unit: 'req/s',
+        reference: { what: refWhat, figure: round(reference.perSecond) },
+        ratio: round(ours.perSecond / reference.perSecond),
+        target: 'report',
+      },
+    ] satisfies BenchRow[]
+  },
+}

@@ -1,0 +1,137 @@
+// A server under test, alone in its own process (forked by bench/support/child.ts), so its RSS is
+// its own and the load generator does not share its event loop. Modes: the real signing server
+// (relay or session creation) and the bare references each is compared with.
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { demoPartnerConfig } from '../../demo-server/demo-config'
+import { createLogger } from '../../demo-server/logger'
+import { startSigningServer, type RunningSigningServer } from '../../demo-server/signing-server'
+import type { ChildMessage, ChildOptions, ParentMessage } from './child'
+
+const send = (message: ChildMessage) => process.send?.(message)
+
+async function startRelay(options: ChildOptions): Promise<{ url: string; server: RunningSigningServer }> {
+  const server = await startSigningServer({
+    port: 0,
+    gatewayUrl: options.gatewayUrl ?? 'http://127.0.0.1:9/gateway.do',
+    partners: [demoPartnerConfig({ allowedOrigins: [options.merchantOrigin ?? 'http://localhost:4100'] })],
+    dbPath: options.dbPath ?? ':memory:',
+    logger: createLogger({ level: 'error' }),
+    // The bench is one client hammering one route; the limits would answer 429 after 30 creates.
+    rateLimits: false,
+    ...(options.outboxIntervalMs ? { outboxIntervalMs: options.outboxIntervalMs } : {}),
+  })
+  const sessions = options.sessions
+  if (sessions) {
+    // Sessions straight into the store: the relay looks one up per out_trade_no to find notify_url.
+    const store = server.server.store
+    const now = Date.now()
+    store.db.transaction(() => {
+      for (const outTradeNo of sessions.outTradeNos) {
+        store.insertSession({
+          id: `bench-${outTradeNo}`,
+          partner: demoPartnerConfig().partner,
+          paymentRequestId: `pr-${outTradeNo}`,
+          merchantOrigin: options.merchantOrigin ?? 'http://localhost:4100',
+          outTradeNo,
+          subject: sessions.subject,
+          totalFee: sessions.totalFee,
+          device: 'pc',
+          merchantNotifyUrl: sessions.merchantNotifyUrl,
+          request: {},
+          status: 'at_cashier',
+          outcome: undefined,
+          tradeNo: undefined,
+          expiresAt: now + 3_600_000,
+          windowClosed: false,
+          nextPollAt: undefined,
+          createdAt: now,
+        })
+      }
+    })()
+  }
+  return { url: server.url, server }
+}
+
+/** The relay's reference: answers `success` to anything, stores nothing. */
+async function startBareNotify(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    request.resume()
+    request.on('end', () => {
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+      response.end('success')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}
+
+/** The session route's reference: the same stack (Hono on @hono/node-server), a canned answer. */
+async function startBareSessions(body: unknown): Promise<{ url: string; close(): Promise<void> }> {
+  const app = new Hono()
+  app.post('/api/sessions', async (c) => {
+    await c.req.text()
+    return c.json(body, 201)
+  })
+  const listener = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', overrideGlobalObjects: false })
+  const port = await new Promise<number>((resolve) =>
+    listener.once('listening', () => resolve((listener.address() as AddressInfo).port)),
+  )
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => listener.close(() => resolve())),
+  }
+}
+
+/** Starts the server `options` ask for; answers READY with its URL. */
+async function start(options: ChildOptions): Promise<void> {
+  if (options.mode === 'signing-server') {
+    const { url, server } = await startRelay(options)
+    close = () => server.close()
+    const db = server.server.store.db
+    outbox = () =>
+      Object.fromEntries(
+        db
+          .prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state')
+          .all()
+          .map((r) => [r.state, r.n]),
+      )
+    send({ type: 'READY', payload: { url } })
+  } else if (options.mode === 'bare-notify') {
+    const bare = await startBareNotify()
+    close = bare.close
+    send({ type: 'READY', payload: { url: bare.url } })
+  } else {
+    const bare = await startBareSessions(options.cannedBody)
+    close = bare.close
+    send({ type: 'READY', payload: { url: bare.url } })
+  }
+}
+
+let close: () => Promise<void> = async () => undefined
+let outbox: (() => Record<string, number>) | undefined
+
+process.on('message', (raw) => {
+  const message = raw as ParentMessage
+  if (message.type === 'START') {
+    start(message.payload).catch((error: unknown) => {
+      console.error('[alipay] bench child failed to start:', error)
+      process.exit(1)
+    })
+  } else if (message.type === 'STATS') {
+    const memory = process.memoryUsage()
+    send({
+      type: 'STATS',
+      payload: { rss: memory.rss, heapUsed: memory.heapUsed, outbox: outbox?.() ?? {} },
+    })
+  } else {
+    void close().finally(() => process.exit(0))
+  }
+})
+// The parent went away (Ctrl-C, a crash): do not linger.
+process.on('disconnect', () => process.exit(0))
