@@ -250,7 +250,9 @@ describe('signing server against the real sandbox', () => {
   })
 
   it('rejects a return whose signature was made with the wrong key', async () => {
-    sandbox.deps.faults.update({ wrongKey: ['return'] })
+    // Hold the notify back: once it lands the session is paid from a verified set, and the
+    // return would no longer be the first signal this test is about.
+    sandbox.deps.faults.update({ wrongKey: ['return'], notifyDelayMs: 60_000 })
     try {
       const session = await createSession(await signedData({}))
       const location = await payAtCashier(session.cashierUrl)

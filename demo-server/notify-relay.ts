@@ -5,7 +5,7 @@ import type { GatewayKind, PartnerInfo, PartnerRegistry } from './partners'
 import { HttpProblem } from './problem'
 import type { SessionGateway } from './session-gateway'
 import type { SessionService } from './session-service'
-import type { Session, SessionStore } from './session-store'
+import type { OutboxItem, Session, SessionStore } from './session-store'
 
 export interface NotifyRelayDeps {
   store: SessionStore
@@ -147,36 +147,51 @@ export function createOutboxDispatcher(deps: OutboxDeps) {
   const gaps = deps.retryGapsMs ?? DEFAULT_RETRY_GAPS_MS
   const doFetch = deps.fetch ?? ((input, init) => fetch(input, init))
   const timeoutMs = deps.timeoutMs ?? 10_000
-  return async function runOnce(): Promise<number> {
-    const due = deps.store.dueOutbox(now(), 20)
-    for (const item of due) {
-      let error: string | undefined
-      try {
-        const response = await doFetch(item.targetUrl, {
-          method: 'POST',
-          headers: { 'content-type': item.contentType },
-          body: item.body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(timeoutMs),
-        })
-        const text = await response.text()
-        if (response.status !== 200 || text !== NOTIFY_ACK) error = `HTTP ${response.status}, body not "success"`
-      } catch (cause) {
-        error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
-      }
-      if (error === undefined) {
-        deps.store.markDelivered(item.id, now())
-        deps.logger.info('relay.delivered', { outboxId: item.id, attempts: item.attempts + 1 })
-      } else {
-        const gap = gaps[item.attempts]
-        deps.store.markAttemptFailed(item.id, error, gap === undefined ? undefined : now() + gap)
-        deps.logger.warn(gap === undefined ? 'relay.gave-up' : 'relay.retry', {
-          outboxId: item.id,
-          attempts: item.attempts + 1,
-          error,
-        })
-      }
+  // A notify storm must drain fast, and one slow merchant endpoint must not hold up the rest:
+  // deliver a batch concurrently, and take the next batch at once while batches come back full.
+  async function deliver(item: OutboxItem): Promise<void> {
+    let error: string | undefined
+    try {
+      const response = await doFetch(item.targetUrl, {
+        method: 'POST',
+        headers: { 'content-type': item.contentType },
+        body: item.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+      const text = await response.text()
+      if (response.status !== 200 || text !== NOTIFY_ACK) error = `HTTP ${response.status}, body not "success"`
+    } catch (cause) {
+      error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
     }
-    return due.length
+    if (error === undefined) {
+      deps.store.markDelivered(item.id, now())
+      deps.logger.info('relay.delivered', { outboxId: item.id, attempts: item.attempts + 1 })
+    } else {
+      const gap = gaps[item.attempts]
+      deps.store.markAttemptFailed(item.id, error, gap === undefined ? undefined : now() + gap)
+      deps.logger.warn(gap === undefined ? 'relay.gave-up' : 'relay.retry', {
+        outboxId: item.id,
+        attempts: item.attempts + 1,
+        error,
+      })
+    }
+  }
+
+  /** Delivers everything due now; returns how many deliveries were attempted. */
+  return async function runOnce(): Promise<number> {
+    let attempted = 0
+    for (let round = 0; round < MAX_ROUNDS_PER_RUN; round++) {
+      const due = deps.store.dueOutbox(now(), BATCH_SIZE)
+      await Promise.all(due.map(deliver))
+      attempted += due.length
+      if (due.length < BATCH_SIZE) break
+    }
+    return attempted
   }
 }
+
+/** Deliveries in flight at once: enough to hide merchant latency, few enough for one process. */
+const BATCH_SIZE = 32
+/** Bounds one run, so a huge backlog still lets the loop's other duties (stop) in between. */
+const MAX_ROUNDS_PER_RUN = 50

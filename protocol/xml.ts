@@ -18,16 +18,22 @@ export interface GatewayReply {
 /** Replies larger than this are refused before parsing; real ones are a few kilobytes. */
 export const MAX_REPLY_BYTES = 256 * 1024
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: true,
-  htmlEntities: false,
-  isArray: (name) => name === 'param',
-})
+// Built on first use, not at import: bundles that never parse XML (the service worker, the
+// checkout page) then tree-shake the parser away entirely.
+let parser: XMLParser | undefined
+function xmlParser(): XMLParser {
+  parser ??= new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: false,
+    processEntities: true,
+    htmlEntities: false,
+    isArray: (name) => name === 'param',
+  })
+  return parser
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -54,7 +60,7 @@ export function parseGatewayReply(xml: string): GatewayReply {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new ProtocolError('XML_MALFORMED', 'reply carries a DOCTYPE; refused')
   let doc: unknown
   try {
-    doc = parser.parse(xml, true)
+    doc = xmlParser().parse(xml, true)
   } catch (cause) {
     throw new ProtocolError('XML_MALFORMED', 'reply is not well-formed XML', { cause: String(cause) })
   }
