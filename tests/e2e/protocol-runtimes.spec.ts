@@ -13,7 +13,10 @@ test.beforeEach(async ({ page }) => {
 })
 
 test('protocol signs and verifies every vector in a browser window', async ({ page }) => {
-  const results = await page.evaluate((v) => (globalThis as unknown as { protocolChecks: Runner }).protocolChecks.inWindow(v), vectors)
+  const results = await page.evaluate(
+    (v) => (globalThis as unknown as { protocolChecks: Runner }).protocolChecks.inWindow(v),
+    vectors,
+  )
   expect(results.length).toBe(vectors.length + 4)
   expect(results.filter((r) => !r.ok)).toEqual([])
 })
