@@ -6,12 +6,13 @@ import { POLYFILL_APP_ORIGIN } from './polyfill-origins'
 export type PolyfillMode = 'native' | 'fallback'
 
 /** Everything the spec defines, removed before any page script runs: Chromium without the Payment Request API. */
-const REMOVE_NATIVE = `for (const name of ['PaymentRequest', 'PaymentResponse', 'PaymentRequestUpdateEvent',
+/** Init script that removes the native Payment Request API, so the polyfill takes its fallback path. */
+export const REMOVE_NATIVE_SCRIPT = `for (const name of ['PaymentRequest', 'PaymentResponse', 'PaymentRequestUpdateEvent',
   'PaymentMethodChangeEvent', 'PaymentManager', 'PaymentAddress']) delete window[name]`
 
 /** Opens the test shop in the given mode and waits until the polyfill reports that mode. */
 export async function openShop(page: Page, mode: PolyfillMode, query: Record<string, string> = {}): Promise<void> {
-  if (mode === 'fallback') await page.addInitScript(REMOVE_NATIVE)
+  if (mode === 'fallback') await page.addInitScript(REMOVE_NATIVE_SCRIPT)
   const search = new URLSearchParams({ app: POLYFILL_APP_ORIGIN, ...query })
   await page.goto(`${FIXTURE_ORIGIN}/tests/e2e/fixtures/polyfill-merchant.html?${search}`)
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true')
