@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url'
 import type { HandlerWindow } from './handler-window'
 import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN } from './shop-stack'
 
-/** Screenshots the README shows; the journeys write them on every run. */
+/** Screenshots the README shows; written there only with `UPDATE_SCREENSHOTS=1`, so a test run leaves the tree clean. */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
 
-/** Where a journey's screenshots go: the README's on mapi, test-results on the other gateway (same pages). */
+/** Where a journey's screenshots go: the README's copies (mapi, on request), test-results otherwise. */
 export const screenshotDir = (kind: string): string =>
-  kind === 'mapi'
+  kind === 'mapi' && process.env['UPDATE_SCREENSHOTS'] === '1'
     ? SCREENSHOT_DIR
     : fileURLToPath(new URL(`../../../test-results/shop/${kind}-screenshots/`, import.meta.url))
 
