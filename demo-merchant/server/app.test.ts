@@ -43,6 +43,8 @@ function fakeOrders(overrides: Partial<ShopOrders> = {}): ShopOrders & { calls: 
     cancel: rec('cancel', order({ status: 'close' })),
     refund: rec('refund', order({ status: 'refund' })),
     notify: rec('notify', 'success'),
+    reconcile: rec('reconcile', { checked: 0, repaired: [], needsHuman: [], errors: [] }),
+    latestReconciliation: rec('latestReconciliation', undefined),
     ...overrides,
   } as ShopOrders & { calls: unknown[][] }
 }

@@ -145,6 +145,10 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
     return c.json(await orders.refund(c.req.param('id'), amount))
   })
 
+  // Reconciliation: the orders page shows the last report and can run one now.
+  app.get('/api/reconciliation', async (c) => c.json((await orders.latestReconciliation()) ?? null))
+  app.post('/api/reconciliation', async (c) => c.json(await orders.reconcile()))
+
   // The gateway (or the payment app's relay) posts form-encoded notifies. The answer is the
   // bare text the order service decides: "success" stops the retries, anything else asks again.
   app.post('/api/notify', async (c) => {

@@ -93,6 +93,8 @@ export function createShopOrders(deps: ShopOrdersDeps): ShopOrders {
     async notify(params) {
       return (await service.notify(params)).ack
     },
+    reconcile: () => service.reconcile({ trigger: 'manual' }),
+    latestReconciliation: () => service.latestReconciliation(),
   }
 }
 

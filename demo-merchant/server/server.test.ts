@@ -125,3 +125,25 @@ it('gives the WAP form for the mobile route', async () => {
   expect(form).toContain('alipay.wap.create.direct.pay.by.user')
   expect(form).toContain(`value="${merchant.url}/return.html"`)
 })
+
+it('reconciliation finds an order paid at the gateway whose notifies were all lost, and pays it once', async () => {
+  // Every delivery of every notify fails: the gateway has the money, the shop has heard nothing.
+  sandbox.deps.faults.update({ dropNotifyAttempts: 8 })
+  try {
+    const created = await api<OrderView>('/api/checkout', { items: [{ productId: 'tea-sachet', quantity: 1 }] })
+    const { payUrl } = await api<PayUrlView>(`/api/orders/${created.orderId}/pay-url`, { payType: 'PRE_PAY' })
+    await payAtCashier(payUrl!)
+    expect((await api<OrderView>(`/api/orders/${created.orderId}`)).status).toBe('wait')
+
+    const report = await api<{ repaired: { orderId: string }[]; needsHuman: unknown[] }>('/api/reconciliation', {})
+    expect(report.repaired.map((r) => r.orderId)).toContain(created.orderId)
+    expect((await api<OrderView>(`/api/orders/${created.orderId}`)).status).toBe('success')
+    expect(await api<{ runId: number } | null>('/api/reconciliation')).toMatchObject({ runId: expect.any(Number) })
+
+    // A second run finds nothing left to repair for this order.
+    const again = await api<{ repaired: { orderId: string }[] }>('/api/reconciliation', {})
+    expect(again.repaired.map((r) => r.orderId)).not.toContain(created.orderId)
+  } finally {
+    sandbox.deps.faults.reset()
+  }
+})

@@ -11,6 +11,8 @@ import type { ShopConfig } from '../shared/views'
 import { slowRequestLimits } from '../../demo-server/http-common'
 import { createMerchantApp, type MerchantAppDeps } from './app'
 import { createShopOrders } from './order-service-adapter'
+import { scheduleReconciliation } from '../../demo-server/reconcile-schedule'
+import type { Loop } from '../../demo-server/loop'
 import { openShopLedger } from './shop-ledger'
 
 /** Everything that configures the demo merchant's backend. */
@@ -40,7 +42,12 @@ export interface MerchantServerConfig {
   rateLimits?: MerchantAppDeps['rateLimits']
   /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
   requestTimeoutMs?: number | undefined
+  /** Time between reconciliation runs; default 10 minutes. */
+  reconcileIntervalMs?: number | undefined
 }
+
+/** Often enough that a lost notify is repaired within minutes, rarely enough to spare the gateway. */
+const DEFAULT_RECONCILE_INTERVAL_MS = 10 * 60_000
 
 /** A listening merchant backend. */
 export interface RunningMerchant {
@@ -58,6 +65,7 @@ export const SHOP_NAME = 'Tea House'
 export async function startMerchant(config: MerchantServerConfig): Promise<RunningMerchant> {
   const logger = config.logger ?? createLogger({ name: 'demo-merchant' })
   let handler: ((request: Request) => Response | Promise<Response>) | undefined
+  let reconcileLoop: Loop | undefined
   const hostname = config.hostname ?? '127.0.0.1'
   const listener = serve({
     fetch: (request: Request) =>
@@ -127,6 +135,11 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       ...(config.orderTtlMs ? { orderTtlMs: config.orderTtlMs } : {}),
     })
     const orders = createShopOrders({ service, store, ledger, totalLabel: `${SHOP_NAME} order` })
+    // Finds what a lost notify left behind (paid at Alipay, unpaid here) without anyone asking.
+    reconcileLoop = scheduleReconciliation(service, {
+      intervalMs: config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+      logger,
+    })
     const app = createMerchantApp({
       orders,
       publicDir: config.publicDir,
@@ -141,6 +154,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     })
     handler = (request) => app.fetch(request)
   } catch (error) {
+    await reconcileLoop?.stop()
     await closeListener()
     store?.close()
     ledger?.close()
@@ -151,6 +165,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     url,
     close() {
       closing ??= (async () => {
+        await reconcileLoop?.stop()
         await closeListener()
         store?.close()
         ledger?.close()

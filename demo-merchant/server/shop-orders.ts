@@ -1,3 +1,4 @@
+import type { ReconcileReport } from '../../demo-server/order-reconcile'
 import type { OrderView, PaymentDataView, PayUrlView } from '../shared/views'
 
 /** The classic pay types of the order service (seed 000), with the seed-002 aliases. */
@@ -24,4 +25,8 @@ export interface ShopOrders {
   refund(orderId: string, amount?: string): Promise<OrderView>
   /** Processes a notify (verify, update idempotently); resolves the exact text to answer. */
   notify(params: Record<string, string>): Promise<string>
+  /** Compares recent orders with the gateway, repairs what is safe, reports what needs a human. */
+  reconcile(): Promise<ReconcileReport>
+  /** The last reconciliation report, or undefined before the first run. */
+  latestReconciliation(): Promise<ReconcileReport | undefined>
 }

@@ -67,3 +67,14 @@ export interface ShopConfig {
   /** The sandbox's test buyer, shown as a hint at checkout (sandbox only). */
   buyer?: { login: string; password: string } | undefined
 }
+
+/** The orders page's view of a reconciliation report (the order service's ReconcileReport, in part). */
+export interface ReconciliationView {
+  runId: number
+  trigger: string
+  finishedAt: string
+  checked: number
+  repaired: { orderId: string; action: string; from: string; to: string }[]
+  needsHuman: { orderId: string; reason: string; message: string }[]
+  errors: { orderId: string; code: string; message: string }[]
+}

@@ -1,4 +1,12 @@
-import type { OrderView, NotifyView, ProductView, PaymentDataView, PayUrlView, ShopConfig } from '../shared/views'
+import type {
+  OrderView,
+  NotifyView,
+  ProductView,
+  PaymentDataView,
+  PayUrlView,
+  ReconciliationView,
+  ShopConfig,
+} from '../shared/views'
 
 /**
  * The shop pages' only door to the merchant backend. Every failure becomes a ShopApiError with
@@ -6,7 +14,7 @@ import type { OrderView, NotifyView, ProductView, PaymentDataView, PayUrlView, S
  * pages pick their wording from one catalogue (messages.ts) instead of parsing text.
  */
 
-export type { OrderView, NotifyView, ProductView, PaymentDataView, PayUrlView, ShopConfig }
+export type { OrderView, NotifyView, ProductView, PaymentDataView, PayUrlView, ReconciliationView, ShopConfig }
 
 /** A failed call: `code` is stable, `detail` is the server's own words when it sent any. */
 export class ShopApiError extends Error {
@@ -73,4 +81,6 @@ export const api = {
   cancel: (id: string) => call<OrderView>('POST', `/api/orders/${encodeURIComponent(id)}/cancel`),
   refund: (id: string, amount?: string) =>
     call<OrderView>('POST', `/api/orders/${encodeURIComponent(id)}/refund`, amount ? { amount } : {}),
+  reconciliation: () => call<ReconciliationView | null>('GET', '/api/reconciliation'),
+  reconcile: () => call<ReconciliationView>('POST', '/api/reconciliation', {}),
 }

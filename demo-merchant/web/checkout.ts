@@ -245,7 +245,8 @@ async function start(): Promise<void> {
   }
   try {
     config = await api.config()
-    await installPolyfill(config.appOrigin)
+    // The mode on the page says which path show() takes (native handler or popup), for tests and debugging.
+    document.body.dataset['polyfill'] = await installPolyfill(config.appOrigin)
     if (config.buyer) {
       byId('buyer-login').textContent = config.buyer.login
       byId('buyer-password').textContent = config.buyer.password

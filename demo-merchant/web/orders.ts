@@ -1,4 +1,4 @@
-import { api, type OrderView } from './api'
+import { api, type OrderView, type ReconciliationView } from './api'
 import { announce, byId, formatPrice, formatTime, h } from './dom'
 import { describeError, messageFor, STATUS_LABELS } from './messages'
 
@@ -127,6 +127,58 @@ body.addEventListener('click', async (event) => {
   }
 })
 
+const reconcileButton = byId<HTMLButtonElement>('reconcile')
+const reconciliationStatus = byId('reconciliation-status')
+const reconciliationReport = byId('reconciliation-report')
+
+/** One list of the report, or nothing when it is empty. */
+function reportList(title: string, items: string[]): HTMLElement[] {
+  return items.length === 0 ? [] : [h('h3', {}, title), h('ul', {}, ...items.map((text) => h('li', {}, text)))]
+}
+
+function showReport(report: ReconciliationView | null): void {
+  if (!report) {
+    reconciliationReport.replaceChildren(h('p', {}, 'No reconciliation has run yet.'))
+    return
+  }
+  reconciliationReport.replaceChildren(
+    h(
+      'p',
+      { 'data-run': String(report.runId) },
+      `Last run ${formatTime(report.finishedAt)} (${report.trigger}): ${report.checked} checked, ` +
+        `${report.repaired.length} repaired, ${report.needsHuman.length} for a person, ${report.errors.length} failed.`,
+    ),
+    ...reportList(
+      'Repaired',
+      report.repaired.map((r) => `${r.orderId}: ${r.action} (${r.from} → ${r.to})`),
+    ),
+    ...reportList(
+      'Needs a person',
+      report.needsHuman.map((n) => `${n.orderId}: ${n.reason}. ${n.message}`),
+    ),
+    ...reportList(
+      'Could not check',
+      report.errors.map((e) => `${e.orderId}: ${e.code}. ${e.message}`),
+    ),
+  )
+}
+
+reconcileButton.addEventListener('click', async () => {
+  reconcileButton.disabled = true
+  announce(reconciliationStatus, 'Reconciling with Alipay…')
+  try {
+    const report = await api.reconcile()
+    showReport(report)
+    announce(reconciliationStatus, `Reconciled: ${report.repaired.length} repaired.`, 'success')
+    await load()
+  } catch (error) {
+    announce(reconciliationStatus, describeError(error).message, 'error')
+  } finally {
+    reconcileButton.disabled = false
+  }
+})
+
+api.reconciliation().then(showReport, () => undefined)
 void load()
 setInterval(() => {
   if (!acting && document.visibilityState === 'visible') void load()

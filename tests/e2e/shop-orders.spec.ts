@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test'
 import { DEMO_BUYER } from '../../sandbox/demo-accounts'
 import { gatewayTrades, orderFromShop, orderState, payByWap } from './support/shop-pages'
-import { SHOP_ORIGIN, GATEWAY_KINDS, startShopStack, type ShopStack } from './support/shop-stack'
+import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN, GATEWAY_KINDS, startShopStack, type ShopStack } from './support/shop-stack'
 
 // The same journeys on each gateway (docs/decisions/0003): only the partner's configuration differs.
 for (const kind of GATEWAY_KINDS) {
@@ -29,6 +29,37 @@ for (const kind of GATEWAY_KINDS) {
       await expect(row.getByRole('button')).toHaveCount(0)
       // The gateway took the money back, once.
       await expect.poll(async () => (await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['TRADE_CLOSED'])
+    })
+
+    test('reconciliation repairs an order paid at the gateway whose notifies were all lost', async ({
+      page,
+      request,
+    }) => {
+      // Every notify delivery fails: the money is at the gateway, the shop has heard nothing.
+      await request.post(`${SHOP_GATEWAY_ORIGIN}/_sandbox/faults`, { data: { dropNotifyAttempts: 8 } })
+      try {
+        const orderId = await orderFromShop(page, ['tea-sachet'])
+        await page.locator('#pay-qr').click()
+        await expect(page.locator('#qr-link')).not.toHaveAttribute('href', '#')
+        const payUrl = (await page.locator('#qr-link').getAttribute('href'))!
+        // On mapi the trade starts when the buyer opens the link; openapi's precreate made it already.
+        if (kind === 'mapi') await (await request.get(payUrl, { maxRedirects: 0 })).dispose()
+        // Leave the checkout, whose polling would ask the gateway itself.
+        await page.goto(`${SHOP_ORIGIN}/orders.html`)
+        const paid = await request.post(`${SHOP_GATEWAY_ORIGIN}/_sandbox/triggers/pay`, {
+          data: { out_trade_no: orderId },
+        })
+        expect(paid.ok()).toBe(true)
+
+        const row = page.locator(`tr[data-order="${orderId}"]`)
+        await expect(row.locator('.badge')).toHaveText('Waiting for payment')
+        await page.locator('#reconcile').click()
+        await expect(page.locator('#reconciliation-report')).toContainText(`${orderId}: MARK_PAID`)
+        await expect(row.locator('.badge')).toHaveText('Paid')
+        expect((await orderState(page, orderId)).status).toBe('success')
+      } finally {
+        await request.delete(`${SHOP_GATEWAY_ORIGIN}/_sandbox/faults`)
+      }
     })
 
     test('the merchant cancels an unpaid order, and its checkout can no longer pay it', async ({ page }) => {
