@@ -21,7 +21,13 @@ export interface CheckoutUi {
  * Null means the browser blocked it.
  */
 export function openCheckoutWindow(url: string): Window | null {
-  return window.open(url, POPUP_NAME, POPUP_FEATURES)
+  try {
+    return window.open(url, POPUP_NAME, POPUP_FEATURES)
+  } catch {
+    // Firefox throws InvalidAccessError instead of returning null where the page may not open
+    // windows at all (a sandbox without allow-popups): the same refusal, so show() rejects with AbortError.
+    return null
+  }
 }
 
 function isOutcome(value: unknown): value is CheckoutOutcome {

@@ -7,7 +7,7 @@ export default defineConfig({
     include: ['tests/browsers/**/*.test.ts'],
     globalSetup: ['tests/browsers/servers.ts'],
     fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 90_000,
+    hookTimeout: 90_000,
   },
 })

@@ -10,7 +10,8 @@ import { Builder, type WebDriver } from 'selenium-webdriver'
 const DRIVER_PATH = process.env['WEBKIT_DRIVER_PATH'] ?? '/usr/bin/WebKitWebDriver'
 const MINIBROWSER_PATH =
   process.env['WEBKIT_MINIBROWSER_PATH'] ?? '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser'
-const SESSION_TIMEOUT_MS = 30_000
+// Generous: on a loaded 2-core machine a session has been seen to take over 30 s to start.
+const SESSION_TIMEOUT_MS = 50_000
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined

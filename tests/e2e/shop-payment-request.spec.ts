@@ -32,11 +32,18 @@ for (const kind of GATEWAY_KINDS) {
 
       // The button waits for the signed payment data, so the click can call show() at once.
       await expect(page.locator('#pay-request')).toBeEnabled()
+      // Chromium has payment handlers: the polyfill maps "alipay" to the handler's URL (native mode).
+      await expect(page.locator('body')).toHaveAttribute('data-polyfill', 'native')
       await page.screenshot({ path: `${shots}checkout.png`, fullPage: true })
+      const confirmed = page.waitForResponse(
+        (response) =>
+          response.request().method() === 'POST' && response.url().endsWith(`/api/orders/${orderId}/confirm`),
+      )
       await page.locator('#pay-request').click()
       await expect(page.locator('#pay-status')).toContainText('Waiting for Alipay')
 
-      const win = await findHandlerWindow(browser, page, '/pay/checkout.html')
+      // Opened by the service worker (?prid=), not by the polyfill's popup (?mode=popup).
+      const win = await findHandlerWindow(browser, page, '/pay/checkout.html?prid=')
       try {
         await win.waitForState('review')
         await win.screenshot(`${shots}checkout-window.png`)
@@ -48,6 +55,12 @@ for (const kind of GATEWAY_KINDS) {
         await win.detach()
       }
 
+      // show() resolved with the gateway-signed details, and the shop's backend verified them.
+      const confirmation = await confirmed
+      expect(confirmation.status()).toBe(200)
+      const sent = confirmation.request().postDataJSON() as { details: Record<string, string> }
+      expect(sent.details).toMatchObject({ out_trade_no: orderId, success: 'true' })
+      expect(((await confirmation.json()) as { status: string }).status).toBe('success')
       await expect(page.locator('#order-state')).toHaveText('Paid', { timeout: 30_000 })
       await expect(page.locator('#pay-status')).toContainText('Paid. Thank you!')
       await expect(page.locator('#checkout-heading')).toHaveText('Thank you for your order')
