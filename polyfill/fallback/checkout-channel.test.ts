@@ -1,5 +1,5 @@
 import { afterEach, expect, test, vi } from 'vitest'
-import { openCheckoutWindow } from './checkout-channel'
+import { HANDSHAKE_TIMEOUT_MS, connectCheckout, openCheckoutWindow } from './checkout-channel'
 
 afterEach(() => {
   vi.unstubAllGlobals()
@@ -29,4 +29,29 @@ test('a window.open() that throws (Firefox in a sandbox without allow-popups) co
 test('a window.open() that returns null counts as blocked', () => {
   vi.stubGlobal('window', { open: () => null })
   expect(openCheckoutWindow('https://pay.example/pay/checkout.html')).toBeNull()
+})
+
+test('a popup whose checkout never announces itself counts as closed, and leaves no listener', () => {
+  vi.useFakeTimers()
+  try {
+    const listeners = new Set<unknown>()
+    vi.stubGlobal('window', {
+      addEventListener: (_type: string, fn: unknown) => listeners.add(fn),
+      removeEventListener: (_type: string, fn: unknown) => listeners.delete(fn),
+    })
+    const popup = { closed: false, close: vi.fn() }
+    const outcomes: unknown[] = []
+    connectCheckout(popup as unknown as Window, 'https://pay.example', (o) => outcomes.push(o))
+    expect(listeners.size).toBe(1)
+    vi.advanceTimersByTime(HANDSHAKE_TIMEOUT_MS - 1)
+    expect(outcomes).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(outcomes).toEqual([{ kind: 'cancelled', reason: 'closed' }])
+    expect(popup.close).toHaveBeenCalled()
+    expect(listeners.size).toBe(0)
+    vi.advanceTimersByTime(60_000)
+    expect(outcomes).toHaveLength(1)
+  } finally {
+    vi.useRealTimers()
+  }
 })

@@ -45,6 +45,9 @@ function isOutcome(value: unknown): value is CheckoutOutcome {
  * `onOutcome` runs at most once: with the checkout's CHECKOUT_DONE, or with a `closed`
  * cancellation when the buyer closes the popup.
  */
+/** How long the checkout may take to announce itself before the popup counts as lost. */
+export const HANDSHAKE_TIMEOUT_MS = 30_000
+
 export function connectCheckout(
   popup: Window,
   appOrigin: string,
@@ -70,12 +73,14 @@ export function connectCheckout(
     port?.close()
     port = nextPort
     port.onmessage = onPortMessage
+    clearTimeout(handshakeTimer)
     post()
   }
   const cleanUp = () => {
     open = false
     window.removeEventListener('message', onWindowMessage)
     clearInterval(timer)
+    clearTimeout(handshakeTimer)
     if (port) port.onmessage = null
     port?.close()
   }
@@ -89,6 +94,14 @@ export function connectCheckout(
     cleanUp()
     onOutcome({ kind: 'cancelled', reason: 'closed' })
   }, CLOSED_POLL_MS)
+  // A window the browser refused without saying so (Chromium hands back one that never loads)
+  // would leave show() pending forever: no checkout within the limit counts as closed.
+  const handshakeTimer = setTimeout(() => {
+    if (port || !open) return
+    cleanUp()
+    popup.close()
+    onOutcome({ kind: 'cancelled', reason: 'closed' })
+  }, HANDSHAKE_TIMEOUT_MS)
   window.addEventListener('message', onWindowMessage)
 
   return {
