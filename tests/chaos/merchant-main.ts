@@ -1,0 +1,26 @@
+/**
+ * Chaos suite child: the demo merchant backend (order service on SQLite) on a fixed port and data
+ * folder, so the suite can SIGKILL it and start it again on the same port and files.
+ * Env: CHAOS_PORT, CHAOS_DATA_DIR, CHAOS_GATEWAY_URL.
+ */
+import { demoPartnerConfig } from '../../demo-server/demo-config'
+import { silentLogger } from '../../demo-server/logger'
+import { startMerchant } from '../../demo-merchant/server/server'
+
+const env = (name: string): string => {
+  const value = process.env[name]
+  if (!value) throw new Error(`[alipay-chaos] ${name} is not set`)
+  return value
+}
+
+const merchant = await startMerchant({
+  port: Number(env('CHAOS_PORT')),
+  appOrigin: 'http://localhost:1',
+  gatewayUrl: env('CHAOS_GATEWAY_URL'),
+  partner: demoPartnerConfig(),
+  dataDir: env('CHAOS_DATA_DIR'),
+  logger: silentLogger(),
+  // A flash sale from one load generator: the per-client limits would throttle the test itself.
+  rateLimits: false,
+})
+process.stdout.write(`READY ${merchant.url}\n`)

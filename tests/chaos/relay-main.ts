@@ -1,0 +1,29 @@
+/**
+ * Chaos suite child: the signing server (notify relay with its SQLite outbox) on a fixed port and
+ * database, so the suite can SIGKILL it and start it again on the same port and file.
+ * Env: CHAOS_PORT, CHAOS_DB, CHAOS_GATEWAY_URL, CHAOS_MERCHANT_ORIGIN.
+ */
+import { demoPartnerConfig } from '../../demo-server/demo-config'
+import { silentLogger } from '../../demo-server/logger'
+import { startSigningServer } from '../../demo-server/signing-server'
+
+const env = (name: string): string => {
+  const value = process.env[name]
+  if (!value) throw new Error(`[alipay-chaos] ${name} is not set`)
+  return value
+}
+
+const server = await startSigningServer({
+  port: Number(env('CHAOS_PORT')),
+  gatewayUrl: env('CHAOS_GATEWAY_URL'),
+  partners: [demoPartnerConfig({ allowedOrigins: [env('CHAOS_MERCHANT_ORIGIN')] })],
+  dbPath: env('CHAOS_DB'),
+  logger: silentLogger(),
+  pollIntervalMs: 1_000,
+  outboxIntervalMs: 50,
+  // Short, growing gaps: a merchant that is down for seconds is reached again within seconds.
+  retryGapsMs: [100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000, 5_000, 5_000, 5_000, 5_000, 5_000, 5_000, 5_000],
+  rateLimits: false,
+  gatewayTimeoutMs: 5_000,
+})
+process.stdout.write(`READY ${server.url}\n`)

@@ -1,0 +1,129 @@
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, readPartnerConfigs } from '../../demo-server/partners'
+import { DEMO_APP, DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA, DEMO_PARTNER } from '../../sandbox/demo-accounts'
+import { buildBrowserParts } from '../../scripts/build-browser'
+import {
+  call,
+  createSession,
+  gatewaySign,
+  paymentData,
+  payOrder,
+  placeOrder,
+  postNotify,
+  startSecurityStack,
+  type SecurityStack,
+} from './support/stack'
+
+const ROOT = new URL('../..', import.meta.url).pathname
+
+/** Strings that only key material contains: the MD5 key, and a slice of each private key's body. */
+const SECRETS: readonly [name: string, text: string][] = [
+  ['demo MD5 key', DEMO_PARTNER.md5Key],
+  ...(
+    [
+      ['merchant private key', DEMO_MERCHANT_RSA.privateKey],
+      ['gateway private key', DEMO_GATEWAY_RSA.privateKey],
+      ['openapi app private key', DEMO_APP.privateKey],
+    ] as const
+  ).map(([name, pem]): [string, string] => {
+    const body = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')
+    return [name, body.slice(200, 240)]
+  }),
+  ['a PEM private key', 'PRIVATE KEY-----'],
+]
+
+function leaks(text: string): string[] {
+  return SECRETS.filter(([, secret]) => text.includes(secret)).map(([name]) => name)
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+}
+
+let stack: SecurityStack
+beforeAll(async () => {
+  stack = await startSecurityStack()
+  // The built pages and worker must exist to be scanned; builds only when sources changed.
+  await buildBrowserParts()
+}, 180_000)
+afterAll(async () => {
+  await stack.close()
+})
+
+describe('secrets', () => {
+  it('attack: no key material in any built file or source map', () => {
+    const files = filesUnder(join(ROOT, 'dist'))
+    expect(files.some((f) => f.endsWith('sw.js'))).toBe(true)
+    expect(files.some((f) => /demo-merchant.*\.js$/.test(f))).toBe(true)
+    const found = files.flatMap((file) => leaks(readFileSync(file, 'latin1')).map((name) => `${name} in ${file}`))
+    expect(found).toEqual([])
+  })
+
+  it('attack: no key material in log lines, error bodies or URLs of a full run', async () => {
+    const bodies: string[] = []
+    const urls: string[] = []
+    const paid = await payOrder(stack)
+    urls.push(paid.returnUrl)
+    const order = await placeOrder(stack)
+    const { data, total } = await paymentData(stack, order.orderId)
+    const session = await createSession(stack, data, total)
+    urls.push(session.json.cashierUrl)
+    // Failures of every kind: bad signatures, bad amounts, unknown routes, forged notifies.
+    for (const answer of [
+      await createSession(stack, { ...data, sign: 'x'.repeat(32) }, total),
+      await createSession(stack, { ...data, total_fee: '0.01' }, total),
+      await createSession(stack, data, { currency: 'USD', value: '1' }),
+      await call(`${stack.signing.url}/api/sessions/${session.json.sessionId}/return`, { body: { query: '?sign=1' } }),
+      await call(`${stack.merchant.url}/api/orders/${order.orderId}/confirm`, { body: { details: data } }),
+      await call(`${stack.merchant.url}/api/orders/${order.orderId}/refund`, { body: { amount: '1.00' } }),
+      await call(`${stack.signing.url}/api/nothing`),
+    ]) {
+      bodies.push(answer.text)
+    }
+    const forged = await gatewaySign({ out_trade_no: order.orderId, notify_id: 'n1', trade_status: 'TRADE_SUCCESS' })
+    bodies.push((await postNotify(`${stack.signing.url}/notify/mapi`, { ...forged, sign: 'bad' })).text)
+    bodies.push((await postNotify(`${stack.merchant.url}/api/notify`, { ...forged, sign: 'bad' })).text)
+    expect(stack.logs.length).toBeGreaterThan(10)
+    expect(leaks(stack.logs.join('\n'))).toEqual([])
+    expect(leaks(bodies.join('\n'))).toEqual([])
+    expect(leaks(urls.join('\n'))).toEqual([])
+  })
+
+  it('attack: a key file readable by other users is refused; keys at rest are the server user’s only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alipay-keys-'))
+    try {
+      const keyFile = join(dir, 'merchant-private.pem')
+      const md5File = join(dir, 'md5.key')
+      const partnersFile = join(dir, 'partners.json')
+      writeFileSync(keyFile, DEMO_MERCHANT_RSA.privateKey, { mode: 0o644 })
+      writeFileSync(md5File, DEMO_PARTNER.md5Key, { mode: 0o640 })
+      writeFileSync(partnersFile, JSON.stringify({ partners: [] }), { mode: 0o604 })
+      const env = { ALIPAY_PARTNER: DEMO_PARTNER.partner, ALIPAY_PRIVATE_KEY_FILE: keyFile }
+      expect(() => readPartnerConfigs(env)).toThrow(ConfigError)
+      expect(() => readPartnerConfigs(env)).toThrow(/chmod 600/)
+      expect(() => readPartnerConfigs({ ALIPAY_PARTNER: DEMO_PARTNER.partner, ALIPAY_MD5_KEY_FILE: md5File })).toThrow(
+        ConfigError,
+      )
+      expect(() => readPartnerConfigs({ ALIPAY_PARTNERS_FILE: partnersFile })).toThrow(ConfigError)
+      // The message names the file, never the key.
+      try {
+        readPartnerConfigs(env)
+      } catch (error) {
+        expect(leaks((error as Error).message)).toEqual([])
+      }
+      for (const file of [keyFile, md5File, partnersFile]) chmodSync(file, 0o600)
+      expect(statSync(keyFile).mode & 0o077).toBe(0)
+      const [config] = readPartnerConfigs(env) as { privateKey: string }[]
+      expect(config!.privateKey).toBe(DEMO_MERCHANT_RSA.privateKey)
+      expect(readPartnerConfigs({ ALIPAY_PARTNERS_FILE: partnersFile })).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
