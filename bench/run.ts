@@ -1,6 +1,6 @@
 // `npm run bench`: every suite, one table, and bench/results.json with machine information.
 // `npm run bench -- relay browser` runs only the suites whose names contain one of the words.
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { BenchRow, BenchSuite } from './row'
@@ -56,8 +56,10 @@ const machine = {
   date: new Date().toISOString(),
   loadAverage: os.loadavg().map((n) => Number(n.toFixed(2))),
 }
-writeFileSync(
-  fileURLToPath(new URL('./results.json', import.meta.url)),
-  `${JSON.stringify({ machine, results }, null, 2)}\n`,
-)
+// Other keys (the chaos suite's `chaos` figures) belong to other runs: keep them.
+const resultsFile = fileURLToPath(new URL('./results.json', import.meta.url))
+const previous = existsSync(resultsFile)
+  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>)
+  : {}
+writeFileSync(resultsFile, `${JSON.stringify({ ...previous, machine, results }, null, 2)}\n`)
 console.log(`[alipay] wrote bench/results.json (${results.length} rows)`)
