@@ -224,9 +224,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           body: JSON.stringify({ items: [{ productId: 'tea-sachet', quantity }] }),
         })
       ).json()) as { orderId: string }
-      const data = (await (
-        await persistent(`${merchantUrl}/api/orders/${order.orderId}/payment-data`, { method: 'POST' })
-      ).json()) as { data: Record<string, string>; total: unknown }
+      const dataResponse = await persistent(`${merchantUrl}/api/orders/${order.orderId}/payment-data`, {
+        method: 'POST',
+      })
+      const data = (await dataResponse.json()) as { data: Record<string, string>; total: unknown }
+      if (!data.data) {
+        throw new Error(
+          `[alipay-chaos] payment-data ${dataResponse.status}: ${JSON.stringify(data)} (${order.orderId})`,
+        )
+      }
       const session = await persistent(`${relayUrl}/api/sessions`, {
         method: 'POST',
         headers: json,
