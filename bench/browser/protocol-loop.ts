@@ -2,33 +2,13 @@
 // sides of the "protocol/ in the service worker vs Node" row time exactly the same code.
 import { signParams, verifyParams, type KeyRing } from '../../protocol/index'
 import { DEMO_MERCHANT_RSA, DEMO_PARTNER } from '../../sandbox/demo-accounts'
+import { NOTIFY } from '../support/notify-fixture'
 
 /** The sign types the row covers. */
 export const SIGN_TYPES = ['MD5', 'RSA', 'RSA2'] as const
 
 /** µs per signParams + verifyParams of one notify, per sign type. */
 export type ProtocolTimings = Record<(typeof SIGN_TYPES)[number], number>
-
-/** A trade_status_sync notify: 17 parameters, Chinese subject (mapi §6.1). */
-const NOTIFY: Record<string, string> = {
-  notify_time: '2024-05-01 12:00:06',
-  notify_type: 'trade_status_sync',
-  notify_id: 'a9f3c1e07b5d4a28e6c0f1b2d3e4a5b6c7',
-  out_trade_no: 'D20240501120000123456',
-  subject: '测试商品 两杯咖啡',
-  payment_type: '1',
-  trade_no: '2024050121001004330200123456',
-  trade_status: 'TRADE_SUCCESS',
-  gmt_create: '2024-05-01 11:59:40',
-  gmt_payment: '2024-05-01 12:00:04',
-  seller_email: DEMO_PARTNER.sellerEmail,
-  buyer_email: 'buyer@demo.example',
-  seller_id: DEMO_PARTNER.sellerId,
-  buyer_id: '2088102122524333',
-  price: '99.99',
-  total_fee: '99.99',
-  quantity: '1',
-}
 
 // One pair signs and verifies, so every verify succeeds (checked, or the figure would be void).
 const KEYS: KeyRing = {
