@@ -76,6 +76,11 @@ export interface SandboxConfig {
   notifyRetryGapsSeconds?: readonly number[] | undefined
   /** How long one notify POST may take before it counts as failed, in ms. Default 15000. */
   notifyTimeoutMs?: number | undefined
+  /**
+   * Most notify POSTs in flight at once; the rest wait their turn without spending an attempt.
+   * Default 32, so a storm does not time out a receiver that answers one by one.
+   */
+  notifyConcurrency?: number | undefined
   /** Lifetime of a return's notify_id, in (unscaled) seconds. Default 60. */
   returnNotifyIdLifetimeSeconds?: number | undefined
   /** Largest request body or query string accepted, in bytes. Default 64 KiB. */
@@ -123,6 +128,7 @@ const ConfigSchema = v.object({
   timeScale: v.optional(v.pipe(v.number(), v.gtValue(0))),
   notifyRetryGapsSeconds: v.optional(v.array(v.pipe(v.number(), v.minValue(0)))),
   notifyTimeoutMs: v.optional(v.pipe(v.number(), v.gtValue(0))),
+  notifyConcurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   returnNotifyIdLifetimeSeconds: v.optional(v.pipe(v.number(), v.gtValue(0))),
   maxBodyBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024))),
   partners: v.pipe(v.array(PartnerSchema), v.minLength(1)),
@@ -173,6 +179,7 @@ export function resolveConfig(config: SandboxConfig): ResolvedConfig {
     timeScale: config.timeScale ?? 1,
     notifyRetryGapsSeconds: config.notifyRetryGapsSeconds ?? NOTIFY_RETRY_GAPS_SECONDS,
     notifyTimeoutMs: config.notifyTimeoutMs ?? 15_000,
+    notifyConcurrency: config.notifyConcurrency ?? 32,
     returnNotifyIdLifetimeSeconds: config.returnNotifyIdLifetimeSeconds ?? RETURN_NOTIFY_ID_LIFETIME_SECONDS,
     maxBodyBytes: config.maxBodyBytes ?? 64 * 1024,
     partners: config.partners,

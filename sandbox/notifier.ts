@@ -36,6 +36,8 @@ const EXCERPT_CHARS = 200
  */
 export class Notifier implements TimedWork {
   readonly #inFlight = new Set<Promise<void>>()
+  /** Delivery attempts in flight (enqueue signing and replays are tracked but not counted). */
+  #attempts = 0
 
   constructor(
     private readonly deps: {
@@ -94,20 +96,27 @@ export class Notifier implements TimedWork {
     )
   }
 
-  /** Earliest time any notify needs attention. */
-  nextDue(): number | undefined {
-    return this.deps.store.nextNotifyDue()
-  }
-
   /**
-   * Starts every attempt that is due, without waiting for them: a slow receiver must not hold
-   * up the others. Each attempt wakes the scheduler when it ends.
+   * Starts the attempts that are due, up to `notifyConcurrency` in flight, without waiting for
+   * them: a slow receiver must not hold up the others. Each attempt wakes the scheduler when it
+   * ends, which starts the next in line; waiting in line spends no attempt.
    */
   runDue(): void {
-    const { store, clock } = this.deps
+    const { store, clock, config } = this.deps
     const now = clock.now()
     for (const held of store.expiredHolds(now)) store.updateNotify(held.id, { state: 'pending', nextAttemptAt: now })
-    for (const notify of store.dueNotifies(now)) void this.#track(this.#attempt(notify))
+    const free = config.notifyConcurrency - this.#attempts
+    if (free <= 0) return
+    for (const notify of store.dueNotifies(now, free)) {
+      this.#attempts++
+      void this.#track(this.#attempt(notify).finally(() => this.#attempts--))
+    }
+  }
+
+  /** The earliest due time, or none while every delivery slot is taken (an ending attempt wakes the scheduler). */
+  nextDue(): number | undefined {
+    if (this.#attempts >= this.deps.config.notifyConcurrency) return undefined
+    return this.deps.store.nextNotifyDue()
   }
 
   /** Waits for attempts in flight (used on shutdown). */
@@ -128,14 +137,18 @@ export class Notifier implements TimedWork {
     const attemptNo = notify.attempts + 1
     const gap = this.gapAfter(attemptNo)
     const startedAt = clock.now()
+    const f = faults.current
+    const forced = faults.takeFailure()
+    const sends = f.duplicateNotify || forced === 'twice' ? 2 : 1
     // Write ahead: the attempt counts before it is made, so a crash mid-POST never repeats it.
+    // The next one is due a gap after this one can have ended at the latest, so attempts of one
+    // notify never overlap; when this one ends, the gap is counted from its end.
+    const reservedUntil = startedAt + sends * config.notifyTimeoutMs + (gap ?? 0)
     store.updateNotify(notify.id, {
       attempts: attemptNo,
       state: gap === undefined ? 'failed' : 'pending',
-      nextAttemptAt: startedAt + (gap ?? 0),
+      nextAttemptAt: reservedUntil,
     })
-    const f = faults.current
-    const forced = faults.takeFailure()
     let delivered = false
     if (forced === 'drop' || attemptNo <= f.dropNotifyAttempts) {
       this.#record(notify, attemptNo, {
@@ -145,12 +158,13 @@ export class Notifier implements TimedWork {
         error: forced === 'drop' ? 'dropped by fail-next' : 'dropped by fault',
       })
     } else {
-      const sends = f.duplicateNotify || forced === 'twice' ? 2 : 1
       for (let i = 0; i < sends; i++) delivered = (await this.#post(notify, attemptNo, forced)) || delivered
     }
+    if (!store.db.open) return
     if (delivered) store.updateNotify(notify.id, { state: 'delivered', ackedAt: clock.now() })
     else if (gap === undefined)
       config.log(`[alipay-sandbox] notify ${notify.notifyId} gave up after ${attemptNo} attempts`)
+    else store.updateNotify(notify.id, { nextAttemptAt: clock.now() + gap }, reservedUntil)
     // Out-of-order fault: notifies held behind this one go out now, after it.
     if (notify.tradeNo) {
       for (const held of store.heldNotifies(notify.tradeNo)) {

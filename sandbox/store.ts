@@ -260,21 +260,26 @@ export class SandboxStore {
     return this.db.prepare('SELECT * FROM notifies WHERE notifyId = ?').get(notifyId) as Notify | undefined
   }
 
+  /** `ifDueAt`: change the row only while its next attempt is still due then (no resend came between). */
   updateNotify(
     id: number,
     changes: Partial<Pick<Notify, 'state' | 'attempts' | 'nextAttemptAt' | 'ackedAt' | 'lastBody'>>,
+    ifDueAt?: number,
   ): void {
     const keys = Object.keys(changes)
     if (keys.length === 0) return
     const set = keys.map((k) => `${k} = @${k}`).join(', ')
-    this.db.prepare(`UPDATE notifies SET ${set} WHERE id = @id`).run({ ...changes, id })
+    const where = ifDueAt === undefined ? 'id = @id' : 'id = @id AND nextAttemptAt = @ifDueAt'
+    this.db.prepare(`UPDATE notifies SET ${set} WHERE ${where}`).run({ ...changes, id, ifDueAt })
   }
 
-  /** Pending notifies whose next attempt is due, oldest schedule first. */
-  dueNotifies(now: number): Notify[] {
+  /** The `limit` notifies due longest ago: a backlog is read a slice at a time, not whole on every wake. */
+  dueNotifies(now: number, limit: number): Notify[] {
     return this.db
-      .prepare("SELECT * FROM notifies WHERE state = 'pending' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id")
-      .all(now) as Notify[]
+      .prepare(
+        "SELECT * FROM notifies WHERE state = 'pending' AND nextAttemptAt <= ? ORDER BY nextAttemptAt, id LIMIT ?",
+      )
+      .all(now, limit) as Notify[]
   }
 
   /** When the next pending or held notify is due. */

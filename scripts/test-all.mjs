@@ -53,19 +53,47 @@ const steps = [
 function countVitest(file) {
   if (!existsSync(file)) return undefined
   const json = JSON.parse(readFileSync(file, 'utf8'))
-  return { passed: json.numPassedTests, failed: json.numFailedTests + (json.numPendingTests ?? 0) }
+  const names = json.testResults.flatMap((suite) => {
+    const where = suite.name.replace(`${root}/`, '')
+    const tests = suite.assertionResults.filter((test) => test.status !== 'passed')
+    // A file that failed to load has no test results, only its message.
+    if (suite.status === 'failed' && tests.length === 0) return [`${where}: ${firstLine(suite.message)}`]
+    return tests.map((test) => `${where} › ${test.fullName} (${test.status})`)
+  })
+  return { passed: json.numPassedTests, failed: json.numFailedTests + (json.numPendingTests ?? 0), names }
+}
+
+function firstLine(text = '') {
+  return text.split('\n').find((line) => line.trim() !== '') ?? 'failed to run'
 }
 
 function countPlaywright(file) {
   if (!existsSync(file)) return undefined
   const { stats } = JSON.parse(readFileSync(file, 'utf8'))
   // Skipped tests count as failures: a skipped test hides a defect.
-  return { passed: stats.expected, failed: stats.unexpected + stats.flaky + stats.skipped }
+  return {
+    passed: stats.expected,
+    failed: stats.unexpected + stats.flaky + stats.skipped,
+    names: playwrightFailures(JSON.parse(readFileSync(file, 'utf8')).suites),
+  }
+}
+
+function playwrightFailures(suites, titles = []) {
+  return suites.flatMap((suite) => [
+    ...playwrightFailures(suite.suites ?? [], [...titles, suite.title]),
+    ...(suite.specs ?? []).flatMap((spec) =>
+      spec.tests
+        .filter((test) => test.status !== 'expected')
+        .map((test) => `${[...titles, spec.title].filter(Boolean).join(' › ')} (${test.status})`),
+    ),
+  ])
 }
 
 let passed = 0
 let failed = 0
 const lines = []
+// The names of failed tests go at the end too, where a log cut to its tail still shows them.
+const failures = []
 for (const step of steps) {
   const started = Date.now()
   console.log(`\n[alipay] ── ${step.name} ──`)
@@ -82,6 +110,7 @@ for (const step of steps) {
     passed += counted.passed
     failed += counted.failed + extra
     lines.push(`${step.name}: ${counted.passed} passed, ${counted.failed + extra} failed (${seconds}s)`)
+    failures.push(...counted.names.map((name) => `  ✗ ${step.name}: ${name}`))
   } else if (result.status === 0) {
     passed += 1
     lines.push(`${step.name}: ok (${seconds}s)`)
@@ -91,6 +120,7 @@ for (const step of steps) {
   }
 }
 
+if (failures.length > 0) console.log(`\n[alipay] ── failed ──\n${failures.join('\n')}`)
 console.log(`\n[alipay] ── summary ──\n${lines.join('\n')}`)
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed === 0 && passed > 0 ? 0 : 1)

@@ -213,7 +213,9 @@ const SEGMENT = fc.oneof(
   fc.constantFrom('FUZZTARGET1', 'D20240101000000000001', '..', '%2e%2e', '%00', 'x'.repeat(300)),
   fc.string({ maxLength: 30 }).map((s) => encodeURIComponent(s) || 'x'),
 )
-const OPTS = { numRuns: RUNS, timeout: CASE_TIMEOUT_MS * 2, interruptAfterTimeLimit: LONG ? 900_000 : 45_000 }
+// The long mode runs every case (an interrupted run would claim cases it never ran); the bounded
+// one stops early on a slow machine rather than time out.
+const OPTS = { numRuns: RUNS, timeout: CASE_TIMEOUT_MS * 2, ...(LONG ? {} : { interruptAfterTimeLimit: 45_000 }) }
 
 function no500(result: { status: number; text: string }, what: string) {
   if (result.status >= 500 && result.status !== 502 && result.status !== 503) {
