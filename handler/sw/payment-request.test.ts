@@ -41,6 +41,33 @@ describe('handlePaymentRequest', () => {
     expect(event.opened).toEqual([`${ORIGIN}/pay/checkout.html?prid=a+b`])
   })
 
+  test('opens the window without waiting for IndexedDB, having started the session write first', async () => {
+    const calls: string[] = []
+    const memory = createMemorySessionStore()
+    const slowStore: SessionStore = {
+      ...memory,
+      // A write that never finishes: the window must open anyway.
+      put: (session) => (calls.push(`put ${session.paymentRequestId}`), new Promise(() => undefined)),
+      list: () => (calls.push('list'), memory.list()),
+    }
+    const event = fakePaymentRequestEvent({
+      openWindow: (url) => (calls.push(`open ${url}`), Promise.resolve({ id: 'window-1' })),
+    })
+    void handlePaymentRequest(event, deps({ store: slowStore }))
+    await flush()
+    expect(calls).toEqual([`put req-1`, `open ${ORIGIN}/pay/checkout.html?prid=req-1`])
+  })
+
+  test('prunes old sessions after the window is open', async () => {
+    const d = deps()
+    await d.store.put(storedSession({ paymentRequestId: 'old', state: 'settled', updatedAt: -10 * 86_400_000 }))
+    const event = fakePaymentRequestEvent()
+    void handlePaymentRequest(event, d)
+    await flush()
+    expect(event.opened).toHaveLength(1)
+    expect(await d.store.get('old')).toBeUndefined()
+  })
+
   test('resolves with what the window reports, once settled', async () => {
     const d = deps()
     const response = handlePaymentRequest(fakePaymentRequestEvent(), d)

@@ -73,20 +73,21 @@ export async function handlePaymentRequest(
       updatedAt: now,
     }
     if (invalid) session.invalid = invalid
-    await pruneSessions(store, now).catch((error: unknown) =>
-      log(`${HANDLER_PREFIX} Pruning sessions failed: ${errorMessage(error)}`),
-    )
-    try {
-      await store.put(session)
-    } catch (error) {
+    // The window opens while the session is written: the write's transaction starts first, so
+    // IndexedDB runs the window's later reads after it, and the shopper waits for neither.
+    const stored = store.put(session).catch((error: unknown) => {
       // The payment can still finish while this worker lives; only restart recovery is lost.
       log(`${HANDLER_PREFIX} Could not store session ${id} in IndexedDB: ${errorMessage(error)}`)
-    }
-
+    })
     const client = await event.openWindow(checkoutUrl(deps.origin, id)).catch((error: unknown) => {
       log(`${HANDLER_PREFIX} openWindow failed: ${errorMessage(error)}`)
       return null
     })
+    await stored
+    // Housekeeping after the window is up, off the shopper's path.
+    void pruneSessions(store, now).catch((error: unknown) =>
+      log(`${HANDLER_PREFIX} Pruning sessions failed: ${errorMessage(error)}`),
+    )
     if (client == null) {
       // Chromium gives null for a cross-origin URL or when it cannot show a window.
       await settleWithout(
