@@ -180,11 +180,14 @@ describe('signing server against the real sandbox', () => {
       // Same notify, same gateway signature, every time.
       expect(new Set(all.map((n) => n.params['sign'])).size).toBe(1)
       expect(new Set(all.map((n) => n.params['notify_id'])).size).toBe(1)
-      const row = signing.server.store.db
-        .prepare(
-          `SELECT o.state, o.attempts FROM outbox o JOIN notifies n ON n.id = o.notify_row WHERE n.out_trade_no = ?`,
-        )
-        .get(data['out_trade_no']) as { state: string; attempts: number }
+      // The receiver records the notify before it answers: the outbox marks it delivered a moment later.
+      const outboxRow = () =>
+        signing.server.store.db
+          .prepare(
+            `SELECT o.state, o.attempts FROM outbox o JOIN notifies n ON n.id = o.notify_row WHERE n.out_trade_no = ?`,
+          )
+          .get(data['out_trade_no']) as { state: string; attempts: number }
+      const row = await eventually(() => (outboxRow().state === 'delivered' ? outboxRow() : undefined))
       expect(row).toEqual({ state: 'delivered', attempts: 3 })
       // The session was settled by the notify even though the return never came.
       expect((await api(`/api/sessions/${session.sessionId}`)).json.status).toBe('paid')

@@ -21,6 +21,15 @@ import {
 const TIME_SCALE = 0.001
 const GATEWAY_KEYS = { md5Key: DEMO_PARTNER.md5Key, publicKey: DEMO_GATEWAY_RSA.publicKey }
 
+/** Polls `check` until it holds; fails after 5 s. */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await sleep(10)
+  }
+}
+
 describe('the HTTP-only journey', () => {
   let sandbox: RunningSandbox
   let receiver: NotifyReceiver
@@ -90,9 +99,12 @@ describe('the HTTP-only journey', () => {
     }
     expect(verifiedAtReceipt.slice(0, 2)).toEqual(['true', 'true'])
     // Acknowledged: no third attempt (it would come 600 ms later), and the id no longer verifies.
+    // The receiver records a delivery before it answers, so wait for the sandbox to have the answer.
+    const notifyId = deliveries[0]!.params['notify_id']!
+    await until(() => sandbox.deps.store.listNotifies().find((n) => n.notifyId === notifyId)?.state === 'delivered')
     await sleep(900)
     expect(receiver.received).toHaveLength(2)
-    expect(await notifyVerify(sandbox.gatewayUrl, deliveries[0]!.params['notify_id']!)).toBe('false')
+    expect(await notifyVerify(sandbox.gatewayUrl, notifyId)).toBe('false')
 
     const query = await gatewayCall(sandbox.gatewayUrl, { service: 'single_trade_query', out_trade_no: outTradeNo })
     expect(query.isSuccess).toBe(true)
@@ -135,10 +147,8 @@ describe('the HTTP-only journey', () => {
   it('closes an unpaid trade when its it_b_pay runs out, and the cashier then refuses it', async () => {
     const outTradeNo = `E${Date.now()}`
     const cashier = await openCashier(sandbox.gatewayUrl, payParams({ out_trade_no: outTradeNo, it_b_pay: '1m' }))
-    // Closed by the scheduler itself, not only on the next read.
-    await sleep(150)
-    const row = sandbox.deps.store.tradeByOutTradeNo(DEMO_PARTNER.partner, outTradeNo)
-    expect(row?.status).toBe('TRADE_CLOSED')
+    // Closed by the scheduler itself, not only on the next read (the store is read directly).
+    await until(() => sandbox.deps.store.tradeByOutTradeNo(DEMO_PARTNER.partner, outTradeNo)?.status === 'TRADE_CLOSED')
     const query = await gatewayCall(sandbox.gatewayUrl, { service: 'single_trade_query', out_trade_no: outTradeNo })
     expect(query.trade).toMatchObject({ trade_status: 'TRADE_CLOSED' })
     const pay = await postCashierPay(cashier)

@@ -327,8 +327,12 @@ describe('triggers on openapi trades', () => {
           body: JSON.stringify(body),
         })
       ).json() as Promise<{ ok: boolean; trade: { status: string } }>
+    // Each notification is signed and delivered concurrently with the next trigger, so wait for
+    // one before causing the next: their order at the receiver is otherwise not defined.
     expect((await trigger('pay', { out_trade_no: outTradeNo })).trade.status).toBe('TRADE_SUCCESS')
+    await receiver.waitFor(1)
     expect((await trigger('refund', { out_trade_no: outTradeNo, amount: '1.00' })).trade.status).toBe('TRADE_SUCCESS')
+    await receiver.waitFor(2)
     expect((await trigger('finish', { out_trade_no: outTradeNo })).trade.status).toBe('TRADE_FINISHED')
     const notes = await receiver.waitFor(3)
     for (const note of notes)

@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest'
 import { demoSandboxConfig, type SandboxConfig } from './config'
-import { startSandbox } from './server'
+import { startSandbox, type RunningSandbox } from './server'
 import { openCashier, payParams, postCashierPay, sleep, startReceiver, tempDir } from './testing'
 
 const tmp = tempDir()
@@ -9,6 +9,15 @@ afterAll(() => tmp.cleanup())
 // 0.002: the first retry gap (240 s) becomes 480 ms; an it_b_pay of 1d becomes about 3 minutes.
 const config = (): SandboxConfig =>
   demoSandboxConfig({ port: 0, dbPath: `${tmp.dir}/restart.db`, timeScale: 0.002, log: () => {} })
+
+/** The sandbox's only notify, once it is no longer pending (or after 5 s). */
+async function settledNotify(sandbox: RunningSandbox) {
+  for (let waited = 0; ; waited += 20) {
+    const [notify] = sandbox.deps.store.listNotifies()
+    if (notify?.state !== 'pending' || waited >= 5000) return notify
+    await sleep(20)
+  }
+}
 
 it('resumes pending notify retries after a restart, once per attempt', async () => {
   const receiver = await startReceiver()
@@ -29,7 +38,8 @@ it('resumes pending notify retries after a restart, once per attempt', async () 
     expect(attempt2!.at - attempt1!.at).toBeGreaterThanOrEqual(480)
     await sleep(300)
     expect(receiver.received).toHaveLength(2)
-    const [notify] = second.deps.store.listNotifies()
+    // The receiver records a delivery before it answers: the sandbox marks it delivered on the answer.
+    const notify = await settledNotify(second)
     expect(notify).toMatchObject({ state: 'delivered', attempts: 2 })
     expect(second.deps.store.attemptsOf(notify!.id).map((a) => [a.attemptNo, a.outcome, a.status])).toEqual([
       [1, 'failure', 500],

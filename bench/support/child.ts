@@ -43,7 +43,7 @@ const READY_TIMEOUT_MS = 30_000
 /** Forks bench/support/server-child.ts (through tsx) and waits for its URL. */
 export async function startServerChild(options: ChildOptions): Promise<ServerChild> {
   const child = fork(CHILD, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env['BENCH_CHILD_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

@@ -216,8 +216,9 @@ describe('signature attacks', () => {
   })
 
   it('attack: "+" versus %20/%2B in a signed query changes the value, so the signature fails', async () => {
-    // Hold the notify back, so the return (not the notify) is what settles the session.
-    await call(`${stack.sandbox.url}/_sandbox/faults`, { body: { dropNotifyAttempts: 1 } })
+    // Hold the notify back until the returns are judged, so the return (not the notify) is what
+    // settles the session; a dropped first attempt would be retried after only 120 ms.
+    await call(`${stack.sandbox.url}/_sandbox/faults`, { body: { notifyDelayMs: 60_000 } })
     const paid = await payOrder(stack).finally(() => call(`${stack.sandbox.url}/_sandbox/faults`, { method: 'DELETE' }))
     const query = new URL(paid.returnUrl).search
     // The return's notify_id carries %2B once decoded (sent as %252B): decoding twice changes it.
@@ -241,6 +242,11 @@ describe('signature attacks', () => {
     // The genuine return still works afterwards.
     const genuine = await call(`${stack.signing.url}/api/sessions/${paid.sessionId}/return`, { body: { query } })
     expect(genuine.status).toBe(200)
+    // Now let the held notify go: through the relay it pays the shop's order.
+    const notifies = (await call(`${stack.sandbox.url}/_sandbox/notifies`)).json.notifies as { notifyId: string }[]
+    const held = notifies.find((n) => JSON.stringify(n).includes(paid.orderId))!
+    const resent = await call(`${stack.sandbox.url}/_sandbox/triggers/resend`, { body: { notify_id: held.notifyId } })
+    expect(resent.status).toBe(200)
     await eventually(async () => (await merchantOrder(stack, paid.orderId)).status === 'success')
   })
 })
