@@ -35,6 +35,12 @@ export interface ServerChild {
   close(): Promise<void>
 }
 
+/** BENCH_CPU_PROF_DIR=dir writes a V8 CPU profile of each server child there (where its time goes). */
+function cpuProfile(): string[] {
+  const dir = process.env['BENCH_CPU_PROF_DIR']
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
+}
+
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url))
 
 // Starting a tsx child takes about a second on a loaded machine; 30 s means something is wrong.
@@ -43,7 +49,7 @@ const READY_TIMEOUT_MS = 30_000
 /** Forks bench/support/server-child.ts (through tsx) and waits for its URL. */
 export async function startServerChild(options: ChildOptions): Promise<ServerChild> {
   const child = fork(CHILD, [], {
-    execArgv: ['--import', 'tsx', ...(process.env['BENCH_CHILD_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
+    execArgv: ['--import', 'tsx', ...cpuProfile()],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
