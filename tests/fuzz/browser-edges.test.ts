@@ -5,6 +5,7 @@ import { MERCHANT, METHOD, ORIGIN, fakeApi, fakeMessage, storedSession } from '.
 import { createPendingResponses } from '../../handler/sw/pending-responses'
 import { createMemorySessionStore } from '../../handler/sw/session-store'
 import type { HandlerResponse } from '../../handler/sw/events'
+import { assertEdge, reportCases } from './cases'
 
 /**
  * Fuzzing of the browser-side edges, in Node: the service worker's message handler (any data,
@@ -44,7 +45,8 @@ const MESSAGE = fc.oneof(
 
 describe('fuzzing the browser-side edges', { timeout: LONG ? 1_800_000 : 120_000 }, () => {
   it("the worker's message handler: foreign origins get nothing, and no message pays", async () => {
-    await fc.assert(
+    await assertEdge(
+      "the worker's message handler",
       fc.asyncProperty(
         MESSAGE,
         fc.oneof(fc.constant(ORIGIN), fc.constant(MERCHANT), fc.constant('null'), fc.webUrl(), fc.string()),
@@ -104,6 +106,7 @@ describe('fuzzing the polyfill constructor and show()', { timeout: LONG ? 1_800_
     PaymentRequestCtor = fallback.PaymentRequest
   })
   afterAll(() => {
+    reportCases()
     for (const [name, descriptor] of Object.entries(saved)) {
       if (descriptor) Object.defineProperty(globalThis, name, descriptor as PropertyDescriptor)
       else delete (globalThis as Record<string, unknown>)[name]
@@ -146,7 +149,8 @@ describe('fuzzing the polyfill constructor and show()', { timeout: LONG ? 1_800_
     error instanceof TypeError || error instanceof RangeError || error instanceof DOMException
 
   it('the constructor throws only TypeError, RangeError or DOMException; show() only rejects with them', async () => {
-    await fc.assert(
+    await assertEdge(
+      "the polyfill's constructor and show()",
       fc.asyncProperty(methodData, details, fc.anything(), async (m, d, showArg) => {
         let request: { show(p?: unknown): Promise<unknown> }
         try {

@@ -15,6 +15,7 @@ import { openShopLedger } from '../../demo-merchant/server/shop-ledger'
 import { DEMO_PARTNER } from '../../sandbox/demo-accounts'
 import { createSandboxApp, createSandboxDeps, demoSandboxConfig, type SandboxDeps } from '../../sandbox/index'
 import { MERCHANT_KEYS } from '../../sandbox/testing'
+import { assertEdge, reportCases } from './cases'
 
 /**
  * Property-based fuzzing of every edge that takes outside input. Each case must end in a typed
@@ -90,6 +91,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  reportCases()
   process.off('unhandledRejection', onUnhandled)
   await signing.close()
   orderStore.close()
@@ -225,7 +227,8 @@ function no500(result: { status: number; text: string }, what: string) {
 
 describe('fuzzing the edges that take outside input', { timeout: LONG ? 1_800_000 : 120_000 }, () => {
   it('gateway.do (mapi and openapi, GET and POST) never answers 500 and never pays', async () => {
-    await fc.assert(
+    await assertEdge(
+      'gateway.do',
       fc.asyncProperty(
         RAW_QUERY,
         fc.constantFrom('GET', 'POST'),
@@ -242,7 +245,8 @@ describe('fuzzing the edges that take outside input', { timeout: LONG ? 1_800_00
       ),
       OPTS,
     )
-    await fc.assert(
+    await assertEdge(
+      'gateway.do',
       fc.asyncProperty(PARAMS, async (params) => {
         const query = encodeForm(await signAsMerchant(params))
         no500(await answer(sandbox, new Request(`${GATEWAY}?${query}`)), 'signed gateway.do')
@@ -263,7 +267,8 @@ describe('fuzzing the edges that take outside input', { timeout: LONG ? 1_800_00
       },
       { requiredKeys: [] },
     )
-    await fc.assert(
+    await assertEdge(
+      'sessions API and return landing',
       fc.asyncProperty(
         fc.oneof(
           session.map((s) => JSON.stringify(s)),
@@ -301,7 +306,8 @@ describe('fuzzing the edges that take outside input', { timeout: LONG ? 1_800_00
 
   it('the order routes and the shop API answer typed errors only and move no money', async () => {
     const routes = ['', 'pay-url', 'payment-data', 'check', 'cancel', 'refund', 'confirm', 'refunds']
-    await fc.assert(
+    await assertEdge(
+      'order routes and shop API',
       fc.asyncProperty(
         fc.constantFrom(...routes),
         SEGMENT,
@@ -318,7 +324,8 @@ describe('fuzzing the edges that take outside input', { timeout: LONG ? 1_800_00
       ),
       OPTS,
     )
-    await fc.assert(
+    await assertEdge(
+      'order routes and shop API',
       fc.asyncProperty(
         fc.oneof(
           JSON_BODY,
@@ -338,7 +345,8 @@ describe('fuzzing the edges that take outside input', { timeout: LONG ? 1_800_00
 
   it('every notify receiver (relay, order routes, shop) answers fail or success, never pays', async () => {
     const target = (p: Params) => ({ ...p, out_trade_no: 'FUZZTARGET1', trade_status: 'TRADE_SUCCESS' })
-    await fc.assert(
+    await assertEdge(
+      'notify receivers',
       fc.asyncProperty(
         fc.oneof(RAW_QUERY, PARAMS),
         fc.constantFrom('utf-8', 'gbk', 'latin1', 'nonsense'),
