@@ -57,3 +57,67 @@ function memoizeStatements(db: Db): void {
     return statement
   }) as Db['prepare']
 }
+
+/** Runs writes in shared transactions: see `createGroupCommit`. */
+export interface GroupCommit {
+  /** Runs `write` in the next group's transaction; resolves once that transaction committed. */
+  run<T>(write: () => T): Promise<T>
+  /** Commits the waiting group now (before closing the database). */
+  flush(): void
+}
+
+/**
+ * Group commit: writes queued in one turn of the event loop share one transaction, committed
+ * before any of their promises resolve. A storm of notifies then costs one commit per turn
+ * instead of one per notify, and "stored before acknowledged" still holds for each. Every write
+ * runs in its own savepoint, so one that throws rolls back alone and rejects only its caller.
+ */
+export function createGroupCommit(db: Db): GroupCommit {
+  interface Queued {
+    write: () => unknown
+    resolve: (value: unknown) => void
+    reject: (error: unknown) => void
+  }
+  let queue: Queued[] = []
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    const group = queue
+    queue = []
+    if (group.length === 0) return
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
+    try {
+      db.transaction(() => {
+        for (const item of group) {
+          try {
+            // A transaction function inside a transaction runs as a savepoint.
+            outcomes.push({ ok: true, value: db.transaction(item.write)() })
+          } catch (error) {
+            outcomes.push({ ok: false, error })
+          }
+        }
+      })()
+    } catch (error) {
+      // The commit itself failed: nothing of the group is stored.
+      for (const item of group) item.reject(error)
+      return
+    }
+    group.forEach((item, i) => {
+      const outcome = outcomes[i]!
+      if (outcome.ok) item.resolve(outcome.value)
+      else item.reject(outcome.error)
+    })
+  }
+  return {
+    run<T>(write: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ write, resolve: resolve as (value: unknown) => void, reject })
+        if (!scheduled) {
+          scheduled = true
+          setImmediate(flush)
+        }
+      })
+    },
+    flush,
+  }
+}

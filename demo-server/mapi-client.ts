@@ -1,3 +1,4 @@
+import { timeoutSignal } from './timeout-signal'
 import {
   MAPI_SERVICES,
   PC_PAY_SERVICE,
@@ -85,7 +86,7 @@ export function createMapiClient(options: MapiClientOptions): MapiClient {
     const url = `${options.gatewayUrl}?${encodeForm(params, charset)}`
     let response: Response
     try {
-      response = await doFetch(url, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) })
+      response = await doFetch(url, { method: 'GET', signal: timeoutSignal(timeoutMs) })
     } catch (error) {
       const name = error instanceof Error ? error.name : ''
       if (name === 'TimeoutError' || name === 'AbortError') {

@@ -1,3 +1,4 @@
+import { timeoutSignal } from './timeout-signal'
 import { NOTIFY_ACK, NOTIFY_RETRY_GAPS_SECONDS, decodeForm, isPaidStatus, type Params } from '../protocol/index'
 import { GatewayError } from './gateway-error'
 import type { Logger } from './logger'
@@ -95,22 +96,25 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
     const session = found?.session
     if (!session) log.warn('notify.unknown-order', { outTradeNo: params['out_trade_no'], notifyId })
     let settled = false
-    const { inserted } = deps.store.recordNotify(
-      {
-        partner: partner.partner,
-        notifyId,
-        outTradeNo: params['out_trade_no'],
-        tradeStatus: params['trade_status'],
-        sessionId: session?.id,
-        body,
-        contentType: contentType || 'application/x-www-form-urlencoded',
-        receivedAt: now(),
-      },
-      session?.merchantNotifyUrl,
-      now(),
-      () => {
-        if (session) settled = deps.sessions.applyNotify(session, params)
-      },
+    // Stored (in this turn's group commit) before `success` goes back.
+    const { inserted } = await deps.store.grouped(() =>
+      deps.store.recordNotify(
+        {
+          partner: partner.partner,
+          notifyId,
+          outTradeNo: params['out_trade_no'],
+          tradeStatus: params['trade_status'],
+          sessionId: session?.id,
+          body,
+          contentType: contentType || 'application/x-www-form-urlencoded',
+          receivedAt: now(),
+        },
+        session?.merchantNotifyUrl,
+        now(),
+        () => {
+          if (session) settled = deps.sessions.applyNotify(session, params)
+        },
+      ),
     )
     if (inserted) {
       if (session && isPaidStatus(params['trade_status']) && !settled && session.status !== 'paid') {
@@ -157,19 +161,24 @@ export function createOutboxDispatcher(deps: OutboxDeps) {
         headers: { 'content-type': item.contentType },
         body: item.body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: timeoutSignal(timeoutMs),
       })
       const text = await response.text()
       if (response.status !== 200 || text !== NOTIFY_ACK) error = `HTTP ${response.status}, body not "success"`
     } catch (cause) {
       error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
     }
+    // Outcomes share a commit with the others of this turn; a crash before it only means the
+    // delivery is made again, which the merchant de-duplicates anyway.
     if (error === undefined) {
-      deps.store.markDelivered(item.id, now())
+      await deps.store.grouped(() => deps.store.markDelivered(item.id, now()))
       deps.logger.info('relay.delivered', { outboxId: item.id, attempts: item.attempts + 1 })
     } else {
       const gap = gaps[item.attempts]
-      deps.store.markAttemptFailed(item.id, error, gap === undefined ? undefined : now() + gap)
+      const failure = error
+      await deps.store.grouped(() =>
+        deps.store.markAttemptFailed(item.id, failure, gap === undefined ? undefined : now() + gap),
+      )
       deps.logger.warn(gap === undefined ? 'relay.gave-up' : 'relay.retry', {
         outboxId: item.id,
         attempts: item.attempts + 1,

@@ -1,3 +1,4 @@
+import { timeoutSignal } from './timeout-signal'
 import {
   bizContent,
   encodeForm,
@@ -105,7 +106,7 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
         method: 'POST',
         headers: { 'content-type': `application/x-www-form-urlencoded;charset=${CHARSET}` },
         body: encodeForm(params, CHARSET),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: timeoutSignal(timeoutMs),
       })
     } catch (error) {
       const name = error instanceof Error ? error.name : ''

@@ -1,5 +1,5 @@
 import type { CheckoutOutcome } from '../protocol/index'
-import { openDatabase, type Db, type Migration } from './db'
+import { createGroupCommit, openDatabase, type Db, type Migration } from './db'
 
 /** Session statuses (docs/decisions/0002-sessions-api.md). */
 export type SessionStatus = 'created' | 'at_cashier' | 'paid' | 'failed' | 'cancelled' | 'expired' | 'aborted'
@@ -204,12 +204,15 @@ export interface SessionStore {
   markAttemptFailed(id: number, error: string, nextAttemptAt: number | undefined): void
   getOutbox(id: number): OutboxItem | undefined
   countNotifies(partner: string, notifyId: string): number
+  /** Runs `write` in a transaction shared with the other writes of this turn (group commit). */
+  grouped<T>(write: () => T): Promise<T>
   close(): void
 }
 
 /** Opens the signing server's store on a SQLite file (WAL, migrations applied). */
 export function openSessionStore(path: string): SessionStore {
   const db = openDatabase(path, MIGRATIONS)
+  const group = createGroupCommit(db)
   const sessionById = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?')
   const outboxSelect = `SELECT o.id, o.notify_row, o.target_url, o.attempts, o.next_attempt_at, o.state, o.last_error,
       n.body, n.content_type FROM outbox o JOIN notifies n ON n.id = o.notify_row`
@@ -412,7 +415,9 @@ export function openSessionStore(path: string): SessionStore {
         .get(partner, notifyId)
       return row?.n ?? 0
     },
+    grouped: (write) => group.run(write),
     close() {
+      group.flush()
       db.close()
     },
   }
