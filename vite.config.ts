@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import { handlerViteConfig } from './handler/build'
+import { handlerViteConfig } from './handler/build.ts'
 
 // `vite build` builds the payment app's pages and worker (handler/build.ts); vitest reads `test`.
 export default defineConfig(({ command }) =>
