@@ -1,3 +1,4 @@
+import { HttpCallError } from './http-client'
 import { SERVER_PREFIX } from './problem'
 
 /** Why a call to the gateway failed. Stable; callers branch on it. */
@@ -51,5 +52,12 @@ export class GatewayError extends Error {
   /** Turns an HTTP answer that is not a usable reply into the matching error. */
   static fromResponse(service: string, status: number): GatewayError {
     return new GatewayError('GATEWAY_UNAVAILABLE', service, `gateway answered HTTP ${status}`, { httpStatus: status })
+  }
+
+  /** Turns a call that got no complete reply into the matching error. */
+  static fromCall(service: string, error: unknown): GatewayError {
+    if (!(error instanceof HttpCallError)) throw error
+    const code = error.failure === 'timeout' ? 'GATEWAY_TIMEOUT' : 'GATEWAY_UNAVAILABLE'
+    return new GatewayError(code, service, error.message)
   }
 }

@@ -1,4 +1,3 @@
-import { timeoutSignal } from './timeout-signal'
 import {
   MAPI_SERVICES,
   PC_PAY_SERVICE,
@@ -15,6 +14,7 @@ import {
   type SignType,
 } from '../protocol/index'
 import { GatewayError } from './gateway-error'
+import { httpClientFor, type HttpReply } from './http-client'
 
 /** Everything that decides which gateway we talk to: switching sandbox ↔ real is these values. */
 export interface MapiClientOptions {
@@ -75,7 +75,7 @@ const DEFAULT_TIMEOUT_MS = 10_000
 
 /** Creates the gateway client. */
 export function createMapiClient(options: MapiClientOptions): MapiClient {
-  const doFetch = options.fetch ?? ((input, init) => fetch(input, init))
+  const http = httpClientFor(options.fetch)
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const now = options.now ?? (() => new Date())
   const charset = 'utf-8'
@@ -84,25 +84,14 @@ export function createMapiClient(options: MapiClientOptions): MapiClient {
 
   async function call(service: string, params: Params): Promise<string> {
     const url = `${options.gatewayUrl}?${encodeForm(params, charset)}`
-    let response: Response
+    let reply: HttpReply
     try {
-      response = await doFetch(url, { method: 'GET', signal: timeoutSignal(timeoutMs) })
+      reply = await http({ method: 'GET', url, timeoutMs })
     } catch (error) {
-      const name = error instanceof Error ? error.name : ''
-      if (name === 'TimeoutError' || name === 'AbortError') {
-        throw new GatewayError('GATEWAY_TIMEOUT', service, `no answer within ${timeoutMs} ms`)
-      }
-      throw new GatewayError('GATEWAY_UNAVAILABLE', service, `cannot reach the gateway (${String(error)})`)
+      throw GatewayError.fromCall(service, error)
     }
-    if (!response.ok) throw GatewayError.fromResponse(service, response.status)
-    try {
-      return await response.text()
-    } catch (error) {
-      const name = error instanceof Error ? error.name : ''
-      if (name === 'TimeoutError' || name === 'AbortError')
-        throw new GatewayError('GATEWAY_TIMEOUT', service, `reply not complete within ${timeoutMs} ms`)
-      throw new GatewayError('GATEWAY_UNAVAILABLE', service, `reply broken off (${String(error)})`)
-    }
+    if (reply.status < 200 || reply.status > 299) throw GatewayError.fromResponse(service, reply.status)
+    return reply.text
   }
 
   async function callXml(service: string, params: Params): Promise<GatewayReply> {

@@ -1,4 +1,4 @@
-import { timeoutSignal } from './timeout-signal'
+import { HttpCallError, httpClientFor } from './http-client'
 import { NOTIFY_ACK, NOTIFY_RETRY_GAPS_SECONDS, decodeForm, isPaidStatus, type Params } from '../protocol/index'
 import { GatewayError } from './gateway-error'
 import type { Logger } from './logger'
@@ -149,24 +149,23 @@ export const DEFAULT_RETRY_GAPS_MS: readonly number[] = NOTIFY_RETRY_GAPS_SECOND
 export function createOutboxDispatcher(deps: OutboxDeps) {
   const now = deps.now ?? Date.now
   const gaps = deps.retryGapsMs ?? DEFAULT_RETRY_GAPS_MS
-  const doFetch = deps.fetch ?? ((input, init) => fetch(input, init))
+  const http = httpClientFor(deps.fetch)
   const timeoutMs = deps.timeoutMs ?? 10_000
   // A notify storm must drain fast, and one slow merchant endpoint must not hold up the rest:
   // deliver a batch concurrently, and take the next batch at once while batches come back full.
   async function deliver(item: OutboxItem): Promise<void> {
     let error: string | undefined
     try {
-      const response = await doFetch(item.targetUrl, {
+      const reply = await http({
         method: 'POST',
+        url: item.targetUrl,
         headers: { 'content-type': item.contentType },
         body: item.body,
-        redirect: 'manual',
-        signal: timeoutSignal(timeoutMs),
+        timeoutMs,
       })
-      const text = await response.text()
-      if (response.status !== 200 || text !== NOTIFY_ACK) error = `HTTP ${response.status}, body not "success"`
+      if (reply.status !== 200 || reply.text !== NOTIFY_ACK) error = `HTTP ${reply.status}, body not "success"`
     } catch (cause) {
-      error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+      error = cause instanceof HttpCallError ? `${cause.failure}: ${cause.message}` : String(cause)
     }
     // Outcomes share a commit with the others of this turn; a crash before it only means the
     // delivery is made again, which the merchant de-duplicates anyway.

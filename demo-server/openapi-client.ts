@@ -1,4 +1,3 @@
-import { timeoutSignal } from './timeout-signal'
 import {
   bizContent,
   encodeForm,
@@ -9,6 +8,7 @@ import {
   type Params,
 } from '../protocol/index'
 import { GatewayError } from './gateway-error'
+import { httpClientFor, type HttpReply } from './http-client'
 
 /** Everything that decides which openapi gateway we talk to, with the seed's names (openapi §2, §3.6). */
 export interface OpenapiClientOptions {
@@ -76,7 +76,7 @@ const text = (value: unknown): string | undefined =>
 
 /** Creates the openapi client. */
 export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClient {
-  const doFetch = options.fetch ?? ((input, init) => fetch(input, init))
+  const http = httpClientFor(options.fetch)
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const now = options.now ?? (() => new Date())
   const signType = options.signType ?? 'RSA2'
@@ -100,31 +100,21 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
   }
 
   async function post(method: string, params: Params): Promise<string> {
-    let response: Response
+    let reply: HttpReply
     try {
-      response = await doFetch(`${options.gatewayUrl}?charset=${CHARSET}`, {
+      reply = await http({
         method: 'POST',
+        url: `${options.gatewayUrl}?charset=${CHARSET}`,
         headers: { 'content-type': `application/x-www-form-urlencoded;charset=${CHARSET}` },
         body: encodeForm(params, CHARSET),
-        signal: timeoutSignal(timeoutMs),
+        timeoutMs,
       })
     } catch (error) {
-      const name = error instanceof Error ? error.name : ''
-      if (name === 'TimeoutError' || name === 'AbortError') {
-        throw new GatewayError('GATEWAY_TIMEOUT', method, `no answer within ${timeoutMs} ms`)
-      }
-      throw new GatewayError('GATEWAY_UNAVAILABLE', method, `cannot reach the gateway (${String(error)})`)
+      throw GatewayError.fromCall(method, error)
     }
-    if (!response.ok) throw GatewayError.fromResponse(method, response.status)
-    try {
-      // The raw text: the signature covers these exact characters (openapi §4.2).
-      return await response.text()
-    } catch (error) {
-      const name = error instanceof Error ? error.name : ''
-      if (name === 'TimeoutError' || name === 'AbortError')
-        throw new GatewayError('GATEWAY_TIMEOUT', method, `reply not complete within ${timeoutMs} ms`)
-      throw new GatewayError('GATEWAY_UNAVAILABLE', method, `reply broken off (${String(error)})`)
-    }
+    if (reply.status < 200 || reply.status > 299) throw GatewayError.fromResponse(method, reply.status)
+    // The raw text: the signature covers these exact characters (openapi §4.2).
+    return reply.text
   }
 
   return {
