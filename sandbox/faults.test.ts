@@ -96,6 +96,7 @@ describe('fault injection', () => {
     const { ret } = await payTrade()
     const both = await receiver.waitFor(2)
     expect(both[0]!.params['notify_id']).toBe(both[1]!.params['notify_id'])
+    expect(both[0]!.raw).toBe(both[1]!.raw)
     await sleep(100)
     expect(receiver.received).toHaveLength(2)
     const notify = await notifyWithAttempts(ret['trade_no']!, 2)

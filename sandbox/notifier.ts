@@ -158,7 +158,11 @@ export class Notifier implements TimedWork {
         error: forced === 'drop' ? 'dropped by fail-next' : 'dropped by fault',
       })
     } else {
-      for (let i = 0; i < sends; i++) delivered = (await this.#post(notify, attemptNo, forced)) || delivered
+      // Signed once per attempt: a duplicated delivery is the same bytes twice, as the real gateway's are.
+      let body: Promise<string> | undefined
+      const bodyOfAttempt = () => (body ??= this.#body(notify))
+      for (let i = 0; i < sends; i++)
+        delivered = (await this.#post(notify, attemptNo, forced, bodyOfAttempt)) || delivered
     }
     if (!store.db.open) return
     if (delivered) store.updateNotify(notify.id, { state: 'delivered', ackedAt: clock.now() })
@@ -198,9 +202,14 @@ export class Notifier implements TimedWork {
     })
   }
 
-  async #post(notify: Notify, attemptNo: number, forced: FailMode | undefined): Promise<boolean> {
+  async #post(
+    notify: Notify,
+    attemptNo: number,
+    forced: FailMode | undefined,
+    bodyOfAttempt: () => Promise<string>,
+  ): Promise<boolean> {
     try {
-      const body = await this.#body(notify)
+      const body = await bodyOfAttempt()
       if (this.deps.store.db.open) this.deps.store.updateNotify(notify.id, { lastBody: body })
       const response = await this.#send(notify, body)
       const answer = await response.text()

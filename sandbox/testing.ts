@@ -114,6 +114,8 @@ export function refundParams(tradeNo: string, amount: string, now = Date.now(), 
 /** One notify the receiver got. */
 export interface ReceivedNotify {
   params: Params
+  /** The body as it came, byte for byte (latin1-decoded). */
+  raw: string
   contentType: string
   at: number
 }
@@ -149,7 +151,7 @@ export async function startReceiver(
     void readBody(req).then(async (raw) => {
       const contentType = req.headers['content-type'] ?? ''
       const charset = /charset=([\w-]+)/.exec(contentType)?.[1] ?? 'utf-8'
-      const notify = { params: decodeForm(raw, charset), contentType, at: Date.now() }
+      const notify = { params: decodeForm(raw, charset), raw, contentType, at: Date.now() }
       await onNotify?.(notify)
       // Recorded after the hook, so a test that waits for N notifies also sees the hook's effects.
       received.push(notify)
