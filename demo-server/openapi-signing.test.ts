@@ -44,8 +44,10 @@ describe('signing server for an openapi partner, against the real sandbox', () =
     })
     signing = await startSigningServer({
       port: 0,
-      gatewayUrl: sandbox.gatewayUrl,
-      partners: [demoOpenapiPartnerConfig({ allowedOrigins: [MERCHANT_ORIGIN] })],
+      // Nothing listens on the server's gateway: every call must go to the partner's own gateway.do,
+      // as when mapi and openapi partners share a server against the real (two-host) gateways.
+      gatewayUrl: 'http://127.0.0.1:9/gateway.do',
+      partners: [demoOpenapiPartnerConfig({ allowedOrigins: [MERCHANT_ORIGIN], gatewayUrl: sandbox.gatewayUrl })],
       dbPath: `${tmp.dir}/signing.db`,
       logger: silentLogger(),
       pollIntervalMs: 50,
@@ -169,9 +171,14 @@ describe('signing server for an openapi partner, against the real sandbox', () =
       product_code: 'QUICK_WAP_WAY',
       quit_url: `${MERCHANT_ORIGIN}/`,
     })
-    const page = await (await fetch(`${signing.url}/api/sessions/${session.sessionId}/cashier`)).text()
+    expect(session.cashierUrl.startsWith(`${sandbox.gatewayUrl}?`)).toBe(true)
+    const cashier = await fetch(`${signing.url}/api/sessions/${session.sessionId}/cashier`)
+    expect(cashier.headers.get('content-security-policy')).toContain(
+      `form-action 'self' ${new URL(sandbox.gatewayUrl).origin}`,
+    )
+    const page = await cashier.text()
     expect(page).toContain('name="method" value="alipay.trade.wap.pay"')
-    expect(page).toContain('?charset=utf-8')
+    expect(page).toContain(`action="${sandbox.gatewayUrl}?charset=utf-8"`)
     const location = await payAtCashier(session.cashierUrl)
     expect(decodeForm(new URL(location).search)['method']).toBe('alipay.trade.wap.pay.return')
     const returned = await api(`/api/sessions/${session.sessionId}/return`, { query: new URL(location).search })

@@ -42,6 +42,23 @@ describe('partners choose their gateway by configuration', () => {
     await expect(createPartnerRegistry([demoOpenapiPartnerConfig({ appId: '2021' })])).rejects.toThrow(/16 digits/)
   })
 
+  it('lets a partner name its own gateway.do, and refuses one that is not an http(s) URL without a query', async () => {
+    const registry = await createPartnerRegistry([
+      demoOpenapiPartnerConfig({ gatewayUrl: 'https://openapi.alipay.com/gateway.do' }),
+    ])
+    expect(registry.get(DEMO_APP.sellerId)?.gatewayUrl).toBe('https://openapi.alipay.com/gateway.do')
+    expect((await createPartnerRegistry([demoPartnerConfig()])).list()[0]?.gatewayUrl).toBeUndefined()
+    for (const gatewayUrl of [
+      'openapi.alipay.com/gateway.do',
+      'ftp://x/gateway.do',
+      'https://x/gateway.do?charset=utf-8',
+    ]) {
+      const error = await createPartnerRegistry([demoOpenapiPartnerConfig({ gatewayUrl })]).catch((e) => e)
+      expect(error).toBeInstanceOf(ConfigError)
+      expect((error as Error).message).toContain('"gatewayUrl"')
+    }
+  })
+
   it('reads one openapi partner from the environment with ALIPAY_GATEWAY_KIND=openapi', async () => {
     const configs = readPartnerConfigs({
       ALIPAY_GATEWAY_KIND: 'openapi',

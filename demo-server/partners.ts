@@ -37,6 +37,11 @@ export interface PartnerConfig {
   signType?: SignType | undefined
   /** Merchant page origins allowed to take payments for this partner, e.g. `http://localhost:4100`. */
   allowedOrigins: string[]
+  /**
+   * This partner's `gateway.do`, when it is not the server's: the real gateways are two hosts
+   * (`https://mapi.alipay.com/gateway.do`, `https://openapi.alipay.com/gateway.do`).
+   */
+  gatewayUrl?: string | undefined
 }
 
 /** What the rest of the server may see of a partner: no key material. */
@@ -48,6 +53,8 @@ export interface PartnerInfo {
   readonly sellerId: string
   readonly signType: SignType
   readonly allowedOrigins: readonly string[]
+  /** The partner's own `gateway.do` URL; the server's when absent. */
+  readonly gatewayUrl?: string | undefined
   /** Sign types an incoming merchant `sign` may use, given the keys we hold. */
   readonly merchantSignTypes: readonly SignType[]
 }
@@ -84,6 +91,18 @@ const OriginSchema = v.pipe(
   }, 'must be an origin like "https://shop.example" (scheme, host, port; no path or trailing slash)'),
 )
 
+const GatewayUrlSchema = v.pipe(
+  v.string(),
+  v.check((value) => {
+    try {
+      const url = new URL(value)
+      return (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash
+    } catch {
+      return false
+    }
+  }, 'must be an http(s) URL like "https://openapi.alipay.com/gateway.do" (no query)'),
+)
+
 const PartnerSchema = v.object({
   kind: v.optional(v.picklist(['mapi', 'openapi'])),
   appId: v.optional(v.pipe(v.string(), v.regex(/^\d{16}$/, 'must be 16 digits'))),
@@ -96,6 +115,7 @@ const PartnerSchema = v.object({
   merchantPublicKey: v.optional(v.string()),
   signType: v.optional(v.picklist(['MD5', 'RSA', 'RSA2'])),
   allowedOrigins: v.pipe(v.array(OriginSchema), v.minLength(1, 'needs at least one merchant origin')),
+  gatewayUrl: v.optional(GatewayUrlSchema),
 })
 
 /**
@@ -171,6 +191,7 @@ export async function createPartnerRegistry(configs: readonly unknown[]): Promis
       sellerId: config.sellerId ?? config.partner,
       signType,
       allowedOrigins: Object.freeze([...config.allowedOrigins]),
+      ...(config.gatewayUrl ? { gatewayUrl: config.gatewayUrl } : {}),
       merchantSignTypes: Object.freeze(merchantSignTypes),
     })
     entries.set(config.partner, { info, secret: config })

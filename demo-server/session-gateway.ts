@@ -27,6 +27,8 @@ type Ref = { tradeNo?: string | undefined; outTradeNo?: string | undefined }
  */
 export interface SessionGateway {
   readonly kind: GatewayKind
+  /** The `gateway.do` this partner's requests go to. */
+  readonly gatewayUrl: string
   /** Re-signs the merchant's verified method data as the gateway's web pay request (no network). */
   buildPayRequest(data: PaymentMethodSpecificData, options: TranslateOptions): Promise<PayRequest>
   /** Verifies a return or a notify with the gateway's rule (mapi string, or openapi's notification rule). */
@@ -47,6 +49,7 @@ export interface SessionGateway {
 export function mapiSessionGateway(client: MapiClient, keys: KeyRing): SessionGateway {
   return {
     kind: 'mapi',
+    gatewayUrl: client.gatewayUrl,
     buildPayRequest: (data, options) => client.buildPayRequest(translateMethodData(data, options)),
     verifySigned: (params, signType) => verifyParams(params, { keys, ...(signType ? { signType } : {}) }),
     foreignApp: () => undefined,
@@ -80,6 +83,7 @@ function openapiRef(ref: Ref): Record<string, string> {
 export function openapiSessionGateway(client: OpenapiClient): SessionGateway {
   return {
     kind: 'openapi',
+    gatewayUrl: client.gatewayUrl,
 
     async buildPayRequest(data, options) {
       const { method, biz } = translateToOpenapi(data, options)

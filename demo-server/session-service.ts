@@ -86,8 +86,8 @@ export interface SessionService {
   waitView(id: string, waitMs: number, known?: string, signal?: AbortSignal): Promise<SessionView>
   handleReturn(id: string, query: string): Promise<SessionView>
   cancel(id: string, reason: CancelReason): Promise<SessionView>
-  /** The signed pay request of an open session, to render its cashier form. */
-  cashierRequest(id: string): Params
+  /** The signed pay request of an open session and the gateway it goes to, to render its cashier form. */
+  cashierRequest(id: string): { gatewayUrl: string; fields: Params }
   /** One round of the background poller; returns how many sessions it looked at. */
   pollOnce(): Promise<number>
   /** Settles a session from a verified gateway notify (called by the relay inside its transaction). */
@@ -492,7 +492,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       if (!OPEN_STATUSES.includes(session.status)) {
         throw problem(409, 'session-closed', `Session ${id} is ${session.status}; start a new payment.`)
       }
-      return session.request
+      return { gatewayUrl: deps.gateway(session.partner).gatewayUrl, fields: session.request }
     },
     async pollOnce() {
       const due = deps.store.dueForPoll(now(), 20)

@@ -30,10 +30,8 @@ export interface SigningServerAppDeps {
   /** The notify relay's receiving side: raw body + Content-Type (+ the endpoint's gateway) → the text to answer. */
   receiveNotify: (body: string, contentType: string, kind?: GatewayKind) => Promise<string>
   partners: PartnerRegistry
-  /** Origin of the gateway, for the CSP's form-action. */
+  /** Origin of the server's gateway, for the CSP's form-action (partners' own gateways are added). */
   gatewayOrigin: string
-  /** The `gateway.do` URL, to rebuild the cashier form of a session. */
-  gatewayUrl: string
   logger: Logger
   handlerAssets?: HandlerAssets | undefined
   /** Per client and window; `false` turns rate limiting off (tests that hammer one route). */
@@ -47,7 +45,14 @@ const MAX_WAIT_SECONDS = 25
 export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   const app = new Hono()
   installErrorHandling(app, deps.logger)
-  app.use('*', securityHeaders([deps.gatewayOrigin]))
+  // Forms may go to every gateway a partner uses, and nowhere else.
+  const gatewayOrigins = [
+    ...new Set([
+      deps.gatewayOrigin,
+      ...deps.partners.list().flatMap((p) => (p.gatewayUrl ? [new URL(p.gatewayUrl).origin] : [])),
+    ]),
+  ]
+  app.use('*', securityHeaders(gatewayOrigins))
 
   // CORS exactly as wide as the merchant origins of all partners; the checkout itself is same-origin.
   const allowed = new Set(deps.partners.list().flatMap((p) => p.allowedOrigins))
@@ -98,14 +103,14 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
 
   // The cashier as an auto-submitting form, for windows that prefer a page to a URL.
   app.get('/api/sessions/:id/cashier', (c) => {
-    const request = deps.sessions.cashierRequest(c.req.param('id'))
+    const { gatewayUrl, fields: request } = deps.sessions.cashierRequest(c.req.param('id'))
     const nonce = crypto.randomUUID().replace(/-/g, '')
-    c.header('content-security-policy', strictCsp([deps.gatewayOrigin], nonce))
+    c.header('content-security-policy', strictCsp([new URL(gatewayUrl).origin], nonce))
     c.header('cache-control', 'no-store')
     // openapi names its charset `charset`, mapi `_input_charset` (openapi §1.3).
     const charsetParam = request['app_id'] !== undefined ? 'charset' : '_input_charset'
     return c.html(
-      renderCashierForm({ action: `${deps.gatewayUrl}?${charsetParam}=utf-8`, method: 'get', fields: request }, nonce),
+      renderCashierForm({ action: `${gatewayUrl}?${charsetParam}=utf-8`, method: 'get', fields: request }, nonce),
     )
   })
 
@@ -186,11 +191,11 @@ export async function createSigningServer(
       if (!info) throw new RangeError(`partner ${partner} is not configured`)
       const keys = partners.gatewayKeys(partner)
       const transport = {
-        gatewayUrl: config.gatewayUrl,
+        gatewayUrl: info.gatewayUrl ?? config.gatewayUrl,
         ...(config.fetch ? { fetch: config.fetch } : {}),
         ...(config.gatewayTimeoutMs ? { timeoutMs: config.gatewayTimeoutMs } : {}),
       }
-      // Each partner chooses its gateway by configuration; both speak on the same gateway.do URL.
+      // Each partner chooses its gateway by configuration, and may name its own gateway.do.
       client =
         info.kind === 'openapi'
           ? openapiSessionGateway(
@@ -246,7 +251,6 @@ export async function createSigningServer(
     receiveNotify,
     partners,
     gatewayOrigin: new URL(config.gatewayUrl).origin,
-    gatewayUrl: config.gatewayUrl,
     logger,
     handlerAssets: config.handlerAssets,
     ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
