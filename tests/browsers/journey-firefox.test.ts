@@ -198,13 +198,13 @@ test('forged messages to the opener, from the cashier in the popup and from anot
   if (!other) throw new Error('no second window')
   await other.waitForFunction(`location.origin === ${JSON.stringify(stack.urls.app)}`, { timeout: WAIT_MS })
   await other.evaluate(forge)
-  await other.close()
-
+  // Closed only once its messages arrived: a window closed at once can take them with it.
   const deadline = Date.now() + WAIT_MS
   while ((await page.evaluate('window.forgeries')) !== 4 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   expect(await page.evaluate('window.forgeries')).toBe(4)
+  await other.close()
   await new Promise((resolve) => setTimeout(resolve, 1_500))
   expect(await text(page, '#pay-status')).toContain('Waiting for Alipay')
   expect(confirms).toEqual([])

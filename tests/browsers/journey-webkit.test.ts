@@ -184,10 +184,13 @@ test('forged messages to the opener, from the cashier in the popup and from anot
   await switchToNewWindow(session, [shop, popup])
   await session.wait(until.urlContains(`${stack.urls.app}/pay`), WAIT_MS)
   await session.executeScript(forge)
-  await session.close()
-
+  // Closed only once its messages arrived: a window closed at once can take them with it.
+  const other = await session.getWindowHandle()
   await session.switchTo().window(shop)
   await session.wait(async () => (await session.executeScript('return window.forgeries')) === 4, WAIT_MS)
+  await session.switchTo().window(other)
+  await session.close()
+  await session.switchTo().window(shop)
   await new Promise((resolve) => setTimeout(resolve, 1_500))
   expect(await session.findElement(By.id('pay-status')).getText()).toContain('Waiting for Alipay')
   expect(await session.executeScript('return window.confirms')).toEqual([])

@@ -161,6 +161,7 @@ test('forged messages to the opener, from the cashier in the popup and from anot
   // 1. The popup itself, now on the gateway's origin: the right window, the wrong origin.
   await goToCashier(popup)
   await popup.evaluate(forge)
+  await expect.poll(() => page.evaluate('window.forgeries')).toBe(2)
   // 2. Another window on the payment app's own origin that the shop opened: the right origin, the wrong window.
   const otherEvent = page.waitForEvent('popup')
   await page.evaluate(`void window.open(${JSON.stringify(`${stack.urls.app}/pay`)}, 'other-window')`)
@@ -168,9 +169,10 @@ test('forged messages to the opener, from the cashier in the popup and from anot
   await other.waitForLoadState()
   expect(new URL(other.url()).origin).toBe(stack.urls.app)
   await other.evaluate(forge)
+  // Closed only once its messages arrived: a window closed at once can take them with it.
+  await expect.poll(() => page.evaluate('window.forgeries')).toBe(4)
   await other.close()
 
-  await expect.poll(() => page.evaluate('window.forgeries')).toBe(4)
   await page.waitForTimeout(1_500)
   await expect(page.locator('#pay-status')).toContainText('Waiting for Alipay')
   expect(confirms).toHaveLength(0)
