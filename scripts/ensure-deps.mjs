@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs what a fresh clone lacks before `npm start` / `npm test`:
+// Installs what a fresh clone lacks before `npm start` / `npm test` / `npm run bench`:
 // npm packages (npm ci when node_modules is missing or older than the lockfile) and, with
 // --browsers, Debian's Chromium, Firefox ESR, WebKitWebDriver and Xvfb for the browser tests.
 // Plain JavaScript on purpose: it must run before any dependency is installed.
