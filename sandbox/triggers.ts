@@ -58,7 +58,12 @@ export class Triggers {
     const { store, trades } = this.deps
     const found = ref.tradeNo ? store.tradeByNo(ref.tradeNo) : store.tradesByOutTradeNo(ref.outTradeNo ?? '')[0]
     if (!found)
-      return fail(404, 'TRADE_NOT_EXIST', `no trade ${ref.tradeNo ?? ref.outTradeNo ?? ''}; see /_sandbox/trades`)
+      return fail(
+        404,
+        'TRADE_NOT_EXIST',
+        // The usual cause: a trade exists once its pay request reached the gateway (cashier or QR opened).
+        `no trade ${ref.tradeNo ?? ref.outTradeNo ?? ''}: a trade exists once its cashier or QR link has been opened; see /_sandbox/trades`,
+      )
     return { ok: true, trade: trades.refresh(found) }
   }
 
