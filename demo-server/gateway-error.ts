@@ -1,4 +1,4 @@
-import { HttpCallError } from './http-client'
+import { HttpCallError, type HttpCall, type HttpClient, type HttpReply } from './http-client'
 import { SERVER_PREFIX } from './problem'
 
 /** Why a call to the gateway failed. Stable; callers branch on it. */
@@ -53,11 +53,18 @@ export class GatewayError extends Error {
   static fromResponse(service: string, status: number): GatewayError {
     return new GatewayError('GATEWAY_UNAVAILABLE', service, `gateway answered HTTP ${status}`, { httpStatus: status })
   }
+}
 
-  /** Turns a call that got no complete reply into the matching error. */
-  static fromCall(service: string, error: unknown): GatewayError {
+/** The text of the gateway's 2xx reply to `call`; no reply, or another status, is the matching GatewayError. */
+export async function gatewayReplyText(http: HttpClient, service: string, call: HttpCall): Promise<string> {
+  let reply: HttpReply
+  try {
+    reply = await http(call)
+  } catch (error) {
     if (!(error instanceof HttpCallError)) throw error
     const code = error.failure === 'timeout' ? 'GATEWAY_TIMEOUT' : 'GATEWAY_UNAVAILABLE'
-    return new GatewayError(code, service, error.message)
+    throw new GatewayError(code, service, error.message)
   }
+  if (reply.status < 200 || reply.status > 299) throw GatewayError.fromResponse(service, reply.status)
+  return reply.text
 }

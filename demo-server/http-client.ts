@@ -120,12 +120,13 @@ function send(call: HttpCall, mayRetry: boolean): Promise<HttpReply> {
   })
 }
 
+const isTimeout = (error: unknown) =>
+  error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+
 /** A client over an injected `fetch` (in-process test servers, fault injection). */
 export function fetchHttpClient(doFetch: typeof fetch): HttpClient {
   return async (call) => {
     const signal = timeoutSignal(call.timeoutMs)
-    const isTimeout = (error: unknown) =>
-      error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
     let response: Response
     try {
       response = await doFetch(call.url, {

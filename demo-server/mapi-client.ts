@@ -13,8 +13,8 @@ import {
   type Params,
   type SignType,
 } from '../protocol/index'
-import { GatewayError } from './gateway-error'
-import { httpClientFor, type HttpReply } from './http-client'
+import { GatewayError, gatewayReplyText } from './gateway-error'
+import { httpClientFor } from './http-client'
 
 /** Everything that decides which gateway we talk to: switching sandbox ↔ real is these values. */
 export interface MapiClientOptions {
@@ -84,14 +84,7 @@ export function createMapiClient(options: MapiClientOptions): MapiClient {
 
   async function call(service: string, params: Params): Promise<string> {
     const url = `${options.gatewayUrl}?${encodeForm(params, charset)}`
-    let reply: HttpReply
-    try {
-      reply = await http({ method: 'GET', url, timeoutMs })
-    } catch (error) {
-      throw GatewayError.fromCall(service, error)
-    }
-    if (reply.status < 200 || reply.status > 299) throw GatewayError.fromResponse(service, reply.status)
-    return reply.text
+    return gatewayReplyText(http, service, { method: 'GET', url, timeoutMs })
   }
 
   async function callXml(service: string, params: Params): Promise<GatewayReply> {

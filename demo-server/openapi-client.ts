@@ -7,8 +7,8 @@ import {
   type OpenapiSignType,
   type Params,
 } from '../protocol/index'
-import { GatewayError } from './gateway-error'
-import { httpClientFor, type HttpReply } from './http-client'
+import { GatewayError, gatewayReplyText } from './gateway-error'
+import { httpClientFor } from './http-client'
 
 /** Everything that decides which openapi gateway we talk to, with the seed's names (openapi §2, §3.6). */
 export interface OpenapiClientOptions {
@@ -100,21 +100,14 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
   }
 
   async function post(method: string, params: Params): Promise<string> {
-    let reply: HttpReply
-    try {
-      reply = await http({
-        method: 'POST',
-        url: `${options.gatewayUrl}?charset=${CHARSET}`,
-        headers: { 'content-type': `application/x-www-form-urlencoded;charset=${CHARSET}` },
-        body: encodeForm(params, CHARSET),
-        timeoutMs,
-      })
-    } catch (error) {
-      throw GatewayError.fromCall(method, error)
-    }
-    if (reply.status < 200 || reply.status > 299) throw GatewayError.fromResponse(method, reply.status)
     // The raw text: the signature covers these exact characters (openapi §4.2).
-    return reply.text
+    return gatewayReplyText(http, method, {
+      method: 'POST',
+      url: `${options.gatewayUrl}?charset=${CHARSET}`,
+      headers: { 'content-type': `application/x-www-form-urlencoded;charset=${CHARSET}` },
+      body: encodeForm(params, CHARSET),
+      timeoutMs,
+    })
   }
 
   return {

@@ -159,10 +159,8 @@ export class Notifier implements TimedWork {
       })
     } else {
       // Signed once per attempt: a duplicated delivery is the same bytes twice, as the real gateway's are.
-      let body: Promise<string> | undefined
-      const bodyOfAttempt = () => (body ??= this.#body(notify))
-      for (let i = 0; i < sends; i++)
-        delivered = (await this.#post(notify, attemptNo, forced, bodyOfAttempt)) || delivered
+      const body = this.#body(notify)
+      for (let i = 0; i < sends; i++) delivered = (await this.#post(notify, attemptNo, forced, body)) || delivered
     }
     if (!store.db.open) return
     if (delivered) store.updateNotify(notify.id, { state: 'delivered', ackedAt: clock.now() })
@@ -206,10 +204,11 @@ export class Notifier implements TimedWork {
     notify: Notify,
     attemptNo: number,
     forced: FailMode | undefined,
-    bodyOfAttempt: () => Promise<string>,
+    signedBody: Promise<string>,
   ): Promise<boolean> {
     try {
-      const body = await bodyOfAttempt()
+      // Awaited here, inside the try: a body that cannot be signed is a failed attempt.
+      const body = await signedBody
       if (this.deps.store.db.open) this.deps.store.updateNotify(notify.id, { lastBody: body })
       const response = await this.#send(notify, body)
       const answer = await response.text()

@@ -61,7 +61,6 @@ export class Triggers {
       return fail(
         404,
         'TRADE_NOT_EXIST',
-        // The usual cause: a trade exists once its pay request reached the gateway (cashier or QR opened).
         `no trade ${ref.tradeNo ?? ref.outTradeNo ?? ''}: a trade exists once its cashier or QR link has been opened; see /_sandbox/trades`,
       )
     return { ok: true, trade: trades.refresh(found) }
