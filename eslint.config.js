@@ -1,12 +1,13 @@
 import js from '@eslint/js'
 import globals from 'globals'
 import tseslint from 'typescript-eslint'
+import workspaceBoundaries from './scripts/lint/workspace-boundaries.js'
 
 export default tseslint.config(
   {
     ignores: [
-      'node_modules/**',
-      'dist/**',
+      '**/node_modules/**',
+      '**/dist/**',
       'bench/results.json',
       'test-results/**',
       'playwright-report/**',
@@ -26,6 +27,10 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'no-console': 'off',
     },
+  },
+  {
+    plugins: { kit: { rules: { 'workspace-boundaries': workspaceBoundaries } } },
+    rules: { 'kit/workspace-boundaries': 'error' },
   },
   {
     files: ['**/*.test.ts', 'tests/**/*.ts', 'bench/**/*.ts'],

@@ -1,16 +1,17 @@
+import { defaultServerConditions } from 'vite'
 import { defineConfig } from 'vitest/config'
-import { handlerViteConfig } from './handler/build.ts'
 
-// `vite build` builds the payment app's pages and worker (handler/build.ts); vitest reads `test`.
-export default defineConfig(({ command }) =>
-  command === 'build'
-    ? handlerViteConfig()
-    : {
-        test: {
-          include: ['{protocol,handler,polyfill,demo-server,sandbox,demo-merchant,scripts,tests}/**/*.test.ts'],
-          exclude: ['**/node_modules/**', 'tests/e2e/**', 'tests/browsers/**'],
-          testTimeout: 20_000,
-          hookTimeout: 30_000,
-        },
-      },
-)
+// Unit tests. Workspace packages resolve to their TypeScript sources through the
+// `@alipay-payment-handler/source` export condition, as tsx and Node do under `npm run`.
+const conditions = ['@alipay-payment-handler/source', ...defaultServerConditions]
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+  test: {
+    include: ['{packages,apps,scripts,tests}/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', 'tests/e2e/**', 'tests/browsers/**', 'tests/consumer/**'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+  },
+})

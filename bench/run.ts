@@ -3,12 +3,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
-import type { BenchRow, BenchSuite } from './row'
-import { browserSuite } from './suites/browser'
-import { protocolSuite } from './suites/protocol'
-import { relaySuite } from './suites/relay'
-import { sessionsSuite } from './suites/sessions'
-import { sizesSuite } from './suites/sizes'
+import type { BenchRow, BenchSuite } from './row.js'
+import { browserSuite } from './suites/browser.js'
+import { protocolSuite } from './suites/protocol.js'
+import { relaySuite } from './suites/relay.js'
+import { sessionsSuite } from './suites/sessions.js'
+import { sizesSuite } from './suites/sizes.js'
 
 const all: BenchSuite[] = [protocolSuite, sizesSuite, sessionsSuite, relaySuite, browserSuite]
 const wanted = process.argv.slice(2).map((word) => word.toLowerCase())

@@ -30,9 +30,9 @@ export interface BundleSize {
 
 /** Where the built bundles are. */
 export interface BundleDirs {
-  /** Output of handler/build.ts (sw.js, checkout.html, assets/). */
+  /** Output of packages/handler/build.ts (sw.js, checkout.html, assets/). */
   handlerDir: string
-  /** Output of vite.polyfill.config.ts (alipay-polyfill.js and its chunks). */
+  /** Output of packages/polyfill/vite.config.ts (alipay-polyfill.js and its chunks). */
   polyfillDir: string
 }
 
@@ -40,8 +40,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url))
 
 /** The default build folders of `npm run build`. */
 export const DEFAULT_BUNDLE_DIRS: BundleDirs = {
-  handlerDir: join(ROOT, 'dist/handler'),
-  polyfillDir: join(ROOT, 'dist/polyfill'),
+  handlerDir: join(ROOT, 'packages/handler/dist/app'),
+  polyfillDir: join(ROOT, 'packages/polyfill/dist'),
 }
 
 /** Gzipped size of one file's bytes, at the level servers use for static files. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, unit tests, end-to-end tests, in that order, all of them even
-// when one fails, then one summary line `N passed, N failed` that CI reads.
+// `npm test`: typecheck, lint, unit tests, browser and end-to-end tests and the consumer test, in
+// that order, all of them even when one fails, then one summary line `N passed, N failed` that CI reads.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -48,7 +48,18 @@ const steps = [
     env: { PLAYWRIGHT_JSON_OUTPUT_NAME: join(reports, 'e2e.json') },
     count: () => countPlaywright(join(reports, 'e2e.json')),
   },
+  {
+    // The packages as a merchant installs them: pack, install outside the repo, types, require(), a payment.
+    name: 'consumer',
+    command: [bin('tsx'), 'tests/consumer/run.ts'],
+    count: () => countReport(join(reports, 'consumer.json')),
+  },
 ]
+
+function countReport(file) {
+  if (!existsSync(file)) return undefined
+  return JSON.parse(readFileSync(file, 'utf8'))
+}
 
 function countVitest(file) {
   if (!existsSync(file)) return undefined

@@ -3,8 +3,14 @@
 // AlipayPaymentResponse; `-` (or nothing) reads it from standard input.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { decodeForm, diagnoseSignature, formatDiagnosis, parseGatewayReply, type KeyRing } from '../protocol/index'
-import { DEMO_GATEWAY_RSA, DEMO_PARTNER } from '../sandbox/demo-accounts'
+import {
+  decodeForm,
+  diagnoseSignature,
+  formatDiagnosis,
+  parseGatewayReply,
+  type KeyRing,
+} from '@alipay-payment-handler/protocol'
+import { DEMO_GATEWAY_RSA, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 
 const USAGE = `usage: npm run verify -- [--demo] [--md5-key-env NAME] [--md5-key-file F] [--public-key-file F] [--charset cs] <message | ->
   --demo             use the demo partner's MD5 key and the sandbox gateway's public key

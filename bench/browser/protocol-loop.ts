@@ -1,8 +1,8 @@
 // Runs unchanged in Node and in a service worker (bundled by bench/suites/browser.ts), so both
 // sides of the "protocol/ in the service worker vs Node" row time exactly the same code.
-import { signParams, verifyParams, type KeyRing } from '../../protocol/index'
-import { DEMO_MERCHANT_RSA, DEMO_PARTNER } from '../../sandbox/demo-accounts'
-import { NOTIFY } from '../support/notify-fixture'
+import { signParams, verifyParams, type KeyRing } from '@alipay-payment-handler/protocol'
+import { DEMO_MERCHANT_RSA, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
+import { NOTIFY } from '../support/notify-fixture.js'
 
 /** The sign types the row covers. */
 export const SIGN_TYPES = ['MD5', 'RSA', 'RSA2'] as const

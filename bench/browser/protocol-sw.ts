@@ -1,6 +1,6 @@
 // The bench's service worker: runs bench/browser/protocol-loop.ts when the page asks, answers on
 // the port it sent. Typed without the WebWorker lib (bench/ is type-checked as Node code).
-import { timeProtocol } from './protocol-loop'
+import { timeProtocol } from './protocol-loop.js'
 
 interface BenchWorkerScope {
   addEventListener(

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'vite'
-import { SIGN_TYPES, timeProtocol, type ProtocolTimings } from '../browser/protocol-loop'
-import type { HandlerStack as Stack } from '../../tests/e2e/support/handler-stack'
-import { judgeRatio, type BenchRow, type BenchSuite } from '../row'
-import { median, round } from '../support/stats'
+import { SIGN_TYPES, timeProtocol, type ProtocolTimings } from '../browser/protocol-loop.js'
+import type { HandlerStack as Stack } from '../../tests/e2e/support/handler-stack.js'
+import { judgeRatio, type BenchRow, type BenchSuite } from '../row.js'
+import { median, round } from '../support/stats.js'
 
 // The handler e2e stack, on ports of its own so the bench can run next to `npm run test:e2e`.
 process.env['E2E_HANDLER_MERCHANT_PORT'] ??= '4584'
@@ -111,7 +111,7 @@ const LOADED_AT = `performance.timeOrigin + performance.getEntriesByType('naviga
  * the review, then aborts the request so the next sample starts clean.
  */
 async function timeShow(browser: Browser, page: Page, watcher: Watcher, contextId: string): Promise<WindowTiming> {
-  const { findHandlerWindow } = await import('../../tests/e2e/support/handler-window')
+  const { findHandlerWindow } = await import('@alipay-payment-handler/testing')
   // Page code is strings: bench/ is type-checked as Node code, without the DOM lib.
   await page.evaluate('window.__prepare({})')
   const targetMs = await watcher.time(contextId, await clicker(page, '#buy'))
@@ -226,8 +226,8 @@ export const browserSuite: BenchSuite = {
   name: 'browser',
   async run() {
     const workDir = mkdtempSync(join(tmpdir(), 'alipay-bench-browser-'))
-    const { CHROMIUM_ARGS } = await import('../../tests/e2e/support/origins')
-    const { startHandlerStack } = await import('../../tests/e2e/support/handler-stack')
+    const { CHROMIUM_ARGS } = await import('../../tests/e2e/support/origins.js')
+    const { startHandlerStack } = await import('../../tests/e2e/support/handler-stack.js')
     let browser: Browser | undefined
     let stack: Stack | undefined
     try {

@@ -9,9 +9,9 @@ import {
   verifyOpenapiNotify,
   verifyParams,
   verifyString,
-} from '../../protocol/index'
-import { judgeRatio, type BenchRow, type BenchSuite } from '../row'
-import { NOTIFY } from '../support/notify-fixture'
+} from '@alipay-payment-handler/protocol'
+import { judgeRatio, type BenchRow, type BenchSuite } from '../row.js'
+import { NOTIFY } from '../support/notify-fixture.js'
 
 const MD5_KEY = 'demo0md5key0for0local0tests00001'
 

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encodeForm, signParams } from '../../protocol/index'
-import { DEMO_PARTNER } from '../../sandbox/demo-accounts'
-import type { BenchRow, BenchSuite } from '../row'
-import { startServerChild, type ServerChild } from '../support/child'
-import { listen, round, runConcurrently } from '../support/stats'
+import { encodeForm, signParams } from '@alipay-payment-handler/protocol'
+import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
+import type { BenchRow, BenchSuite } from '../row.js'
+import { startServerChild, type ServerChild } from '../support/child.js'
+import { listen, round, runConcurrently } from '../support/stats.js'
 
 /** The load: 10,000 notifies from 50 concurrent senders. */
 const NOTIFIES = 10_000

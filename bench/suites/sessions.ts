@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateOrderId, signParams } from '../../protocol/index'
-import { DEMO_PARTNER } from '../../sandbox/demo-accounts'
-import { judgeRatio, type BenchRow, type BenchSuite } from '../row'
-import { startServerChild } from '../support/child'
-import { percentile, round, runConcurrently } from '../support/stats'
+import { generateOrderId, signParams } from '@alipay-payment-handler/protocol'
+import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
+import { judgeRatio, type BenchRow, type BenchSuite } from '../row.js'
+import { startServerChild } from '../support/child.js'
+import { percentile, round, runConcurrently } from '../support/stats.js'
 
 /** Connections kept busy at once (autocannon's default). */
 const CONNECTIONS = 10

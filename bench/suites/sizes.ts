@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'vite'
-import { buildHandler } from '../../handler/build'
-import { formatKb, measureHandler, measurePolyfill, SIZE_BUDGETS, type BundleSize } from '../../scripts/size-budget'
-import type { BenchRow, BenchSuite } from '../row'
+import { buildHandler } from '@alipay-payment-handler/handler/build'
+import { formatKb, measureHandler, measurePolyfill, SIZE_BUDGETS, type BundleSize } from '../../scripts/size-budget.js'
+import type { BenchRow, BenchSuite } from '../row.js'
 
-const POLYFILL_CONFIG = fileURLToPath(new URL('../../vite.polyfill.config.ts', import.meta.url))
+const POLYFILL_CONFIG = fileURLToPath(new URL('../../packages/polyfill/vite.config.ts', import.meta.url))
 
 function sizeRow(size: BundleSize): BenchRow {
   return {

@@ -5,10 +5,10 @@ import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { demoPartnerConfig } from '../../demo-server/demo-config'
-import { createLogger } from '../../demo-server/logger'
-import { startSigningServer, type RunningSigningServer } from '../../demo-server/signing-server'
-import type { ChildMessage, ChildOptions, ParentMessage } from './child'
+import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
+import { createLogger } from '@alipay-payment-handler/server-runtime'
+import { startSigningServer, type RunningSigningServer } from '@alipay-payment-handler/payment-app'
+import type { ChildMessage, ChildOptions, ParentMessage } from './child.js'
 
 const send = (message: ChildMessage) => process.send?.(message)
 

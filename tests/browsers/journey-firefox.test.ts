@@ -1,6 +1,6 @@
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { forgeryScript, journeyPorts, startJourneyStack, type JourneyStack } from '../support/journey-stack'
+import { forgeryScript, journeyPorts, startJourneyStack, type JourneyStack } from '../support/journey-stack.js'
 
 /**
  * The whole journey in Debian's Firefox ESR (no PaymentRequest: the polyfill's fallback) against

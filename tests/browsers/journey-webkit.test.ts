@@ -1,7 +1,7 @@
 import { By, until, type WebDriver } from 'selenium-webdriver'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { forgeryScript, journeyPorts, startJourneyStack, type JourneyStack } from '../support/journey-stack'
-import { startWebKitDriver, type WebKitDriverHost } from './webkit-session'
+import { forgeryScript, journeyPorts, startJourneyStack, type JourneyStack } from '../support/journey-stack.js'
+import { startWebKitDriver, type WebKitDriverHost } from './webkit-session.js'
 
 /**
  * The whole journey in WebKitGTK's MiniBrowser (Safari's engine, no PaymentRequest: the

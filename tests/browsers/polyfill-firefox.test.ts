@@ -1,6 +1,6 @@
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { APP_ORIGIN, shopUrl } from './origins'
+import { APP_ORIGIN, shopUrl } from './origins.js'
 
 /**
  * The polyfill's fallback in Debian's Firefox ESR, which has no PaymentRequest at all

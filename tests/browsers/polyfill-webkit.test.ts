@@ -1,7 +1,7 @@
 import { By, until, type WebDriver } from 'selenium-webdriver'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { APP_ORIGIN, shopUrl } from './origins'
-import { startWebKitDriver, type WebKitDriverHost } from './webkit-session'
+import { APP_ORIGIN, shopUrl } from './origins.js'
+import { startWebKitDriver, type WebKitDriverHost } from './webkit-session.js'
 
 /**
  * The polyfill's fallback in WebKitGTK (Safari's engine, no PaymentRequest here). Its popup

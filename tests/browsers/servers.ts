@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { createServer, type ViteDevServer } from 'vite'
-import { APP_PORT, SHOP_PORT } from './origins'
+import { APP_PORT, SHOP_PORT } from './origins.js'
 
 /** Vitest global setup: the shop and the fake payment app, each a Vite dev server on its own origin. */
 export default async function startServers(): Promise<() => Promise<void>> {

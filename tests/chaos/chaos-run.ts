@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encodeForm, signParams } from '../../protocol/index'
-import { DEMO_PARTNER } from '../../sandbox/demo-accounts'
-import { demoSandboxConfig, startSandbox, type RunningSandbox } from '../../sandbox/index'
+import { encodeForm, signParams } from '@alipay-payment-handler/protocol'
+import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
+import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
 
 /** What one chaos run does. */
 export interface ChaosOptions {

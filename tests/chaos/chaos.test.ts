@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { runChaos } from './chaos-run'
+import { runChaos } from './chaos-run.js'
 
 /**
  * The load and fault suite. Bounded in `npm test` (CHAOS_PAYMENTS unset: 300 payments, 10

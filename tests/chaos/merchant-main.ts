@@ -3,9 +3,9 @@
  * folder, so the suite can SIGKILL it and start it again on the same port and files.
  * Env: CHAOS_PORT, CHAOS_DATA_DIR, CHAOS_GATEWAY_URL.
  */
-import { demoPartnerConfig } from '../../demo-server/demo-config'
-import { silentLogger } from '../../demo-server/logger'
-import { startMerchant } from '../../demo-merchant/server/server'
+import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
+import { silentLogger } from '@alipay-payment-handler/server-runtime'
+import { startMerchant } from '@alipay-payment-handler/demo-shop/server/server'
 
 const env = (name: string): string => {
   const value = process.env[name]

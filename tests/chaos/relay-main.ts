@@ -3,9 +3,9 @@
  * database, so the suite can SIGKILL it and start it again on the same port and file.
  * Env: CHAOS_PORT, CHAOS_DB, CHAOS_GATEWAY_URL, CHAOS_MERCHANT_ORIGIN.
  */
-import { demoPartnerConfig } from '../../demo-server/demo-config'
-import { silentLogger } from '../../demo-server/logger'
-import { startSigningServer } from '../../demo-server/signing-server'
+import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
+import { silentLogger } from '@alipay-payment-handler/server-runtime'
+import { startSigningServer } from '@alipay-payment-handler/payment-app'
 
 const env = (name: string): string => {
   const value = process.env[name]

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-import { buildPaymentResponse, encodeForm, md5Sign, stringToSign } from '../../protocol/index'
-import { DEMO_PARTNER } from '../../sandbox/demo-accounts'
+import { buildPaymentResponse, encodeForm, md5Sign, stringToSign } from '@alipay-payment-handler/protocol'
+import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const tsx = `${root}node_modules/.bin/tsx`

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { test as base, expect, type Browser, type Page } from '@playwright/test'
-import { findHandlerWindow, type HandlerWindow } from './support/handler-window'
-import { startHandlerStack, type HandlerStack } from './support/handler-stack'
-import type { OrderOptions } from './support/test-merchant'
+import { findHandlerWindow, type HandlerWindow } from '@alipay-payment-handler/testing'
+import { startHandlerStack, type HandlerStack } from './support/handler-stack.js'
+import type { OrderOptions } from './support/test-merchant.js'
 
 /**
  * The native path in real Chromium: fresh profile → merchant page → show() → just-in-time install

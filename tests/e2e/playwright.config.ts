@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test'
-import { CHROMIUM_ARGS, CHROMIUM_PATH, FIXTURE_ORIGIN, FIXTURE_PORT } from './support/origins'
-import { POLYFILL_APP_ORIGIN } from './support/polyfill-origins'
+import { CHROMIUM_ARGS, CHROMIUM_PATH, FIXTURE_ORIGIN, FIXTURE_PORT } from './support/origins.js'
+import { POLYFILL_APP_ORIGIN } from './support/polyfill-origins.js'
 
 export default defineConfig({
   testDir: '.',

@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test'
-import { FIXTURE_ORIGIN } from './support/origins'
-import { POLYFILL_APP_ORIGIN } from './support/polyfill-origins'
-import { REMOVE_NATIVE_SCRIPT, attempt, openShop, settle, type PolyfillMode } from './support/polyfill-page'
+import { FIXTURE_ORIGIN } from './support/origins.js'
+import { POLYFILL_APP_ORIGIN } from './support/polyfill-origins.js'
+import { REMOVE_NATIVE_SCRIPT, attempt, openShop, settle, type PolyfillMode } from './support/polyfill-page.js'
 
 /**
  * Conformance of the fallback PaymentRequest, written from the spec text

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test'
-import { FIXTURE_ORIGIN } from './support/origins'
-import { POLYFILL_APP_ORIGIN } from './support/polyfill-origins'
-import { openShop, settle } from './support/polyfill-page'
+import { FIXTURE_ORIGIN } from './support/origins.js'
+import { POLYFILL_APP_ORIGIN } from './support/polyfill-origins.js'
+import { openShop, settle } from './support/polyfill-page.js'
 
 /**
  * The fallback's popup channel in Chromium (Payment Request API removed), against the fake

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test'
-import { loadMapiVectors } from '../support/vectors'
-import { FIXTURE_ORIGIN } from './support/origins'
+import { loadMapiVectors } from '../support/vectors.js'
+import { FIXTURE_ORIGIN } from './support/origins.js'
 
 const vectors = [...loadMapiVectors('md5'), ...loadMapiVectors('rsa'), ...loadMapiVectors('rsa2')]
 

@@ -4,9 +4,15 @@ import { devices, expect, test } from '@playwright/test'
 const { viewport, deviceScaleFactor, isMobile, hasTouch, userAgent } = devices['Pixel 7']
 const PHONE = { viewport, deviceScaleFactor, isMobile, hasTouch, userAgent }
 import QRCode from 'qrcode'
-import { DEMO_BUYER } from '../../sandbox/demo-accounts'
-import { screenshotDir, gatewayTrades, orderFromShop, orderState, payAtCashierPage } from './support/shop-pages'
-import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN, GATEWAY_KINDS, startShopStack, type ShopStack } from './support/shop-stack'
+import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
+import { screenshotDir, gatewayTrades, orderFromShop, orderState, payAtCashierPage } from './support/shop-pages.js'
+import {
+  SHOP_GATEWAY_ORIGIN,
+  SHOP_ORIGIN,
+  GATEWAY_KINDS,
+  startShopStack,
+  type ShopStack,
+} from './support/shop-stack.js'
 
 // The same journeys on each gateway (docs/decisions/0003): only the partner's configuration differs.
 for (const kind of GATEWAY_KINDS) {

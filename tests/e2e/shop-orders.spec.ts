@@ -1,7 +1,13 @@
 import { expect, test } from '@playwright/test'
-import { DEMO_BUYER } from '../../sandbox/demo-accounts'
-import { gatewayTrades, orderFromShop, orderState, payByWap } from './support/shop-pages'
-import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN, GATEWAY_KINDS, startShopStack, type ShopStack } from './support/shop-stack'
+import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
+import { gatewayTrades, orderFromShop, orderState, payByWap } from './support/shop-pages.js'
+import {
+  SHOP_GATEWAY_ORIGIN,
+  SHOP_ORIGIN,
+  GATEWAY_KINDS,
+  startShopStack,
+  type ShopStack,
+} from './support/shop-stack.js'
 
 // The same journeys on each gateway (docs/decisions/0003): only the partner's configuration differs.
 for (const kind of GATEWAY_KINDS) {

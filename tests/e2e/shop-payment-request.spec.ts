@@ -1,8 +1,8 @@
 import { expect, test } from '@playwright/test'
-import { DEMO_BUYER } from '../../sandbox/demo-accounts'
-import { findHandlerWindow } from './support/handler-window'
-import { screenshotDir, gatewayTrades, orderFromShop, orderState, payAtCashierWindow } from './support/shop-pages'
-import { SHOP_ORIGIN, GATEWAY_KINDS, startShopStack, type ShopStack } from './support/shop-stack'
+import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
+import { findHandlerWindow } from '@alipay-payment-handler/testing'
+import { screenshotDir, gatewayTrades, orderFromShop, orderState, payAtCashierWindow } from './support/shop-pages.js'
+import { SHOP_ORIGIN, GATEWAY_KINDS, startShopStack, type ShopStack } from './support/shop-stack.js'
 
 // The same journeys on each gateway (docs/decisions/0003): only the partner's configuration differs.
 for (const kind of GATEWAY_KINDS) {

@@ -1,6 +1,6 @@
 import { expect, test, type Page, type Request } from '@playwright/test'
-import { forgeryScript, journeyPorts, startJourneyStack, type JourneyStack } from '../support/journey-stack'
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/origins'
+import { forgeryScript, journeyPorts, startJourneyStack, type JourneyStack } from '../support/journey-stack.js'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/origins.js'
 
 /**
  * The polyfill's fallback end to end in Chromium with payment handlers switched off

@@ -1,8 +1,8 @@
 import { expect, test, type Page } from '@playwright/test'
-import { DEMO_BUYER } from '../../sandbox/demo-accounts'
-import { findHandlerWindow } from './support/handler-window'
-import { gatewayTrades, orderFromShop, orderState, payAtCashierPage, payAtCashierWindow } from './support/shop-pages'
-import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN, startShopStack, type ShopStack } from './support/shop-stack'
+import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
+import { findHandlerWindow } from '@alipay-payment-handler/testing'
+import { gatewayTrades, orderFromShop, orderState, payAtCashierPage, payAtCashierWindow } from './support/shop-pages.js'
+import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN, startShopStack, type ShopStack } from './support/shop-stack.js'
 
 let stack: ShopStack
 test.beforeAll(async () => {

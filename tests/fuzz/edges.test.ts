@@ -1,21 +1,29 @@
 import fc from 'fast-check'
 import type { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeForm, signParams, type Params } from '../../protocol/index'
-import { demoPartnerConfig } from '../../demo-server/demo-config'
-import { silentLogger } from '../../demo-server/logger'
-import { createMapiClient } from '../../demo-server/mapi-client'
-import { createOrderRoutes } from '../../demo-server/order-routes'
-import { createOrderService, type OrderService } from '../../demo-server/order-service'
-import { openSqliteOrderStore, type OrderStore } from '../../demo-server/order-store'
-import { createSigningServer, type SigningServer } from '../../demo-server/signing-server'
-import { createMerchantApp } from '../../demo-merchant/server/app'
-import { createShopOrders } from '../../demo-merchant/server/order-service-adapter'
-import { openShopLedger } from '../../demo-merchant/server/shop-ledger'
-import { DEMO_PARTNER } from '../../sandbox/demo-accounts'
-import { createSandboxApp, createSandboxDeps, demoSandboxConfig, type SandboxDeps } from '../../sandbox/index'
-import { MERCHANT_KEYS } from '../../sandbox/testing'
-import { assertEdge, reportCases } from './cases'
+import { encodeForm, signParams, type Params } from '@alipay-payment-handler/protocol'
+import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
+import { silentLogger } from '@alipay-payment-handler/server-runtime'
+import { createMapiClient } from '@alipay-payment-handler/gateway-client'
+import {
+  createOrderRoutes,
+  createOrderService,
+  type OrderService,
+  openSqliteOrderStore,
+  type OrderStore,
+} from '@alipay-payment-handler/merchant'
+import { createSigningServer, type SigningServer } from '@alipay-payment-handler/payment-app'
+import { createMerchantApp } from '@alipay-payment-handler/demo-shop/server/app'
+import { createShopOrders } from '@alipay-payment-handler/demo-shop/server/order-service-adapter'
+import { openShopLedger } from '@alipay-payment-handler/demo-shop/server/shop-ledger'
+import { DEMO_PARTNER, MERCHANT_KEYS } from '@alipay-payment-handler/sandbox/testing'
+import {
+  createSandboxApp,
+  createSandboxDeps,
+  demoSandboxConfig,
+  type SandboxDeps,
+} from '@alipay-payment-handler/sandbox'
+import { assertEdge, reportCases } from './cases.js'
 
 /**
  * Property-based fuzzing of every edge that takes outside input. Each case must end in a typed

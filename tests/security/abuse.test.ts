@@ -3,12 +3,12 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { demoPartnerConfig } from '../../demo-server/demo-config'
-import { silentLogger } from '../../demo-server/logger'
-import { startSigningServer, type RunningSigningServer } from '../../demo-server/signing-server'
-import { startMerchant, type RunningMerchant } from '../../demo-merchant/server/server'
-import { demoSandboxConfig, startSandbox, type RunningSandbox } from '../../sandbox/index'
-import { call } from './support/stack'
+import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
+import { silentLogger } from '@alipay-payment-handler/server-runtime'
+import { startSigningServer, type RunningSigningServer } from '@alipay-payment-handler/payment-app'
+import { startMerchant, type RunningMerchant } from '@alipay-payment-handler/demo-shop/server/server'
+import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
+import { call } from './support/stack.js'
 
 /** Small limits, so the tests reach them in a handful of requests. */
 const LIMIT = 5

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decodeForm, type Params } from '../../protocol/index'
-import { DEMO_PARTNER } from '../../sandbox/demo-accounts'
+import { decodeForm, type Params } from '@alipay-payment-handler/protocol'
+import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import {
   call,
   createSession,
@@ -13,7 +13,7 @@ import {
   postNotify,
   startSecurityStack,
   type SecurityStack,
-} from './support/stack'
+} from './support/stack.js'
 
 let stack: SecurityStack
 beforeAll(async () => {

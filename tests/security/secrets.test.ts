@@ -2,9 +2,9 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, readPartnerConfigs } from '../../demo-server/partners'
-import { DEMO_APP, DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA, DEMO_PARTNER } from '../../sandbox/demo-accounts'
-import { buildBrowserParts } from '../../scripts/build-browser'
+import { ConfigError, readPartnerConfigs } from '@alipay-payment-handler/gateway-client'
+import { DEMO_APP, DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
+import { buildBrowserParts } from '@alipay-payment-handler/dev-stack/build-browser'
 import {
   call,
   createSession,
@@ -15,7 +15,7 @@ import {
   postNotify,
   startSecurityStack,
   type SecurityStack,
-} from './support/stack'
+} from './support/stack.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 
@@ -58,9 +58,9 @@ afterAll(async () => {
 
 describe('secrets', () => {
   it('attack: no key material in any built file or source map', () => {
-    const files = filesUnder(join(ROOT, 'dist'))
+    const files = [...filesUnder(join(ROOT, 'dist')), ...filesUnder(join(ROOT, 'packages/handler/dist/app'))]
     expect(files.some((f) => f.endsWith('sw.js'))).toBe(true)
-    expect(files.some((f) => /demo-merchant.*\.js$/.test(f))).toBe(true)
+    expect(files.some((f) => /demo-shop.*\.js$/.test(f))).toBe(true)
     const found = files.flatMap((file) => leaks(readFileSync(file, 'latin1')).map((name) => `${name} in ${file}`))
     expect(found).toEqual([])
   })

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { md5Sign, signParams, verifyParams, type Params } from '../../protocol/index'
-import { createMapiClient } from '../../demo-server/mapi-client'
-import { createOrderService } from '../../demo-server/order-service'
-import { openSqliteOrderStore } from '../../demo-server/order-store'
-import { DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA, DEMO_PARTNER } from '../../sandbox/demo-accounts'
+import { md5Sign, signParams, verifyParams, type Params } from '@alipay-payment-handler/protocol'
+import { createMapiClient } from '@alipay-payment-handler/gateway-client'
+import { createOrderService, openSqliteOrderStore } from '@alipay-payment-handler/merchant'
+import { DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import {
   call,
   createSession,
@@ -16,7 +15,7 @@ import {
   postNotify,
   startSecurityStack,
   type SecurityStack,
-} from './support/stack'
+} from './support/stack.js'
 
 /** Another partner's MD5 key: a real signature, but not from this partner's key. */
 const OTHER_PARTNER_MD5 = 'other0partner0md5key000000000001'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeForm } from '../../protocol/index'
-import { payParams, signRequest } from '../../sandbox/testing'
+import { encodeForm } from '@alipay-payment-handler/protocol'
+import { payParams, signRequest } from '@alipay-payment-handler/sandbox/testing'
 import {
   call,
   createSession,
@@ -10,7 +10,7 @@ import {
   placeOrder,
   startSecurityStack,
   type SecurityStack,
-} from './support/stack'
+} from './support/stack.js'
 
 let stack: SecurityStack
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger } from '../../demo-server/logger'
-import { DEMO_BUYER } from '../../sandbox/demo-accounts'
-import { buildBrowserParts } from '../../scripts/build-browser'
-import { startStack, type RunningStack } from '../../scripts/stack'
+import { createLogger } from '@alipay-payment-handler/server-runtime'
+import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
+import { buildBrowserParts } from '@alipay-payment-handler/dev-stack/build-browser'
+import { startStack, type RunningStack } from '@alipay-payment-handler/dev-stack/stack'
 
 /**
  * The real stack for the polyfill's end-to-end journeys in every engine: what `npm start` runs

@@ -2,20 +2,20 @@ import { serve, type HttpBindings, type Http2Bindings } from '@hono/node-server'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger } from '../../../demo-server/logger'
-import { createSigningServer } from '../../../demo-server/signing-server'
-import { buildHandler } from '../../../handler/build'
-import { createHandlerAssets } from '../../../handler/server/index'
-import { DEMO_GATEWAY_RSA, DEMO_PARTNER } from '../../../sandbox/demo-accounts'
-import { demoSandboxConfig, startSandbox } from '../../../sandbox/index'
+import { createLogger } from '@alipay-payment-handler/server-runtime'
+import { createSigningServer } from '@alipay-payment-handler/payment-app'
+import { buildHandler } from '@alipay-payment-handler/handler/build'
+import { createHandlerAssets } from '@alipay-payment-handler/handler'
+import { DEMO_GATEWAY_RSA, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
+import { demoSandboxConfig, startSandbox } from '@alipay-payment-handler/sandbox'
 import {
   HANDLER_APP_ORIGIN,
   HANDLER_APP_PORT,
   HANDLER_GATEWAY_PORT,
   HANDLER_MERCHANT_PORT,
   HANDLER_METHOD,
-} from './handler-origins'
-import { startTestMerchant, type TestOrder } from './test-merchant'
+} from './handler-origins.js'
+import { startTestMerchant, type TestOrder } from './test-merchant.js'
 
 /** The three origins of a native-path payment, running in the test process. */
 export interface HandlerStack {

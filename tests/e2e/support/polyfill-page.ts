@@ -1,6 +1,6 @@
 import { expect, type Page } from '@playwright/test'
-import { FIXTURE_ORIGIN } from './origins'
-import { POLYFILL_APP_ORIGIN } from './polyfill-origins'
+import { FIXTURE_ORIGIN } from './origins.js'
+import { POLYFILL_APP_ORIGIN } from './polyfill-origins.js'
 
 /** Native: Chromium's own PaymentRequest with the polyfill's identifier mapping. Fallback: the polyfill's popup implementation. */
 export type PolyfillMode = 'native' | 'fallback'

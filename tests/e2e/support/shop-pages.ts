@@ -1,7 +1,7 @@
 import { expect, type Page } from '@playwright/test'
 import { fileURLToPath } from 'node:url'
-import type { HandlerWindow } from './handler-window'
-import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN } from './shop-stack'
+import type { HandlerWindow } from '@alipay-payment-handler/testing'
+import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN } from './shop-stack.js'
 
 /** Screenshots the README shows; written there only with `UPDATE_SCREENSHOTS=1`, so a test run leaves the tree clean. */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))

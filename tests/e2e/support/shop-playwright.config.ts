@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test'
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './origins'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './origins.js'
 
 /**
  * The shop journeys alone, without the fixture servers the full suite starts: each shop spec

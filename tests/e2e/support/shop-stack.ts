@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger } from '../../../demo-server/logger'
-import type { GatewayKind } from '../../../demo-server/partners'
-import { buildBrowserParts } from '../../../scripts/build-browser'
-import { startStack, type RunningStack } from '../../../scripts/stack'
+import { createLogger } from '@alipay-payment-handler/server-runtime'
+import type { GatewayKind } from '@alipay-payment-handler/gateway-client'
+import { buildBrowserParts } from '@alipay-payment-handler/dev-stack/build-browser'
+import { startStack, type RunningStack } from '@alipay-payment-handler/dev-stack/stack'
 
 /** Ports of the shop journeys: the whole `npm start` stack, on ports of its own. */
 export const SHOP_PORTS = {

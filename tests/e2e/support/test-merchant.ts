@@ -11,8 +11,8 @@ import {
   verifyParams,
   verifyPaymentResponse,
   type KeyRing,
-} from '../../../protocol/index'
-import { DEMO_GATEWAY_RSA, DEMO_PARTNER } from '../../../sandbox/demo-accounts'
+} from '@alipay-payment-handler/protocol'
+import { DEMO_GATEWAY_RSA, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 
 /** How the test asks the merchant to build an order. */
 export interface OrderOptions {

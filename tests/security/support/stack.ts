@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encodeForm, signParams, type Params, type SignType } from '../../../protocol/index'
-import { demoPartnerConfig } from '../../../demo-server/demo-config'
-import { createLogger } from '../../../demo-server/logger'
-import { startSigningServer, type RunningSigningServer } from '../../../demo-server/signing-server'
-import { startMerchant, type RunningMerchant } from '../../../demo-merchant/server/server'
-import { DEMO_BUYER, DEMO_GATEWAY_RSA, DEMO_PARTNER } from '../../../sandbox/demo-accounts'
-import { demoSandboxConfig, startSandbox, type RunningSandbox } from '../../../sandbox/index'
-import { postCashierPay } from '../../../sandbox/testing'
+import { encodeForm, signParams, type Params, type SignType } from '@alipay-payment-handler/protocol'
+import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
+import { createLogger } from '@alipay-payment-handler/server-runtime'
+import { startSigningServer, type RunningSigningServer } from '@alipay-payment-handler/payment-app'
+import { startMerchant, type RunningMerchant } from '@alipay-payment-handler/demo-shop/server/server'
+import { DEMO_BUYER, DEMO_GATEWAY_RSA, DEMO_PARTNER, postCashierPay } from '@alipay-payment-handler/sandbox/testing'
+import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
 
 /** The three servers of the kit on loopback, with every log line they wrote. */
 export interface SecurityStack {

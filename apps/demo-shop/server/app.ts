@@ -1,0 +1,177 @@
+import { Hono } from 'hono'
+import { serveStatic } from '@hono/node-server/serve-static'
+import { bodyLimit } from 'hono/body-limit'
+import { secureHeaders } from 'hono/secure-headers'
+import { refuseCrossSite, rateLimit, type RateLimitOptions } from '@alipay-payment-handler/server-runtime'
+import { decodeForm } from '@alipay-payment-handler/protocol'
+import type { ShopConfig } from '../shared/views.js'
+import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue.js'
+import { MERCHANT_PREFIX, ShopError, errorCode, problemFor } from './problem.js'
+import type { PayType, ShopOrders } from './shop-orders.js'
+
+/** What the merchant backend is built from. Only main.ts (or the stack) listens. */
+export interface MerchantAppDeps {
+  orders: ShopOrders
+  /** The settings the pages read from /config.json. */
+  shopConfig: ShopConfig
+  /** The built pages (dist/demo-shop); unset in tests that only call the API. */
+  publicDir?: string | undefined
+  products?: readonly Product[] | undefined
+  log?: ((line: string) => void) | undefined
+  /** The shop's public origin(s) when a proxy rewrites Host; same-host requests always pass the CSRF check. */
+  allowedOrigins?: readonly string[] | undefined
+  /** Per client and window; `false` turns rate limiting off (load tests that hammer one route). */
+  rateLimits?: { api?: RateLimitOptions; notify?: RateLimitOptions } | false | undefined
+}
+
+// A cart or a PaymentResponse is a few kilobytes; anything far larger is not from our pages.
+const MAX_JSON_BYTES = 64 * 1024
+
+const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** The seed-002 aliases name the same two classic routes. */
+const PAY_TYPES: Record<string, PayType> = { PRE_PAY: 'PRE_PAY', pc: 'PRE_PAY', WAP_PAY: 'WAP_PAY', mobile: 'WAP_PAY' }
+
+async function jsonBody(request: Request): Promise<Record<string, unknown>> {
+  const body: unknown = await request.json().catch(() => {
+    throw new ShopError('BAD_REQUEST', 'The request body must be JSON.')
+  })
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ShopError('BAD_REQUEST', 'The request body must be a JSON object.')
+  }
+  return body as Record<string, unknown>
+}
+
+function cartItems(value: unknown): CartItem[] {
+  if (!Array.isArray(value)) throw new CartError('CART_EMPTY', 'The cart is empty.')
+  return value.map((item: unknown) => {
+    const { productId, quantity } = (item ?? {}) as { productId?: unknown; quantity?: unknown }
+    if (typeof productId !== 'string' || typeof quantity !== 'number') {
+      throw new ShopError('BAD_REQUEST', 'Each cart line needs a productId and a quantity.')
+    }
+    return { productId, quantity }
+  })
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null) throw new ShopError('BAD_REQUEST', '"details" must be an object.')
+  const out: Record<string, string> = {}
+  for (const [key, item] of Object.entries(value)) if (typeof item === 'string') out[key] = item
+  return out
+}
+
+/**
+ * The demo merchant's backend: the shop's API over the order service, the notify receiver and
+ * the built pages. The browser is never trusted: the cart is priced here, and an order is paid
+ * only after the order service has verified a gateway signature (confirm, notify or check).
+ */
+export function createMerchantApp(deps: MerchantAppDeps): Hono {
+  const { orders } = deps
+  const products = deps.products ?? PRODUCTS
+  const log = deps.log ?? ((line: string) => console.error(line))
+  const app = new Hono()
+
+  app.onError((error, c) => {
+    const code = errorCode(error)
+    if (code === 'INTERNAL') log(`${MERCHANT_PREFIX} ${c.req.method} ${c.req.path} failed: ${String(error)}`)
+    return problemFor(c, error)
+  })
+  // No framing anywhere (clickjacking on "Pay"); no COOP, because the polyfill's popup needs `opener`.
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: { frameAncestors: ["'none'"], baseUri: ["'none'"], objectSrc: ["'none'"] },
+      xFrameOptions: 'DENY',
+      crossOriginOpenerPolicy: false,
+      crossOriginResourcePolicy: false,
+      strictTransportSecurity: false,
+    }),
+  )
+  const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
+  if (limits) {
+    // Notifies are signed and cheap to refuse, but a storm from one address still gets a ceiling.
+    app.use('/api/notify', rateLimit(limits.notify ?? { limit: 6000, windowMs: 60_000 }))
+    const apiLimit = rateLimit(limits.api ?? { limit: 600, windowMs: 60_000 })
+    app.use('/api/*', async (c, next) => (c.req.path === '/api/notify' ? next() : apiLimit(c, next)))
+  }
+  // The API changes money state: only the shop's own pages may call it from a browser (CSRF).
+  app.use('/api/*', refuseCrossSite({ allowedOrigins: deps.allowedOrigins ?? [], except: /^\/api\/notify$/ }))
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_JSON_BYTES,
+      onError: (c) => problemFor(c, new ShopError('BODY_TOO_LARGE', 'Body too large.')),
+    }),
+  )
+
+  app.get('/config.json', (c) => c.json(deps.shopConfig))
+  app.get('/api/products', (c) => c.json(products))
+
+  app.post('/api/checkout', async (c) => {
+    const body = await jsonBody(c.req.raw)
+    const cart = priceCart(cartItems(body['items']), products)
+    return c.json(await orders.create({ subject: cart.subject, amount: cart.amount }), 201)
+  })
+
+  app.get('/api/orders', async (c) => c.json(await orders.list()))
+
+  app.use('/api/orders/:id/*', async (c, next) => {
+    if (!ORDER_ID.test(c.req.param('id') ?? '')) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
+    await next()
+  })
+  app.get('/api/orders/:id', async (c) => {
+    const id = c.req.param('id')
+    if (!ORDER_ID.test(id)) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
+    return c.json(await orders.get(id))
+  })
+  app.post('/api/orders/:id/payment-data', async (c) => c.json(await orders.paymentData(c.req.param('id'))))
+  app.post('/api/orders/:id/pay-url', async (c) => {
+    const payType = PAY_TYPES[String((await jsonBody(c.req.raw))['payType'])]
+    if (!payType) throw new ShopError('UNKNOWN_PAY_TYPE', 'payType must be PRE_PAY or WAP_PAY.')
+    return c.json(await orders.payUrl(c.req.param('id'), payType))
+  })
+  app.post('/api/orders/:id/confirm', async (c) => {
+    const details = stringRecord((await jsonBody(c.req.raw))['details'])
+    return c.json(await orders.confirm(c.req.param('id'), details))
+  })
+  app.post('/api/orders/:id/check', async (c) => c.json(await orders.check(c.req.param('id'))))
+  app.post('/api/orders/:id/cancel', async (c) => c.json(await orders.cancel(c.req.param('id'))))
+  app.post('/api/orders/:id/refund', async (c) => {
+    const amount = (await jsonBody(c.req.raw))['amount']
+    if (amount !== undefined && typeof amount !== 'string') {
+      throw new ShopError('AMOUNT_INVALID', 'amount must be a decimal string such as "1.00".')
+    }
+    return c.json(await orders.refund(c.req.param('id'), amount))
+  })
+
+  // Reconciliation: the orders page shows the last report and can run one now.
+  app.get('/api/reconciliation', async (c) => c.json((await orders.latestReconciliation()) ?? null))
+  app.post('/api/reconciliation', async (c) => c.json(await orders.reconcile()))
+
+  // The gateway (or the payment app's relay) posts form-encoded notifies. The answer is the
+  // bare text the order service decides: "success" stops the retries, anything else asks again.
+  app.post('/api/notify', async (c) => {
+    const raw = await c.req.text()
+    let params: Record<string, string>
+    try {
+      params = decodeForm(raw, 'utf-8')
+    } catch {
+      return c.text('fail', 400)
+    }
+    try {
+      return c.text(await orders.notify(params))
+    } catch (error) {
+      log(`${MERCHANT_PREFIX} notify not processed: ${errorCode(error)}`)
+      return c.text('fail', 500)
+    }
+  })
+
+  app.all('/api/*', (c) => problemFor(c, new ShopError('NOT_FOUND', 'No such route.')))
+
+  if (deps.publicDir) {
+    const root = deps.publicDir
+    app.use('/*', serveStatic({ root }))
+    app.notFound((c) => c.text('Not found', 404))
+  }
+  return app
+}

@@ -1,0 +1,45 @@
+import type { PaymentDataView } from './api.js'
+
+/**
+ * How long the page waits for the payment app before it calls abort() itself. The handler may
+ * hang when its worker is stopped (payment-handler-notes §5), and only abort() ends show() then.
+ */
+export const MERCHANT_TIMEOUT_MS = 10 * 60_000
+
+/** What the page learns from one Payment Request: the response, or why there is none. */
+export type RequestOutcome =
+  { kind: 'response'; response: PaymentResponse } | { kind: 'error'; error: unknown; timedOut: boolean }
+
+/** The request showing right now, so a test or a curious developer can abort() it from the console. */
+declare global {
+  interface Window {
+    shopPayment?: { request: PaymentRequest }
+  }
+}
+
+/**
+ * Builds the request and calls show() at once. Call it synchronously from the click handler:
+ * show() needs the click's user activation, and any await before it would spend it.
+ */
+export function showPaymentRequest(prepared: PaymentDataView): Promise<RequestOutcome> {
+  const request = new PaymentRequest([{ supportedMethods: 'alipay', data: prepared.data }], {
+    total: { label: prepared.label, amount: prepared.total },
+  })
+  window.shopPayment = { request }
+  const shown = request.show()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    void request.abort().catch(() => undefined)
+  }, MERCHANT_TIMEOUT_MS)
+  return shown.then(
+    (response): RequestOutcome => {
+      clearTimeout(timer)
+      return { kind: 'response', response }
+    },
+    (error: unknown): RequestOutcome => {
+      clearTimeout(timer)
+      return { kind: 'error', error, timedOut }
+    },
+  )
+}

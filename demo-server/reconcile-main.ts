@@ -1,8 +1,0 @@
-import { reconcileCli } from './reconcile-cli'
-
-// Entry point of `npm run reconcile`; everything else is in reconcile-cli.ts.
-process.exitCode = await reconcileCli(process.argv.slice(2), {
-  env: process.env,
-  stdout: (text) => process.stdout.write(text + '\n'),
-  stderr: (text) => process.stderr.write(text + '\n'),
-})

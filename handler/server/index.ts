@@ -1,9 +1,0 @@
-export { createHandlerAssets, handlerCsp, DEFAULT_DIST_DIR, type HandlerAssetsConfig } from './assets'
-export {
-  ICON_SIZES,
-  paymentMethodIdentifier,
-  paymentMethodLink,
-  paymentMethodManifest,
-  webAppManifest,
-  type IdentityConfig,
-} from './identity'

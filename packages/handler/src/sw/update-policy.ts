@@ -1,0 +1,15 @@
+import { inFlightSessions, type SessionStore } from './session-store.js'
+
+/** The message workbox-window's `messageSkipWaiting()` posts to a waiting worker. */
+export function isSkipWaitingMessage(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'SKIP_WAITING'
+}
+
+/**
+ * Whether a new worker may take over now. Not while a payment is in flight: the old worker holds
+ * its `respondWith`, and a new one could not answer it. IndexedDB is shared by both versions, so
+ * the waiting worker can see the old one's sessions.
+ */
+export async function mayActivate(store: SessionStore, now: number): Promise<boolean> {
+  return (await inFlightSessions(store, now)).length === 0
+}

@@ -1,0 +1,109 @@
+import { getRequestListener } from '@hono/node-server'
+import {
+  createMapiClient,
+  createPartnerRegistry,
+  createPaymentGateway,
+  type PartnerConfig,
+} from '@alipay-payment-handler/gateway-client'
+import type { Logger } from '@alipay-payment-handler/server-runtime'
+import { createOrderRoutes } from './order-routes.js'
+import { createOrderService, type OrderService, type OrderServiceDeps } from './order-service.js'
+import { openSqliteOrderStore, type OrderStore } from './order-store.js'
+
+/** The gateway half of the order service's dependencies, as a partner's kind dictates. */
+export type OrderGatewayDeps = Pick<OrderServiceDeps, 'gateway' | 'partner' | 'sellerId' | 'keys' | 'signType'>
+
+/**
+ * Builds the gateway dependencies of `createOrderService` from one partner configuration (the
+ * same `PartnerConfig` the payment app reads): mapi with the partner's keys, or openapi as the app.
+ * The keys are checked here, so a bad key fails before the first order.
+ */
+export async function orderGatewayDeps(partner: PartnerConfig, gatewayUrl: string): Promise<OrderGatewayDeps> {
+  const registry = await createPartnerRegistry([partner])
+  const info = registry.list()[0]
+  if (!info) throw new TypeError('orderGatewayDeps: no partner')
+  const keys = registry.gatewayKeys(info.partner)
+  const url = info.gatewayUrl ?? gatewayUrl
+  if (info.kind === 'openapi') {
+    return {
+      gateway: createPaymentGateway({
+        kind: 'openapi',
+        gatewayUrl: url,
+        appId: info.appId ?? '',
+        privateKey: keys.privateKey ?? '',
+        publicKey: keys.publicKey ?? '',
+        signType: info.signType === 'RSA' ? 'RSA' : 'RSA2',
+        sellerId: info.sellerId,
+        partner: info.partner,
+      }),
+    }
+  }
+  return {
+    gateway: createMapiClient({
+      gatewayUrl: url,
+      partner: info.partner,
+      sellerId: info.sellerId,
+      keys,
+      signType: info.signType,
+    }),
+    partner: info.partner,
+    sellerId: info.sellerId,
+    keys,
+    signType: info.signType,
+  }
+}
+
+/** What `createMerchant` needs: one partner, the gateway, a SQLite file and the merchant's URLs. */
+export interface MerchantOptions {
+  partner: PartnerConfig
+  /** The sandbox's or Alipay's `gateway.do` URL (a partner's own `gatewayUrl` wins). */
+  gatewayUrl: string
+  /** SQLite file of orders, refunds, audit rows and reconciliation reports. */
+  database: string
+  /** Where notifies for these orders arrive: the URL `handler` answers `POST …/notify` on. */
+  notifyUrl: string
+  /** The merchant's landing page after the cashier (classic redirect routes). */
+  returnUrl?: string
+  showUrl?: string
+  orderTtlMs?: number
+  onPaid?: OrderServiceDeps['onPaid']
+  logger?: Logger
+}
+
+/** An order service with its store and its HTTP routes (see `createOrderRoutes`). */
+export interface Merchant {
+  orders: OrderService
+  store: OrderStore
+  /** The order routes as a fetch handler: mount it in Hono, or in Express/Node with `toNodeHandler`. */
+  handler: { fetch(request: Request): Response | Promise<Response> }
+  close(): void
+}
+
+/** The order service on SQLite for one partner, with its routes; the smallest complete setup. */
+export async function createMerchant(options: MerchantOptions): Promise<Merchant> {
+  const gatewayDeps = await orderGatewayDeps(options.partner, options.gatewayUrl)
+  const store = openSqliteOrderStore(options.database)
+  const orders = createOrderService({
+    store,
+    ...gatewayDeps,
+    notifyUrl: options.notifyUrl,
+    refundNotifyUrl: options.notifyUrl,
+    ...(options.returnUrl ? { returnUrl: options.returnUrl } : {}),
+    ...(options.showUrl ? { showUrl: options.showUrl } : {}),
+    ...(options.orderTtlMs ? { orderTtlMs: options.orderTtlMs } : {}),
+    ...(options.onPaid ? { onPaid: options.onPaid } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  })
+  const routes = createOrderRoutes(orders, options.logger ? { logger: options.logger } : {})
+  return { orders, store, handler: { fetch: (request) => routes.fetch(request) }, close: () => store.close() }
+}
+
+/**
+ * A fetch handler as a Node `(req, res)` listener: for `http.createServer`, Express
+ * (`app.use('/alipay', toNodeHandler(merchant.handler))`) and Fastify (`fastify.all('/alipay/*', …)` on
+ * `request.raw`/`reply.raw`). The routes read the raw body themselves, with their own size limit and
+ * CSRF guard, so no body parser may run before them.
+ */
+export function toNodeHandler(handler: { fetch(request: Request): Response | Promise<Response> }) {
+  return getRequestListener((request) => handler.fetch(request), { overrideGlobalObjects: false })
+}

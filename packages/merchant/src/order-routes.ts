@@ -1,0 +1,149 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { decodeForm, type Params } from '@alipay-payment-handler/protocol'
+import {
+  installErrorHandling,
+  limitBody,
+  refuseCrossSite,
+  silentLogger,
+  type Logger,
+  HttpProblem,
+  problemResponse,
+  jsonBody,
+} from '@alipay-payment-handler/server-runtime'
+import { ORDER_ERROR_STATUS, OrderError } from './order-errors.js'
+import type { OrderService } from './order-service.js'
+
+/** Numbers pass the schema only to be refused with AMOUNT_INVALID and its reason, not a generic 400. */
+const Amount = v.union([v.string(), v.number()])
+
+function amountString(value: string | number): string {
+  if (typeof value === 'string') return value
+  throw new OrderError(
+    'AMOUNT_INVALID',
+    `amount must be a decimal string such as "99.99", not the JSON number ${value}`,
+    {
+      field: 'amount',
+    },
+  )
+}
+
+/** `POST /orders`. */
+export const CreateOrderBody = v.object({
+  subject: v.pipe(v.string(), v.maxLength(256)),
+  amount: Amount,
+  orderId: v.optional(v.pipe(v.string(), v.maxLength(64))),
+})
+/** `POST /orders/:id/pay-url`. */
+export const PayUrlBody = v.object({ payType: v.pipe(v.string(), v.maxLength(20)) })
+/** `POST /orders/:id/refund`. */
+export const RefundBody = v.object({
+  amount: Amount,
+  reason: v.optional(v.pipe(v.string(), v.maxLength(200)), ''),
+  /** The refund's number, to retry it (mapi batch_no, openapi out_request_no). */
+  refundNo: v.optional(v.pipe(v.string(), v.maxLength(64))),
+})
+/** `POST /orders/:id/confirm`: the PaymentResponse's details as the browser got them. */
+export const ConfirmBody = v.object({ details: v.record(v.string(), v.string()) })
+/** `POST /orders/reconcile`: `since` is an ISO 8601 instant; both default (the last 7 days, 200 orders). */
+export const ReconcileBody = v.object({
+  since: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((s) => Number.isFinite(Date.parse(s)), 'must be an ISO 8601 date such as "2024-05-01T00:00:00Z"'),
+    ),
+  ),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5000))),
+})
+/** Routes without a body. */
+export const NoBody = v.object({})
+
+function charsetOf(contentType: string): string {
+  return /charset\s*=\s*"?([\w-]+)"?/i.exec(contentType)?.[1]?.toLowerCase() ?? 'utf-8'
+}
+
+/** OrderError → problem+json; the problem type is the code in kebab case (ORDER_NOT_EXIST → order-not-exist). */
+function toProblem(error: OrderError): HttpProblem {
+  return new HttpProblem(ORDER_ERROR_STATUS[error.code], error.code.toLowerCase().replace(/_/g, '-'), error.message, {
+    code: error.code,
+    ...error.details,
+  })
+}
+
+/**
+ * The order service over HTTP: a Hono sub-app the merchant backend mounts (e.g. at `/api`).
+ * JSON in and out, problem+json errors, and `POST /notify` answering the bare `success`/`fail`.
+ */
+export function createOrderRoutes(orders: OrderService, options: { logger?: Logger } = {}): Hono {
+  const logger = options.logger ?? silentLogger()
+  const app = new Hono()
+  installErrorHandling(app, logger)
+  app.onError((error, c) => {
+    if (error instanceof OrderError) return problemResponse(c, toProblem(error))
+    if (error instanceof HttpProblem) return problemResponse(c, error)
+    logger.error('orders.unhandled', { path: c.req.path, error })
+    return problemResponse(c, new HttpProblem(500, 'internal-error', 'Something went wrong on our side.'))
+  })
+  app.use('*', limitBody(32 * 1024))
+  // The orders routes change money state: only the merchant's own pages (or its servers) may call them.
+  app.use('*', refuseCrossSite({ except: /\/notify$/ }))
+
+  app.post('/orders', async (c) => {
+    const body = await jsonBody(c, CreateOrderBody)
+    return c.json(await orders.create(body.subject, amountString(body.amount), body.orderId), 201)
+  })
+  // Registered before /orders/:id, so "reconciliation" is never taken for an order id.
+  app.get('/orders/reconciliation', async (c) => {
+    const report = await orders.latestReconciliation()
+    if (!report) throw new HttpProblem(404, 'reconciliation-not-run', 'No reconciliation has finished yet.')
+    return c.json(report)
+  })
+  app.post('/orders/reconcile', async (c) => {
+    const body = await jsonBody(c, ReconcileBody)
+    return c.json(
+      await orders.reconcile({
+        trigger: 'manual',
+        ...(body.since ? { since: body.since } : {}),
+        ...(body.limit ? { limit: body.limit } : {}),
+      }),
+    )
+  })
+  app.get('/orders/:id', async (c) => c.json(await orders.query(c.req.param('id'))))
+  app.post('/orders/:id/pay-url', async (c) => {
+    const body = await jsonBody(c, PayUrlBody)
+    return c.json(await orders.getPayUrl(c.req.param('id'), body.payType))
+  })
+  app.post('/orders/:id/payment-data', async (c) => {
+    await jsonBody(c, NoBody)
+    return c.json(await orders.paymentData(c.req.param('id')))
+  })
+  app.post('/orders/:id/check', async (c) => {
+    await jsonBody(c, NoBody)
+    return c.json(await orders.check(c.req.param('id')))
+  })
+  app.post('/orders/:id/cancel', async (c) => {
+    await jsonBody(c, NoBody)
+    return c.json(await orders.cancel(c.req.param('id')))
+  })
+  app.post('/orders/:id/refund', async (c) => {
+    const body = await jsonBody(c, RefundBody)
+    return c.json(await orders.refund(c.req.param('id'), amountString(body.amount), body.reason, body.refundNo), 201)
+  })
+  app.get('/orders/:id/refunds', async (c) => c.json(await orders.refunds(c.req.param('id'))))
+  app.post('/orders/:id/confirm', async (c) => {
+    const body = await jsonBody(c, ConfirmBody)
+    return c.json(await orders.confirm(c.req.param('id'), body.details))
+  })
+  app.post('/notify', async (c) => {
+    let params: Params
+    try {
+      // Decoded exactly once, in the charset the sender declared.
+      params = decodeForm(await c.req.text(), charsetOf(c.req.header('content-type') ?? ''))
+    } catch {
+      return c.text('fail', 400)
+    }
+    const result = await orders.notify(params)
+    return c.body(result.ack, 200, { 'content-type': 'text/plain; charset=utf-8' })
+  })
+  return app
+}

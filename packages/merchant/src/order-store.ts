@@ -1,0 +1,510 @@
+import { fromFen, toFen } from '@alipay-payment-handler/protocol'
+import { openDatabase, type Db, type Migration } from '@alipay-payment-handler/server-runtime'
+import { OrderError } from './order-errors.js'
+
+/** Local order states (the seeds' PayStatusEnum). */
+export type OrderState = 'wait' | 'success' | 'close' | 'timeout'
+
+/** One merchant order. Amounts are canonical decimal strings ("99.90"). */
+export interface Order {
+  orderId: string
+  subject: string
+  amount: string
+  state: OrderState
+  /** The gateway's trade status as last learned (WAIT_BUYER_PAY, TRADE_SUCCESS, …). */
+  tradeStatus: string | undefined
+  tradeNo: string | undefined
+  /** gmt_payment as the gateway wrote it (Beijing time). */
+  payTime: string | undefined
+  refunded: string
+  /** How the trade was opened (`precreate`, `page`, `wap`, …): decides how it is cancelled. */
+  payChannel?: string | undefined
+  createdAt: number
+  updatedAt: number
+  expiresAt: number
+}
+
+/** Fields a change may set besides the state. */
+export interface OrderPatch {
+  state?: OrderState
+  tradeStatus?: string | undefined
+  tradeNo?: string | undefined
+  payTime?: string | undefined
+  payChannel?: string | undefined
+}
+
+/** A received notify, as recorded (once per notify_id). */
+export interface OrderNotifyRecord {
+  notifyId: string
+  orderId: string | undefined
+  notifyType: string
+  tradeStatus: string | undefined
+  /** paid, closed, updated, rejected:<code>, refund. */
+  outcome: string
+  /** Recorded instead of `outcome` when the accompanying transition did not apply (already paid). */
+  outcomeIfUnchanged?: string
+  params: Record<string, string>
+}
+
+/** A refund batch of one order. */
+export interface Refund {
+  batchNo: string
+  orderId: string
+  amount: string
+  reason: string
+  state: 'pending' | 'submitted' | 'success' | 'failed'
+  gatewayCode: string | undefined
+}
+
+/**
+ * The order service's storage. Async, so a PostgreSQL store serving several processes can
+ * implement it; every method that changes state is one transaction.
+ */
+export interface OrderStore {
+  /** Throws ORDER_EXISTS when the id is taken. */
+  insert(order: Order): Promise<void>
+  get(orderId: string): Promise<Order | undefined>
+  /** Compare-and-set: applies `patch` only when the state is one of `from`. */
+  transition(orderId: string, from: readonly OrderState[], patch: OrderPatch, now: number): Promise<boolean>
+  /**
+   * Records a notify and, in the same transaction, applies `transition` when given. Returns
+   * `duplicate` when this notify_id was seen before (nothing changes then).
+   */
+  applyNotify(
+    record: OrderNotifyRecord,
+    now: number,
+    transition?: { from: readonly OrderState[]; patch: OrderPatch },
+  ): Promise<{ duplicate: boolean; transitioned: boolean }>
+  hasNotify(notifyId: string): Promise<boolean>
+  notifies(orderId: string): Promise<OrderNotifyRecord[]>
+  /**
+   * Reserves `amount` of a paid order for a refund batch: fails (false) when the order is not
+   * `success` or the refunds would exceed the amount paid.
+   */
+  reserveRefund(refund: Omit<Refund, 'state' | 'gatewayCode'>, now: number): Promise<boolean>
+  /** Settles a batch; a failed one gives its reservation back. */
+  settleRefund(batchNo: string, state: Refund['state'], gatewayCode: string | undefined, now: number): Promise<void>
+  refunds(orderId: string): Promise<Refund[]>
+  /**
+   * A reconciliation repair: the same compare-and-set as `transition`, plus its audit row, in one
+   * transaction. `applied` is false when the order had already moved (a notify got there first).
+   */
+  repair(
+    orderId: string,
+    from: readonly OrderState[],
+    patch: OrderPatch,
+    audit: AuditEntry,
+    now: number,
+  ): Promise<{ applied: boolean; fromState: OrderState | undefined }>
+  /** Records a finding that changes nothing (a flag for a human). */
+  audit(orderId: string, audit: AuditEntry, now: number): Promise<void>
+  /** The audit rows of one order, oldest first. */
+  auditTrail(orderId: string): Promise<AuditRow[]>
+  /** Orders created at or after `since`, oldest first, at most `limit`. */
+  ordersSince(since: number, limit: number): Promise<Order[]>
+  /** Opens a reconciliation run; its id goes on every audit row of the run. */
+  startReconcileRun(trigger: string, now: number): Promise<number>
+  /** Stores the finished run's report (JSON-serialisable). */
+  finishReconcileRun(runId: number, report: unknown, now: number): Promise<void>
+  /** The report of the latest finished run, if any. */
+  latestReconcileReport(): Promise<unknown>
+  close(): void
+}
+
+/** What a reconciliation did or found about one order. */
+export interface AuditEntry {
+  runId: number | undefined
+  /** MARK_PAID, MARK_CLOSED, or FLAG_<reason>. */
+  action: string
+  toState: OrderState | undefined
+  detail: Record<string, unknown>
+}
+
+/** An audit row as stored. */
+export interface AuditRow extends AuditEntry {
+  orderId: string
+  fromState: OrderState | undefined
+  applied: boolean
+  at: number
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE orders (
+        order_id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+        state TEXT NOT NULL CHECK (state IN ('wait', 'success', 'close', 'timeout')),
+        trade_status TEXT,
+        trade_no TEXT,
+        pay_time TEXT,
+        refunded_fen INTEGER NOT NULL DEFAULT 0 CHECK (refunded_fen >= 0 AND refunded_fen <= amount_fen),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE order_notifies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        notify_id TEXT NOT NULL UNIQUE,
+        order_id TEXT,
+        notify_type TEXT NOT NULL,
+        trade_status TEXT,
+        outcome TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX order_notifies_order ON order_notifies (order_id);
+      CREATE TABLE refunds (
+        batch_no TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL REFERENCES orders (order_id),
+        amount TEXT NOT NULL,
+        amount_fen INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'submitted', 'success', 'failed')),
+        gateway_code TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX refunds_order ON refunds (order_id);
+    `,
+  },
+  {
+    version: 2,
+    sql: `
+      CREATE INDEX orders_created ON orders (created_at);
+      ALTER TABLE orders ADD COLUMN pay_channel TEXT;
+      CREATE TABLE reconcile_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        trigger TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        report_json TEXT
+      );
+      CREATE TABLE order_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER REFERENCES reconcile_runs (id),
+        order_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT,
+        applied INTEGER NOT NULL CHECK (applied IN (0, 1)),
+        detail_json TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX order_audit_order ON order_audit (order_id);
+    `,
+  },
+]
+
+interface OrderRow {
+  order_id: string
+  subject: string
+  amount: string
+  state: OrderState
+  trade_status: string | null
+  trade_no: string | null
+  pay_time: string | null
+  pay_channel: string | null
+  refunded_fen: number
+  created_at: number
+  updated_at: number
+  expires_at: number
+}
+
+// SQLite integers hold any amount up to 100000000.00 yuan exactly; the arithmetic stays in fen.
+const fen = (amount: string) => Number(toFen(amount))
+const yuan = (value: number) => fromFen(BigInt(value))
+
+function toOrder(row: OrderRow): Order {
+  return {
+    orderId: row.order_id,
+    subject: row.subject,
+    amount: row.amount,
+    state: row.state,
+    tradeStatus: row.trade_status ?? undefined,
+    tradeNo: row.trade_no ?? undefined,
+    payTime: row.pay_time ?? undefined,
+    refunded: yuan(row.refunded_fen),
+    payChannel: row.pay_channel ?? undefined,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+  }
+}
+
+function patchSql(patch: OrderPatch, params: Record<string, unknown>): string {
+  const sets = ['updated_at = @now']
+  const columns: [keyof OrderPatch, string][] = [
+    ['state', 'state'],
+    ['tradeStatus', 'trade_status'],
+    ['tradeNo', 'trade_no'],
+    ['payTime', 'pay_time'],
+    ['payChannel', 'pay_channel'],
+  ]
+  for (const [key, column] of columns) {
+    if (patch[key] === undefined) continue
+    sets.push(`${column} = @${key}`)
+    params[key] = patch[key]
+  }
+  return sets.join(', ')
+}
+
+/** The SQLite order store: one file, WAL, versioned migrations. */
+export function openSqliteOrderStore(path: string): OrderStore {
+  const db: Db = openDatabase(path, MIGRATIONS)
+  const transitionSync = (orderId: string, from: readonly OrderState[], patch: OrderPatch, now: number) => {
+    const params: Record<string, unknown> = { orderId, now }
+    from.forEach((state, i) => (params[`from${i}`] = state))
+    const sql = `UPDATE orders SET ${patchSql(patch, params)} WHERE order_id = @orderId AND state IN (${from
+      .map((_, i) => `@from${i}`)
+      .join(', ')})`
+    return db.prepare(sql).run(params).changes === 1
+  }
+  const auditSync = (
+    orderId: string,
+    audit: AuditEntry,
+    fromState: OrderState | undefined,
+    applied: boolean,
+    now: number,
+  ) => {
+    db.prepare(
+      `INSERT INTO order_audit (run_id, order_id, action, from_state, to_state, applied, detail_json, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      audit.runId ?? null,
+      orderId,
+      audit.action,
+      fromState ?? null,
+      audit.toState ?? null,
+      applied ? 1 : 0,
+      JSON.stringify(audit.detail),
+      now,
+    )
+  }
+  const stateOf = (orderId: string) =>
+    db.prepare<[string], { state: OrderState }>('SELECT state FROM orders WHERE order_id = ?').get(orderId)?.state
+  return {
+    async insert(order) {
+      try {
+        db.prepare(
+          `INSERT INTO orders (order_id, subject, amount, amount_fen, state, created_at, updated_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          order.orderId,
+          order.subject,
+          order.amount,
+          fen(order.amount),
+          order.state,
+          order.createdAt,
+          order.createdAt,
+          order.expiresAt,
+        )
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+          throw new OrderError('ORDER_EXISTS', `order ${order.orderId} already exists`, { orderId: order.orderId })
+        }
+        throw error
+      }
+    },
+    async get(orderId) {
+      const row = db.prepare<[string], OrderRow>('SELECT * FROM orders WHERE order_id = ?').get(orderId)
+      return row ? toOrder(row) : undefined
+    },
+    async transition(orderId, from, patch, now) {
+      return db.transaction(() => transitionSync(orderId, from, patch, now))()
+    },
+    async applyNotify(record, now, transition) {
+      return db.transaction(() => {
+        const inserted = db
+          .prepare(
+            `INSERT OR IGNORE INTO order_notifies (notify_id, order_id, notify_type, trade_status, outcome, params_json, received_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            record.notifyId,
+            record.orderId ?? null,
+            record.notifyType,
+            record.tradeStatus ?? null,
+            record.outcome,
+            JSON.stringify(record.params),
+            now,
+          )
+        if (inserted.changes === 0) return { duplicate: true, transitioned: false }
+        const transitioned =
+          transition && record.orderId ? transitionSync(record.orderId, transition.from, transition.patch, now) : false
+        if (transition && !transitioned && record.outcomeIfUnchanged) {
+          db.prepare('UPDATE order_notifies SET outcome = ? WHERE notify_id = ?').run(
+            record.outcomeIfUnchanged,
+            record.notifyId,
+          )
+        }
+        return { duplicate: false, transitioned }
+      })()
+    },
+    async hasNotify(notifyId) {
+      return db.prepare('SELECT 1 FROM order_notifies WHERE notify_id = ?').get(notifyId) !== undefined
+    },
+    async notifies(orderId) {
+      interface Row {
+        notify_id: string
+        order_id: string | null
+        notify_type: string
+        trade_status: string | null
+        outcome: string
+        params_json: string
+      }
+      return db
+        .prepare<[string], Row>('SELECT * FROM order_notifies WHERE order_id = ? ORDER BY id')
+        .all(orderId)
+        .map((r) => ({
+          notifyId: r.notify_id,
+          orderId: r.order_id ?? undefined,
+          notifyType: r.notify_type,
+          tradeStatus: r.trade_status ?? undefined,
+          outcome: r.outcome,
+          params: JSON.parse(r.params_json) as Record<string, string>,
+        }))
+    },
+    async reserveRefund(refund, now) {
+      return db.transaction(() => {
+        const amountFen = fen(refund.amount)
+        const reserved = db
+          .prepare(
+            `UPDATE orders SET refunded_fen = refunded_fen + @amountFen, updated_at = @now
+             WHERE order_id = @orderId AND state = 'success' AND refunded_fen + @amountFen <= amount_fen`,
+          )
+          .run({ amountFen, now, orderId: refund.orderId })
+        if (reserved.changes !== 1) return false
+        try {
+          db.prepare(
+            `INSERT INTO refunds (batch_no, order_id, amount, amount_fen, reason, state, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+          ).run(refund.batchNo, refund.orderId, refund.amount, amountFen, refund.reason, now, now)
+        } catch (error) {
+          // Throwing rolls the reservation back with the transaction.
+          if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+            throw new OrderError('REFUND_CONFLICT', `refund number ${refund.batchNo} is already used`, {
+              refundNo: refund.batchNo,
+            })
+          }
+          throw error
+        }
+        return true
+      })()
+    },
+    async settleRefund(batchNo, state, gatewayCode, now) {
+      db.transaction(() => {
+        const row = db
+          .prepare<[string], { order_id: string; amount_fen: number; state: string }>(
+            'SELECT order_id, amount_fen, state FROM refunds WHERE batch_no = ?',
+          )
+          .get(batchNo)
+        if (!row || row.state === 'failed' || row.state === 'success') return
+        db.prepare('UPDATE refunds SET state = ?, gateway_code = ?, updated_at = ? WHERE batch_no = ?').run(
+          state,
+          gatewayCode ?? null,
+          now,
+          batchNo,
+        )
+        if (state === 'failed') {
+          db.prepare('UPDATE orders SET refunded_fen = refunded_fen - ?, updated_at = ? WHERE order_id = ?').run(
+            row.amount_fen,
+            now,
+            row.order_id,
+          )
+        }
+      })()
+    },
+    async refunds(orderId) {
+      interface Row {
+        batch_no: string
+        order_id: string
+        amount: string
+        reason: string
+        state: Refund['state']
+        gateway_code: string | null
+      }
+      return db
+        .prepare<[string], Row>('SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at, batch_no')
+        .all(orderId)
+        .map((r) => ({
+          batchNo: r.batch_no,
+          orderId: r.order_id,
+          amount: r.amount,
+          reason: r.reason,
+          state: r.state,
+          gatewayCode: r.gateway_code ?? undefined,
+        }))
+    },
+    async repair(orderId, from, patch, audit, now) {
+      return db.transaction(() => {
+        const fromState = stateOf(orderId)
+        const applied = transitionSync(orderId, from, patch, now)
+        auditSync(orderId, audit, fromState, applied, now)
+        return { applied, fromState }
+      })()
+    },
+    async audit(orderId, audit, now) {
+      db.transaction(() => auditSync(orderId, audit, stateOf(orderId), false, now))()
+    },
+    async auditTrail(orderId) {
+      interface Row {
+        run_id: number | null
+        order_id: string
+        action: string
+        from_state: OrderState | null
+        to_state: OrderState | null
+        applied: number
+        detail_json: string
+        created_at: number
+      }
+      return db
+        .prepare<[string], Row>('SELECT * FROM order_audit WHERE order_id = ? ORDER BY id')
+        .all(orderId)
+        .map((r) => ({
+          runId: r.run_id ?? undefined,
+          orderId: r.order_id,
+          action: r.action,
+          fromState: r.from_state ?? undefined,
+          toState: r.to_state ?? undefined,
+          applied: r.applied === 1,
+          detail: JSON.parse(r.detail_json) as Record<string, unknown>,
+          at: r.created_at,
+        }))
+    },
+    async ordersSince(since, limit) {
+      return db
+        .prepare<[number, number], OrderRow>(
+          'SELECT * FROM orders WHERE created_at >= ? ORDER BY created_at, order_id LIMIT ?',
+        )
+        .all(since, limit)
+        .map(toOrder)
+    },
+    async startReconcileRun(trigger, now) {
+      return Number(
+        db.prepare('INSERT INTO reconcile_runs (trigger, started_at) VALUES (?, ?)').run(trigger, now).lastInsertRowid,
+      )
+    },
+    async finishReconcileRun(runId, report, now) {
+      db.prepare('UPDATE reconcile_runs SET finished_at = ?, report_json = ? WHERE id = ?').run(
+        now,
+        JSON.stringify(report),
+        runId,
+      )
+    },
+    async latestReconcileReport() {
+      const row = db
+        .prepare<[], { report_json: string }>(
+          'SELECT report_json FROM reconcile_runs WHERE report_json IS NOT NULL ORDER BY id DESC LIMIT 1',
+        )
+        .get()
+      return row ? (JSON.parse(row.report_json) as unknown) : undefined
+    },
+    close() {
+      db.close()
+    },
+  }
+}

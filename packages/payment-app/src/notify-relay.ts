@@ -1,0 +1,215 @@
+import {
+  HttpCallError,
+  httpClientFor,
+  GatewayError,
+  type GatewayKind,
+  type PartnerInfo,
+  type PartnerRegistry,
+} from '@alipay-payment-handler/gateway-client'
+import {
+  NOTIFY_ACK,
+  NOTIFY_RETRY_GAPS_SECONDS,
+  decodeForm,
+  isPaidStatus,
+  type Params,
+} from '@alipay-payment-handler/protocol'
+import { type Logger, HttpProblem } from '@alipay-payment-handler/server-runtime'
+import type { SessionGateway } from './session-gateway.js'
+import type { SessionService } from './session-service.js'
+import type { OutboxItem, Session, SessionStore } from './session-store.js'
+
+export interface NotifyRelayDeps {
+  store: SessionStore
+  partners: PartnerRegistry
+  gateway: (partner: string) => SessionGateway
+  sessions: SessionService
+  logger: Logger
+  now?: () => number
+  /** Called after a notify was committed, so the outbox forwards it at once. */
+  onQueued?: () => void
+}
+
+/** Reads the charset parameter of a Content-Type header (the notify body follows `_input_charset`). */
+function charsetOf(contentType: string): string {
+  const m = /charset\s*=\s*"?([\w-]+)"?/i.exec(contentType)
+  return m?.[1]?.toLowerCase() ?? 'utf-8'
+}
+
+/**
+ * The relay's receiving side: verifies a gateway notify (mapi: signature, then `notify_verify`;
+ * openapi: the notification rule and `app_id`, openapi having no `notify_verify`),
+ * stores it with its outbox job in one transaction, and only then answers `success`. A notify
+ * already stored (same `notify_id`) is answered `success` again and recorded once.
+ */
+export function createNotifyReceiver(deps: NotifyRelayDeps) {
+  const now = deps.now ?? Date.now
+  const log = deps.logger
+
+  function findSession(outTradeNo: string | undefined): { partner: PartnerInfo; session: Session } | undefined {
+    if (!outTradeNo) return undefined
+    for (const partner of deps.partners.list()) {
+      const session = deps.store.latestSession(partner.partner, outTradeNo)
+      if (session) return { partner, session }
+    }
+    return undefined
+  }
+
+  /** `kind` is the endpoint's gateway (`/notify/mapi`, `/notify/openapi`); a partner of the other kind is refused. */
+  return async function receive(body: string, contentType: string, kind: GatewayKind = 'mapi'): Promise<string> {
+    let params: Params
+    try {
+      params = decodeForm(body, charsetOf(contentType))
+    } catch {
+      throw new HttpProblem(400, 'malformed-notify', 'The notify body does not decode.')
+    }
+    const notifyId = params['notify_id']
+    if (!notifyId) throw new HttpProblem(400, 'malformed-notify', 'The notify has no notify_id.')
+    const found = findSession(params['out_trade_no'])
+    const partner = found?.partner ?? (params['seller_id'] ? deps.partners.bySellerId(params['seller_id']) : undefined)
+    if (!partner) {
+      log.warn('notify.unknown-partner', { outTradeNo: params['out_trade_no'] })
+      throw new HttpProblem(404, 'unknown-order', 'No session or partner matches this notify.')
+    }
+    if (partner.kind !== kind) {
+      log.warn('notify.wrong-endpoint', { partner: partner.partner, endpoint: kind })
+      throw new HttpProblem(404, 'unknown-order', `No ${kind} partner matches this notify.`)
+    }
+    const gateway = deps.gateway(partner.partner)
+    const verified = await gateway.verifySigned(params)
+    if (!verified.ok) {
+      log.warn('notify.bad-signature', { partner: partner.partner, reason: verified.reason })
+      throw new HttpProblem(403, 'invalid-signature', `The notify's signature does not verify (${verified.reason}).`)
+    }
+    if (gateway.foreignApp(params) !== undefined) {
+      // Signed by the gateway, but for another app: never ours to apply or forward.
+      log.warn('notify.foreign-app', { partner: partner.partner })
+      throw new HttpProblem(403, 'app-mismatch', 'The notify names another app_id.')
+    }
+    if (deps.store.hasNotify(partner.partner, notifyId)) {
+      log.info('notify.duplicate', { notifyId })
+      return NOTIFY_ACK
+    }
+    let answer: string | undefined
+    try {
+      answer = await gateway.notifyVerify(notifyId)
+    } catch (error) {
+      if (!(error instanceof GatewayError)) throw error
+      // Not acknowledged: the gateway sends it again on its schedule.
+      throw new HttpProblem(503, 'gateway-unavailable', 'notify_verify did not answer; not acknowledged.')
+    }
+    if (answer !== undefined && answer !== 'true') {
+      // A concurrent delivery of the same notify may have been acknowledged meanwhile.
+      if (deps.store.hasNotify(partner.partner, notifyId)) return NOTIFY_ACK
+      log.warn('notify.not-verified', { notifyId, answer })
+      throw new HttpProblem(403, 'notify-not-verified', `notify_verify answered "${answer}".`)
+    }
+    const session = found?.session
+    if (!session) log.warn('notify.unknown-order', { outTradeNo: params['out_trade_no'], notifyId })
+    let settled = false
+    // Stored (in this turn's group commit) before `success` goes back.
+    const { inserted } = await deps.store.grouped(() =>
+      deps.store.recordNotify(
+        {
+          partner: partner.partner,
+          notifyId,
+          outTradeNo: params['out_trade_no'],
+          tradeStatus: params['trade_status'],
+          sessionId: session?.id,
+          body,
+          contentType: contentType || 'application/x-www-form-urlencoded',
+          receivedAt: now(),
+        },
+        session?.merchantNotifyUrl,
+        now(),
+        () => {
+          if (session) settled = deps.sessions.applyNotify(session, params)
+        },
+      ),
+    )
+    if (inserted) {
+      if (session && isPaidStatus(params['trade_status']) && !settled && session.status !== 'paid') {
+        log.error('notify.not-applied', { sessionId: session.id, tradeStatus: params['trade_status'] })
+      }
+      log.info('notify.stored', { notifyId, outTradeNo: params['out_trade_no'], forwarded: Boolean(session) })
+      deps.onQueued?.()
+    }
+    return NOTIFY_ACK
+  }
+}
+
+export interface OutboxDeps {
+  store: SessionStore
+  logger: Logger
+  fetch?: typeof fetch
+  now?: () => number
+  /** Gaps between deliveries, in ms; the gateway's schedule by default (mapi §6.2). */
+  retryGapsMs?: readonly number[]
+  timeoutMs?: number
+}
+
+/** The gateway's own schedule: 4m, 10m, 10m, 1h, 2h, 6h, 15h. */
+export const DEFAULT_RETRY_GAPS_MS: readonly number[] = NOTIFY_RETRY_GAPS_SECONDS.map((s) => s * 1000)
+
+/**
+ * The relay's forwarding side: POSTs each stored notify verbatim (same body, same Content-Type)
+ * to the merchant's notify_url until it answers exactly `success`, then stops. Everything is in
+ * SQLite, so a restart resumes where it stopped (a delivery in flight at a crash is sent again;
+ * the merchant de-duplicates, as it must anyway).
+ */
+export function createOutboxDispatcher(deps: OutboxDeps) {
+  const now = deps.now ?? Date.now
+  const gaps = deps.retryGapsMs ?? DEFAULT_RETRY_GAPS_MS
+  const http = httpClientFor(deps.fetch)
+  const timeoutMs = deps.timeoutMs ?? 10_000
+  // A notify storm must drain fast, and one slow merchant endpoint must not hold up the rest:
+  // deliver a batch concurrently, and take the next batch at once while batches come back full.
+  async function deliver(item: OutboxItem): Promise<void> {
+    let error: string | undefined
+    try {
+      const reply = await http({
+        method: 'POST',
+        url: item.targetUrl,
+        headers: { 'content-type': item.contentType },
+        body: item.body,
+        timeoutMs,
+      })
+      if (reply.status !== 200 || reply.text !== NOTIFY_ACK) error = `HTTP ${reply.status}, body not "success"`
+    } catch (cause) {
+      error = cause instanceof HttpCallError ? `${cause.failure}: ${cause.message}` : String(cause)
+    }
+    // Outcomes share a commit with the others of this turn; a crash before it only means the
+    // delivery is made again, which the merchant de-duplicates anyway.
+    if (error === undefined) {
+      await deps.store.grouped(() => deps.store.markDelivered(item.id, now()))
+      deps.logger.info('relay.delivered', { outboxId: item.id, attempts: item.attempts + 1 })
+    } else {
+      const gap = gaps[item.attempts]
+      const failure = error
+      await deps.store.grouped(() =>
+        deps.store.markAttemptFailed(item.id, failure, gap === undefined ? undefined : now() + gap),
+      )
+      deps.logger.warn(gap === undefined ? 'relay.gave-up' : 'relay.retry', {
+        outboxId: item.id,
+        attempts: item.attempts + 1,
+        error,
+      })
+    }
+  }
+
+  /** Delivers everything due now; returns how many deliveries were attempted. */
+  return async function runOnce(): Promise<number> {
+    let attempted = 0
+    for (let round = 0; round < MAX_ROUNDS_PER_RUN; round++) {
+      const due = deps.store.dueOutbox(now(), BATCH_SIZE)
+      await Promise.all(due.map(deliver))
+      attempted += due.length
+      if (due.length < BATCH_SIZE) break
+    }
+    return attempted
+  }
+}
+
+/** Deliveries in flight at once: enough to hide merchant latency, few enough for one process. */
+const BATCH_SIZE = 32
+/** Bounds one run, so a huge backlog still lets the loop's other duties (stop) in between. */
+const MAX_ROUNDS_PER_RUN = 50

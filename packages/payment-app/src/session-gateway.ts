@@ -1,0 +1,146 @@
+import {
+  buildOpenapiPaymentResponse,
+  buildPaymentResponse,
+  verifyOpenapiNotify,
+  verifyParams,
+  type AlipayPaymentResponse,
+  type KeyRing,
+  type Params,
+  type PaymentMethodSpecificData,
+  type SignType,
+  type VerifyResult,
+} from '@alipay-payment-handler/protocol'
+import {
+  GatewayError,
+  type MapiClient,
+  type PayRequest,
+  type TradeQueryResult,
+  type OpenapiCallResult,
+  type OpenapiClient,
+  OPENAPI_METHODS,
+  type GatewayKind,
+} from '@alipay-payment-handler/gateway-client'
+import { translateMethodData, translateToOpenapi, type TranslateOptions } from './translate.js'
+
+type Ref = { tradeNo?: string | undefined; outTradeNo?: string | undefined }
+
+/**
+ * What the signing server's sessions and notify relay need from a partner's gateway, mapi or
+ * openapi. Trades come back in the dictionary's (mapi) names (`trade_status`, `total_fee`,
+ * `trade_no`) so the session logic is one; signed sets are kept verbatim and verified with their
+ * own gateway's rule.
+ */
+export interface SessionGateway {
+  readonly kind: GatewayKind
+  /** The `gateway.do` this partner's requests go to. */
+  readonly gatewayUrl: string
+  /** Re-signs the merchant's verified method data as the gateway's web pay request (no network). */
+  buildPayRequest(data: PaymentMethodSpecificData, options: TranslateOptions): Promise<PayRequest>
+  /** Verifies a return or a notify with the gateway's rule (mapi string, or openapi's notification rule). */
+  verifySigned(params: Params, signType?: SignType): Promise<VerifyResult>
+  /** The app a signed set names, when it names another than ours (openapi `app_id`); else undefined. */
+  foreignApp(params: Params): string | undefined
+  /** The paid amount a signed set names: `total_fee` (mapi) or `total_amount` (openapi). */
+  amountOf(params: Params): string | undefined
+  /** The AlipayPaymentResponse from ONE verified signed set (docs/decisions/0003). */
+  paymentResponse(params: Params, paid: boolean): AlipayPaymentResponse
+  singleTradeQuery(ref: Ref): Promise<TradeQueryResult>
+  closeTrade(ref: Ref): Promise<{ closed: true } | { closed: false; error: string }>
+  /** mapi `notify_verify`; `undefined` on openapi, which has none: the signature is the proof (openapi §0.1). */
+  notifyVerify(notifyId: string): Promise<'true' | 'false' | 'invalid' | undefined>
+}
+
+/** The mapi session gateway: the mapi client plus the partner's key ring. */
+export function mapiSessionGateway(client: MapiClient, keys: KeyRing): SessionGateway {
+  return {
+    kind: 'mapi',
+    gatewayUrl: client.gatewayUrl,
+    buildPayRequest: (data, options) => client.buildPayRequest(translateMethodData(data, options)),
+    verifySigned: (params, signType) => verifyParams(params, { keys, ...(signType ? { signType } : {}) }),
+    foreignApp: () => undefined,
+    amountOf: (params) => params['total_fee'],
+    paymentResponse: (params, paid) => buildPaymentResponse(params, paid),
+    singleTradeQuery: (ref) => client.singleTradeQuery(ref),
+    closeTrade: (ref) => client.closeTrade(ref),
+    notifyVerify: (notifyId) => client.notifyVerify(notifyId),
+  }
+}
+
+const TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST'
+
+const str = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined
+
+function refused(method: string, result: Extract<OpenapiCallResult, { ok: false }>): GatewayError {
+  const code = result.subCode ?? result.code
+  return new GatewayError('GATEWAY_REFUSED', method, `refused with ${code}`, { gatewayCode: code })
+}
+
+function openapiRef(ref: Ref): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (ref.tradeNo) out['trade_no'] = ref.tradeNo
+  if (ref.outTradeNo) out['out_trade_no'] = ref.outTradeNo
+  if (!ref.tradeNo && !ref.outTradeNo) throw new RangeError('tradeNo or outTradeNo is required')
+  return out
+}
+
+/** The openapi session gateway (openapi §5, §6, §7): page.pay/wap.pay, query, close, no notify_verify. */
+export function openapiSessionGateway(client: OpenapiClient): SessionGateway {
+  return {
+    kind: 'openapi',
+    gatewayUrl: client.gatewayUrl,
+
+    async buildPayRequest(data, options) {
+      const { method, biz } = translateToOpenapi(data, options)
+      const request = await client.pageRequest(method, biz, {
+        notifyUrl: options.notifyUrl,
+        returnUrl: options.returnUrl,
+      })
+      // The signed GET link serves both devices; the form is its equivalent for windows that post.
+      return {
+        params: request.params,
+        url: request.url,
+        form: { action: `${client.gatewayUrl}?charset=utf-8`, method: 'get', fields: request.params },
+      }
+    },
+
+    verifySigned: (params) => verifyOpenapiNotify(params, client.publicKey),
+    foreignApp: (params) => (params['app_id'] !== client.appId ? (params['app_id'] ?? '(none)') : undefined),
+    amountOf: (params) => params['total_amount'],
+    paymentResponse: (params, paid) => buildOpenapiPaymentResponse(params, paid),
+
+    async singleTradeQuery(ref) {
+      const result = await client.call(OPENAPI_METHODS.query, openapiRef(ref))
+      if (!result.ok) {
+        // Also the normal answer before the payer logged in at the cashier (openapi §5.1).
+        if ((result.subCode ?? result.code) === TRADE_NOT_EXIST) return { found: false }
+        throw refused(OPENAPI_METHODS.query, result)
+      }
+      const r = result.response
+      // The dictionary's names, so the session logic reads one shape; the reply itself was verified.
+      const trade: Params = {}
+      const copy = (to: string, from: string) => {
+        const value = str(r[from])
+        if (value !== undefined) trade[to] = value
+      }
+      copy('out_trade_no', 'out_trade_no')
+      copy('trade_no', 'trade_no')
+      copy('trade_status', 'trade_status')
+      copy('total_fee', 'total_amount')
+      copy('buyer_id', 'buyer_user_id')
+      return { found: true, trade }
+    },
+
+    async closeTrade(ref) {
+      const result = await client.call(OPENAPI_METHODS.close, openapiRef(ref))
+      if (result.ok) return { closed: true }
+      const code = result.subCode ?? result.code
+      // A busy gateway is worth asking again (the caller defers); other refusals are answers.
+      if (refused(OPENAPI_METHODS.close, result).retryable) throw refused(OPENAPI_METHODS.close, result)
+      // Page/WAP orders whose payer never logged in have no trade: nothing can be paid (openapi §5.5).
+      return { closed: false, error: code === TRADE_NOT_EXIST ? 'TRADE_NOT_EXIST' : code }
+    },
+
+    notifyVerify: async () => undefined,
+  }
+}

@@ -1,0 +1,348 @@
+import { serve } from '@hono/node-server'
+import { Hono, type Context } from 'hono'
+import { cors } from 'hono/cors'
+import type { AddressInfo } from 'node:net'
+import {
+  renderCashierForm,
+  createMapiClient,
+  createOpenapiClient,
+  createPartnerRegistry,
+  type GatewayKind,
+  type PartnerRegistry,
+} from '@alipay-payment-handler/gateway-client'
+import {
+  installErrorHandling,
+  limitBody,
+  securityHeaders,
+  slowRequestLimits,
+  strictCsp,
+  createLogger,
+  type Logger,
+  startLoop,
+  type Loop,
+  HttpProblem,
+  rateLimit,
+  type RateLimitOptions,
+  jsonBody,
+  parseWith,
+} from '@alipay-payment-handler/server-runtime'
+import { createNotifyReceiver, createOutboxDispatcher } from './notify-relay.js'
+import { SessionEvents } from './session-events.js'
+import { mapiSessionGateway, openapiSessionGateway, type SessionGateway } from './session-gateway.js'
+import { CancelBody, CreateSessionBody, ReturnBody, StatusQuery } from './session-schemas.js'
+import { createSessionService, type SessionService } from './session-service.js'
+import { openSessionStore, type SessionStore } from './session-store.js'
+
+/** Something that answers requests for /pay and /pay/*: a Hono sub-app or a plain fetch handler. */
+export interface HandlerAssets {
+  fetch(request: Request): Response | Promise<Response>
+}
+
+/** What the HTTP layer needs; everything is built by `createSigningServer` or by a test. */
+export interface SigningServerAppDeps {
+  sessions: SessionService
+  /** The notify relay's receiving side: raw body + Content-Type (+ the endpoint's gateway) → the text to answer. */
+  receiveNotify: (body: string, contentType: string, kind?: GatewayKind) => Promise<string>
+  partners: PartnerRegistry
+  /** Origin of the server's gateway, for the CSP's form-action (partners' own gateways are added). */
+  gatewayOrigin: string
+  logger: Logger
+  handlerAssets?: HandlerAssets | undefined
+  /** Answers /polyfill/* (the polyfill's prebuilt modules); unset, those URLs are 404. */
+  polyfillAssets?: HandlerAssets | undefined
+  /** Per client and window; `false` turns rate limiting off (tests that hammer one route). */
+  rateLimits?: { api?: RateLimitOptions; create?: RateLimitOptions; notify?: RateLimitOptions } | false
+}
+
+/** Longest long poll, in seconds (the contract's 25 s, inside common proxy timeouts). */
+const MAX_WAIT_SECONDS = 25
+
+/** Builds the signing server's fetch handler. Only `startSigningServer` listens. */
+export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
+  const app = new Hono()
+  installErrorHandling(app, deps.logger)
+  // Forms may go to every gateway a partner uses, and nowhere else.
+  const gatewayOrigins = [
+    ...new Set([
+      deps.gatewayOrigin,
+      ...deps.partners.list().flatMap((p) => (p.gatewayUrl ? [new URL(p.gatewayUrl).origin] : [])),
+    ]),
+  ]
+  app.use('*', securityHeaders(gatewayOrigins))
+
+  // CORS exactly as wide as the merchant origins of all partners; the checkout itself is same-origin.
+  const allowed = new Set(deps.partners.list().flatMap((p) => p.allowedOrigins))
+  app.use(
+    '/api/*',
+    cors({
+      origin: (origin) => (allowed.has(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['content-type'],
+      maxAge: 600,
+    }),
+  )
+  const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
+  if (limits) {
+    app.post('/api/sessions', rateLimit(limits.create ?? { limit: 30, windowMs: 60_000 }))
+    app.use('/api/*', rateLimit(limits.api ?? { limit: 600, windowMs: 60_000 }))
+    app.use('/notify/*', rateLimit(limits.notify ?? { limit: 600, windowMs: 60_000 }))
+  }
+  app.use('/api/*', limitBody(32 * 1024))
+  app.use('/notify/*', limitBody(32 * 1024))
+
+  app.get('/healthz', (c) => c.json({ ok: true }))
+
+  app.post('/api/sessions', async (c) => {
+    const body = await jsonBody(c, CreateSessionBody)
+    return c.json(await deps.sessions.create(body), 201)
+  })
+
+  app.get('/api/sessions/:id', async (c) => {
+    const query = parseWith(StatusQuery, c.req.query())
+    const waitSeconds = Math.min(Number(query.wait ?? 0), MAX_WAIT_SECONDS)
+    const view = await deps.sessions.waitView(c.req.param('id'), waitSeconds * 1000, query.status, c.req.raw.signal)
+    c.header('cache-control', 'no-store')
+    return c.json(view)
+  })
+
+  app.post('/api/sessions/:id/return', async (c) => {
+    const body = await jsonBody(c, ReturnBody)
+    return c.json(await deps.sessions.handleReturn(c.req.param('id'), body.query))
+  })
+
+  app.post('/api/sessions/:id/cancel', async (c) => {
+    const body = await jsonBody(c, CancelBody)
+    return c.json(await deps.sessions.cancel(c.req.param('id'), body.reason ?? 'buyer'))
+  })
+
+  app.post('/api/sessions/:id/abort', async (c) => c.json(await deps.sessions.cancel(c.req.param('id'), 'aborted')))
+
+  // The cashier as an auto-submitting form, for windows that prefer a page to a URL.
+  app.get('/api/sessions/:id/cashier', (c) => {
+    const { gatewayUrl, fields: request } = deps.sessions.cashierRequest(c.req.param('id'))
+    const nonce = crypto.randomUUID().replace(/-/g, '')
+    c.header('content-security-policy', strictCsp([new URL(gatewayUrl).origin], nonce))
+    c.header('cache-control', 'no-store')
+    // openapi names its charset `charset`, mapi `_input_charset` (openapi §1.3).
+    const charsetParam = request['app_id'] !== undefined ? 'charset' : '_input_charset'
+    return c.html(
+      renderCashierForm({ action: `${gatewayUrl}?${charsetParam}=utf-8`, method: 'get', fields: request }, nonce),
+    )
+  })
+
+  for (const kind of ['mapi', 'openapi'] as const) {
+    app.post(`/notify/${kind}`, async (c) => {
+      const answer = await deps.receiveNotify(await c.req.text(), c.req.header('content-type') ?? '', kind)
+      // Exactly the seven characters, nothing else (mapi §6.2, openapi §6.4).
+      return c.body(answer, 200, { 'content-type': 'text/plain; charset=utf-8' })
+    })
+  }
+
+  const assets = deps.handlerAssets
+  const serveAssets = async (c: Context) => {
+    if (!assets) throw new HttpProblem(404, 'not-found', 'The payment handler files are not mounted.')
+    return assets.fetch(c.req.raw)
+  }
+  app.all('/pay', serveAssets)
+  app.all('/pay/*', serveAssets)
+  const polyfill = deps.polyfillAssets
+  if (polyfill) app.get('/polyfill/*', (c) => polyfill.fetch(c.req.raw))
+  return app
+}
+
+/** Everything that configures a signing server. */
+export interface SigningServerConfig {
+  /** 0 picks a free port. Default 4200. */
+  port?: number
+  hostname?: string
+  /** The origin browsers and the gateway reach us at; default `http://localhost:<port>`. */
+  publicOrigin?: string
+  /** The full `gateway.do` URL: the sandbox's or `https://mapi.alipay.com/gateway.do`. */
+  gatewayUrl: string
+  /** Partner configs (see `PartnerConfig`); checked at start, a bad key stops the start. */
+  partners: readonly unknown[]
+  /** SQLite file of sessions, notifies and the outbox. */
+  dbPath: string
+  handlerAssets?: HandlerAssets
+  polyfillAssets?: HandlerAssets
+  logger?: Logger
+  fetch?: typeof fetch
+  gatewayTimeoutMs?: number
+  /** single_trade_query poll gap for windows that closed (default 5 s). */
+  pollIntervalMs?: number
+  /** How often the outbox looks for due deliveries (default 1 s). */
+  outboxIntervalMs?: number
+  /** Gaps between forwarding attempts, ms (default the gateway's 4m…15h). */
+  retryGapsMs?: readonly number[]
+  sessionTtlMs?: number
+  rateLimits?: SigningServerAppDeps['rateLimits']
+  now?: () => number
+  /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
+  requestTimeoutMs?: number
+}
+
+/** A built (not yet listening) signing server: its app, its parts, and the loops to start. */
+export interface SigningServer {
+  app: Hono
+  store: SessionStore
+  sessions: SessionService
+  partners: PartnerRegistry
+  /** Starts the poller and the outbox. */
+  startBackground(): void
+  /** Runs one poller round and one outbox round now (tests). */
+  runBackgroundOnce(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Builds a signing server from configuration: store, partners, gateway clients, services, app. */
+export async function createSigningServer(
+  config: SigningServerConfig & { publicOrigin: string },
+): Promise<SigningServer> {
+  const logger = config.logger ?? createLogger({ name: 'signing-server' })
+  const partners = await createPartnerRegistry(config.partners)
+  if (partners.list().length === 0) throw new HttpProblem(500, 'no-partners', 'No partner is configured.')
+  const store = openSessionStore(config.dbPath)
+  const clients = new Map<string, SessionGateway>()
+  const gateway = (partner: string): SessionGateway => {
+    let client = clients.get(partner)
+    if (!client) {
+      const info = partners.get(partner)
+      if (!info) throw new RangeError(`partner ${partner} is not configured`)
+      const keys = partners.gatewayKeys(partner)
+      const transport = {
+        gatewayUrl: info.gatewayUrl ?? config.gatewayUrl,
+        ...(config.fetch ? { fetch: config.fetch } : {}),
+        ...(config.gatewayTimeoutMs ? { timeoutMs: config.gatewayTimeoutMs } : {}),
+      }
+      // Each partner chooses its gateway by configuration, and may name its own gateway.do.
+      client =
+        info.kind === 'openapi'
+          ? openapiSessionGateway(
+              createOpenapiClient({
+                ...transport,
+                appId: info.appId ?? '',
+                privateKey: keys.privateKey ?? '',
+                publicKey: keys.publicKey ?? '',
+                signType: info.signType === 'RSA' ? 'RSA' : 'RSA2',
+              }),
+            )
+          : mapiSessionGateway(
+              createMapiClient({ ...transport, partner, sellerId: info.sellerId, keys, signType: info.signType }),
+              keys,
+            )
+      clients.set(partner, client)
+    }
+    return client
+  }
+  const events = new SessionEvents()
+  const now = config.now
+  const sessions = createSessionService({
+    store,
+    partners,
+    gateway,
+    publicOrigin: config.publicOrigin,
+    events,
+    logger,
+    ...(now ? { now } : {}),
+    ...(config.sessionTtlMs ? { sessionTtlMs: config.sessionTtlMs } : {}),
+    ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
+  })
+  const runOutbox = createOutboxDispatcher({
+    store,
+    logger,
+    ...(config.fetch ? { fetch: config.fetch } : {}),
+    ...(now ? { now } : {}),
+    ...(config.retryGapsMs ? { retryGapsMs: config.retryGapsMs } : {}),
+  })
+  let outboxLoop: Loop | undefined
+  let pollLoop: Loop | undefined
+  const receiveNotify = createNotifyReceiver({
+    store,
+    partners,
+    gateway,
+    sessions,
+    logger,
+    ...(now ? { now } : {}),
+    onQueued: () => outboxLoop?.kick(),
+  })
+  const app = createSigningServerApp({
+    sessions,
+    receiveNotify,
+    partners,
+    gatewayOrigin: new URL(config.gatewayUrl).origin,
+    logger,
+    handlerAssets: config.handlerAssets,
+    polyfillAssets: config.polyfillAssets,
+    ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
+  })
+  return {
+    app,
+    store,
+    sessions,
+    partners,
+    startBackground() {
+      pollLoop ??= startLoop('poller', () => sessions.pollOnce(), config.pollIntervalMs ?? 5_000, logger)
+      outboxLoop ??= startLoop('outbox', runOutbox, config.outboxIntervalMs ?? 1_000, logger)
+    },
+    async runBackgroundOnce() {
+      await sessions.pollOnce()
+      await runOutbox()
+    },
+    async close() {
+      await Promise.all([pollLoop?.stop(), outboxLoop?.stop()])
+      store.close()
+    },
+  }
+}
+
+/** A listening signing server. */
+export interface RunningSigningServer {
+  url: string
+  server: SigningServer
+  close(): Promise<void>
+}
+
+/**
+ * Starts the signing server: listens (port 0 allowed), then builds the app with the real
+ * origin so return_url and notify_url point at it, and starts the background loops.
+ */
+export async function startSigningServer(config: SigningServerConfig): Promise<RunningSigningServer> {
+  // The app needs the real port (return_url, notify_url), so it is plugged in after listening.
+  const ref: { handler?: (request: Request) => Response | Promise<Response> } = {}
+  const hostname = config.hostname ?? '127.0.0.1'
+  const listener = serve({
+    fetch: (request: Request) =>
+      ref.handler ? ref.handler(request) : new Response('starting', { status: 503, headers: { 'retry-after': '1' } }),
+    port: config.port ?? 4200,
+    hostname,
+    overrideGlobalObjects: false,
+    serverOptions: slowRequestLimits(config.requestTimeoutMs),
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    listener.once('listening', () => resolve((listener.address() as AddressInfo).port))
+    listener.once('error', reject)
+  })
+  const closeListener = () =>
+    new Promise<void>((resolve) => {
+      ;(listener as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+      listener.close(() => resolve())
+    })
+  const url = `http://${hostname === '127.0.0.1' ? 'localhost' : hostname}:${port}`
+  let server: SigningServer
+  try {
+    server = await createSigningServer({ ...config, publicOrigin: config.publicOrigin ?? url })
+  } catch (error) {
+    await closeListener()
+    throw error
+  }
+  ref.handler = (request) => server.app.fetch(request)
+  server.startBackground()
+  return {
+    url,
+    server,
+    async close() {
+      await closeListener()
+      await server.close()
+    },
+  }
+}

@@ -1,0 +1,92 @@
+import {
+  ALIPAY_USER_ID,
+  PC_PAY_SERVICE,
+  WAP_PAY_SERVICE,
+  formatBeijingTime,
+  type Params,
+  type PaymentMethodSpecificData,
+} from '@alipay-payment-handler/protocol'
+
+/** What the server adds to a merchant's order to make it a web cashier request. */
+export interface TranslateOptions {
+  device: 'pc' | 'wap'
+  sellerId: string
+  notifyUrl: string
+  returnUrl: string
+  /** The WAP service wants a product link (mapi §3.3); the merchant's page origin serves. */
+  showUrl: string
+  /** `it_b_pay` to send (relative form), already converted from an absolute time. */
+  itBPay: string | undefined
+}
+
+/**
+ * Re-targets the spec's APP-pay data onto `create_direct_pay_by_user` (pc) or
+ * `alipay.wap.create.direct.pay.by.user` (wap), field by field as mapi §2.2. The result is
+ * unsigned; the gateway client signs it.
+ */
+export function translateMethodData(data: PaymentMethodSpecificData, options: TranslateOptions): Params {
+  const wap = options.device === 'wap'
+  const out: Params = {
+    service: wap ? WAP_PAY_SERVICE : PC_PAY_SERVICE,
+    partner: data.partner,
+    // The WAP table takes UTF-8 only; we send UTF-8 for both so one encoding path serves all.
+    _input_charset: 'utf-8',
+    notify_url: options.notifyUrl,
+    return_url: options.returnUrl,
+    out_trade_no: data.out_trade_no ?? '',
+    subject: data.subject ?? '',
+    payment_type: '1',
+    total_fee: data.total_fee ?? '',
+  }
+  const seller = data.seller_id
+  if (!seller || ALIPAY_USER_ID.test(seller)) out['seller_id'] = seller || options.sellerId
+  // A login (e-mail or phone) travels as seller_email (mapi §2.2, inferred).
+  else out['seller_email'] = seller
+  if (data.body) out['body'] = data.body
+  if (!wap && data.goods_type) out['goods_type'] = data.goods_type
+  if (options.itBPay) out['it_b_pay'] = options.itBPay
+  if (wap) out['show_url'] = options.showUrl
+  return out
+}
+
+/** The openapi web pay methods (openapi §5.1, §5.2). */
+const OPENAPI_PAGE_PAY = 'alipay.trade.page.pay'
+const OPENAPI_WAP_PAY = 'alipay.trade.wap.pay'
+
+/**
+ * Re-targets the same spec data onto `alipay.trade.page.pay` (pc) or `alipay.trade.wap.pay`
+ * (wap): `total_fee` becomes `total_amount`, `it_b_pay` (already relative) `timeout_express`, the
+ * product code follows the device, and the WAP cashier's back link (`quit_url`) is the merchant's
+ * page. `notify_url`/`return_url` are common parameters, passed beside biz_content by the caller.
+ */
+export function translateToOpenapi(
+  data: PaymentMethodSpecificData,
+  options: TranslateOptions,
+): { method: string; biz: Record<string, string> } {
+  const wap = options.device === 'wap'
+  const biz: Record<string, string> = {
+    out_trade_no: data.out_trade_no ?? '',
+    total_amount: data.total_fee ?? '',
+    // Alipay refuses `/`, `=` and `&` in subject (openapi §5.1); the session keeps the signed one.
+    subject: (data.subject ?? '').replace(/[/=&]/g, ' '),
+    product_code: wap ? 'QUICK_WAP_WAY' : 'FAST_INSTANT_TRADE_PAY',
+  }
+  if (data.body) biz['body'] = data.body
+  if (!wap && data.goods_type) biz['goods_type'] = data.goods_type
+  // openapi wants the unit spelled out (`90m`); mapi takes a bare number as minutes.
+  if (options.itBPay) biz['timeout_express'] = /^\d+$/.test(options.itBPay) ? `${options.itBPay}m` : options.itBPay
+  if (wap) biz['quit_url'] = options.showUrl
+  return { method: wap ? OPENAPI_WAP_PAY : OPENAPI_PAGE_PAY, biz }
+}
+
+/**
+ * Turns an absolute `it_b_pay` deadline into whole minutes from `now`, as the web services take
+ * only relative forms (mapi §2.2). Undefined when less than a minute is left.
+ */
+export function minutesUntil(deadline: Date, now: Date): string | undefined {
+  const minutes = Math.floor((deadline.getTime() - now.getTime()) / 60_000)
+  return minutes >= 1 ? `${Math.min(minutes, 21_600)}m` : undefined
+}
+
+/** A timestamp for logs and answers, Beijing time like the gateway's. */
+export const beijing = (ms: number) => formatBeijingTime(new Date(ms))

@@ -1,0 +1,57 @@
+import { afterEach, expect, test, vi } from 'vitest'
+import { HANDSHAKE_TIMEOUT_MS, connectCheckout, openCheckoutWindow } from './checkout-channel.js'
+
+afterEach(() => {
+  vi.unstubAllGlobals()
+})
+
+test('opens the checkout in a named popup and hands back the window', () => {
+  const popup = { closed: false }
+  const open = vi.fn(() => popup)
+  vi.stubGlobal('window', { open })
+  expect(openCheckoutWindow('https://pay.example/pay/checkout.html')).toBe(popup)
+  expect(open).toHaveBeenCalledWith(
+    'https://pay.example/pay/checkout.html',
+    'alipay-checkout',
+    'popup,width=480,height=720',
+  )
+})
+
+test('a window.open() that throws (Firefox in a sandbox without allow-popups) counts as blocked', () => {
+  vi.stubGlobal('window', {
+    open: () => {
+      throw new DOMException('Blocked', 'InvalidAccessError')
+    },
+  })
+  expect(openCheckoutWindow('https://pay.example/pay/checkout.html')).toBeNull()
+})
+
+test('a window.open() that returns null counts as blocked', () => {
+  vi.stubGlobal('window', { open: () => null })
+  expect(openCheckoutWindow('https://pay.example/pay/checkout.html')).toBeNull()
+})
+
+test('a popup whose checkout never announces itself counts as closed, and leaves no listener', () => {
+  vi.useFakeTimers()
+  try {
+    const listeners = new Set<unknown>()
+    vi.stubGlobal('window', {
+      addEventListener: (_type: string, fn: unknown) => listeners.add(fn),
+      removeEventListener: (_type: string, fn: unknown) => listeners.delete(fn),
+    })
+    const popup = { closed: false, close: vi.fn() }
+    const outcomes: unknown[] = []
+    connectCheckout(popup as unknown as Window, 'https://pay.example', (o) => outcomes.push(o))
+    expect(listeners.size).toBe(1)
+    vi.advanceTimersByTime(HANDSHAKE_TIMEOUT_MS - 1)
+    expect(outcomes).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(outcomes).toEqual([{ kind: 'cancelled', reason: 'closed' }])
+    expect(popup.close).toHaveBeenCalled()
+    expect(listeners.size).toBe(0)
+    vi.advanceTimersByTime(60_000)
+    expect(outcomes).toHaveLength(1)
+  } finally {
+    vi.useRealTimers()
+  }
+})

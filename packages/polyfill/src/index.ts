@@ -1,0 +1,2 @@
+export { installAlipayPolyfill, type PolyfillMode } from './install.js'
+export type { AlipayPolyfillOptions } from './config.js'

@@ -1,0 +1,129 @@
+export { bytesToBase64, base64ToBytes } from './base64.js'
+export { GATEWAY_CHARSETS, normalizeCharset, encodeText, decodeText, type Charset } from './charset.js'
+export { DIAGNOSTIC_PREFIX, ProtocolError, ValidationError, type ProtocolErrorCode, type FieldIssue } from './errors.js'
+export { encodeForm, decodeForm, type Params } from './form.js'
+export { importPrivateKey, importPublicKey, assertKeyUsable, readKey, type KeyKind, type RsaSignType } from './keys.js'
+export {
+  ALIPAY_METHOD,
+  APP_PAY_SERVICE,
+  PC_PAY_SERVICE,
+  WAP_PAY_SERVICE,
+  MAPI_SERVICES,
+  TRADE_STATUSES,
+  isPaidStatus,
+  NOTIFY_ACK,
+  NOTIFY_RETRY_GAPS_SECONDS,
+  RETURN_NOTIFY_ID_LIFETIME_SECONDS,
+  GATEWAY_ERROR_CODES,
+  type TradeStatus,
+  type GatewayErrorCode,
+} from './mapi.js'
+export {
+  isAmountString,
+  toFen,
+  fromFen,
+  normalizeAmount,
+  amountsEqual,
+  compareAmounts,
+  isAmountInRange,
+  addAmounts,
+  subtractAmounts,
+  MIN_AMOUNT_FEN,
+  MAX_AMOUNT_FEN,
+} from './money.js'
+export { generateOrderId, ORDER_ID_PATTERN } from './order-id.js'
+export { verifyTradeReply } from './query-reply.js'
+export {
+  buildPaymentResponse,
+  buildOpenapiPaymentResponse,
+  isOpenapiResponse,
+  verifyPaymentResponse,
+  RESPONSE_UNSIGNED_KEYS,
+  OPENAPI_RESPONSE_UNSIGNED_KEYS,
+  OPENAPI_RESPONSE_MARKER,
+} from './response.js'
+export {
+  ALIPAY_USER_ID,
+  OUT_TRADE_NO,
+  parseItBPay,
+  itBPayDeadline,
+  isNotifyUrl,
+  isSellerAccount,
+  charLength,
+  type ItBPay,
+} from './rules.js'
+export {
+  SIGN_TYPES,
+  isSignType,
+  md5Hex,
+  md5Sign,
+  constantTimeEqual,
+  signString,
+  verifyString,
+  signParams,
+  verifyParams,
+  type SignType,
+  type KeyRing,
+  type VerifyFailure,
+  type VerifyResult,
+  type SignOptions,
+  type VerifyOptions,
+} from './sign.js'
+export { stringToSign, pickStrings, MAPI_UNSIGNED_KEYS } from './string-to-sign.js'
+export { formatBeijingTime, compactBeijingTime, parseBeijingTime } from './time.js'
+export type {
+  PaymentMethodSpecificData,
+  AlipayPaymentResponse,
+  MapiCommonParams,
+  MapiPayRequest,
+  MapiReturnParams,
+  MapiNotifyParams,
+  MapiRefundNotifyParams,
+} from './types.js'
+export { REQUIRED_METHOD_DATA_FIELDS, REQUIRED_RESPONSE_FIELDS } from './types.js'
+export { checkPaymentMethodData, validatePaymentMethodData, checkPayRequest, type GatewayRefusal } from './validate.js'
+export {
+  parseGatewayReply,
+  renderGatewayReply,
+  escapeXml,
+  MAX_REPLY_BYTES,
+  type GatewayReply,
+  type GatewayReplyContent,
+} from './xml.js'
+export {
+  parseWindowMessage,
+  parseOpenerMessage,
+  cancelledDetails,
+  isCancelledDetails,
+  type CancelReason,
+  type CancelledDetails,
+  type CheckoutRequest,
+  type CheckoutOutcome,
+  type WindowToOpener,
+  type OpenerToWindow,
+} from './messages.js'
+export {
+  diagnoseSignature,
+  formatDiagnosis,
+  type Diagnosis,
+  type DiagnosisFinding,
+  type DiagnosisHint,
+  type DiagnoseOptions,
+} from './diagnose.js'
+export {
+  openapiRequestString,
+  openapiNotifyString,
+  signOpenapiRequest,
+  verifyOpenapiRequest,
+  signOpenapiNotify,
+  verifyOpenapiNotify,
+  verifyOpenapiReply,
+  extractMemberText,
+  responseKeyOf,
+  bizContent,
+  type OpenapiSignType,
+  type OpenapiReply,
+  type OpenapiReplyResult,
+} from './openapi.js'
+export { useNativeCrypto } from './native-crypto.js'
+export { certificateSn, rootCertificateSn, readCertificate, pemCertificates } from './cert-sn.js'

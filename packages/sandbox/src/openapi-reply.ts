@@ -1,0 +1,68 @@
+import { responseKeyOf, signString } from '@alipay-payment-handler/protocol'
+import type { OpenapiApp } from './config.js'
+import type { SandboxDeps } from './deps.js'
+
+/** The `code`/`msg` pairs of openapi §4.3 the sandbox answers with. */
+export const OPENAPI_CODES = {
+  '10000': 'Success',
+  '20000': 'Service Currently Unavailable',
+  '40001': 'Missing Required Arguments',
+  '40002': 'Invalid Arguments',
+  '40004': 'Business Failed',
+} as const
+export type OpenapiCode = keyof typeof OPENAPI_CODES
+
+/** A failed openapi call: code, sub_code and a human sub_msg. */
+export interface OpenapiFailure {
+  code: Exclude<OpenapiCode, '10000'>
+  subCode: string
+  subMsg: string
+}
+
+/** Shorthand for an OpenapiFailure. */
+export const failure = (code: OpenapiFailure['code'], subCode: string, subMsg: string): OpenapiFailure => ({
+  code,
+  subCode,
+  subMsg,
+})
+
+/**
+ * Compact JSON as the real gateway writes it: every `/` inside a string written `\/`, non-ASCII
+ * raw (openapi §10.3). JSON.stringify only emits `/` inside strings, so one replace is exact.
+ */
+export function gatewayJson(value: unknown): string {
+  return JSON.stringify(value).replace(/\//g, '\\/')
+}
+
+/** The response object: code, msg, sub_code, sub_msg first, then the business fields (openapi §10.3). */
+export function responseObject(
+  result: { failure: OpenapiFailure } | { fields: Record<string, unknown> },
+): Record<string, unknown> {
+  if ('failure' in result) {
+    const { code, subCode, subMsg } = result.failure
+    return { code, msg: OPENAPI_CODES[code], sub_code: subCode, sub_msg: subMsg }
+  }
+  return { code: '10000', msg: 'Success', ...result.fields }
+}
+
+/**
+ * A `<method>_response` reply signed over the exact bytes of its value with the gateway key and
+ * the app's sign type; or, without a known method and app, an unsigned `error_response`.
+ */
+export async function openapiReply(
+  deps: SandboxDeps,
+  target: { method: string; app: OpenapiApp } | undefined,
+  result: { failure: OpenapiFailure } | { fields: Record<string, unknown> },
+): Promise<Response> {
+  const text = gatewayJson(responseObject(result))
+  let body: string
+  if (target) {
+    const sign = await signString(text, target.app.signType ?? 'RSA2', {
+      privateKey: deps.config.gatewayKeys.privateKey,
+    })
+    body = `{"${responseKeyOf(target.method)}":${text},"sign":"${sign.replace(/\//g, '\\/')}"}`
+  } else {
+    body = `{"error_response":${text}}`
+  }
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json;charset=utf-8' } })
+}

@@ -1,0 +1,7 @@
+export * from './db.js'
+export * from './http-common.js'
+export * from './logger.js'
+export * from './loop.js'
+export * from './problem.js'
+export * from './rate-limit.js'
+export * from './validate-body.js'
