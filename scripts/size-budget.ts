@@ -85,8 +85,9 @@ function sized(name: BundleSize['name'], label: string, files: string[]): Bundle
 /** The polyfill's loader (entry + static imports) and the whole polyfill (loader + fallback chunks). */
 export function measurePolyfill(dir: string): BundleSize[] {
   const loader = withStaticImports(dir, 'alipay-polyfill.js')
+  // The one-line install's files only; index*.js is the package entry's own copy for bundlers.
   const all = readdirSync(dir)
-    .filter((f) => f.endsWith('.js'))
+    .filter((f) => f.startsWith('alipay-polyfill') && f.endsWith('.js'))
     .map((f) => join(dir, f))
   return [
     sized('loader', 'polyfill loader (native browsers)', loader),
@@ -144,7 +145,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (over.length > 0) {
     console.error(
       `[alipay] ${over.map((s) => s.label).join(', ')} over the size budget. ` +
-        'See what a bundle pulls in with e.g. `npx esbuild handler/sw/sw.ts --bundle --minify --analyze`.',
+        'See what a bundle pulls in with e.g. `npx esbuild packages/handler/src/sw/sw.ts --bundle --minify --analyze`.',
     )
     process.exitCode = 1
   }
