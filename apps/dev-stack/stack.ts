@@ -11,7 +11,7 @@ import { demoSandboxConfig, startSandbox, type SandboxConfig } from '@alipay-pay
 import { BUILD_DIRS } from './build-browser.js'
 import { assertPortFree } from './ports.js'
 
-/** The default ports of `npm start` (docs/architecture.md). */
+/** The default ports of `npm start` (see the root README.md). */
 export const DEFAULT_PORTS = { merchant: 4100, app: 4200, gateway: 4300 } as const
 
 /** How to reach the real gateway instead of the sandbox. */
@@ -77,7 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const merchantOrigin = options.merchantOrigin ?? `http://localhost:${ports.merchant}`
   const appOrigin = options.appOrigin ?? `http://localhost:${ports.app}`
   const gatewayUrl = options.real?.gatewayUrl ?? `http://localhost:${ports.gateway}/gateway.do`
-  // One partner for both: the payment app holds the merchant's partner keys (architecture.md).
+  // One partner for both: the payment app holds the merchant's partner keys (mapi §1.1).
   const demoPartner = options.gatewayKind === 'openapi' ? demoOpenapiPartnerConfig : demoPartnerConfig
   const partner: PartnerConfig = options.real?.partner ?? demoPartner({ allowedOrigins: [merchantOrigin] })
 

@@ -29,7 +29,7 @@ const MAX_JSON_BYTES = 64 * 1024
 
 const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/
 
-/** The seed-002 aliases name the same two classic routes. */
+/** The order service's pc/mobile aliases name the same two classic routes. */
 const PAY_TYPES: Record<string, PayType> = { PRE_PAY: 'PRE_PAY', pc: 'PRE_PAY', WAP_PAY: 'WAP_PAY', mobile: 'WAP_PAY' }
 
 async function jsonBody(request: Request): Promise<Record<string, unknown>> {

@@ -24,7 +24,7 @@ function beijingToIso(value: string | undefined): string | undefined {
 }
 
 /**
- * Fits demo-server's order service (seeds 000/002) to the routes of the shop: one view shape
+ * Fits the merchant package's order service to the routes of the shop: one view shape
  * for every answer, the order's notifies attached, and `refund` shown once all the money
  * went back.
  */

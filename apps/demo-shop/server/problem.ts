@@ -1,9 +1,7 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { ORDER_ERROR_STATUS } from '@alipay-payment-handler/merchant'
-
-/** Base of every problem `type` URI (RFC 9457), shared with the signing server. */
-export const PROBLEM_BASE = 'https://alipay-payment-handler.dev/problems/'
+import { PROBLEM_BASE } from '@alipay-payment-handler/server-runtime'
 
 /** Prefix of every diagnostic the demo merchant writes. */
 export const MERCHANT_PREFIX = '[alipay-merchant]'

@@ -1,7 +1,7 @@
 import type { ReconcileReport } from '@alipay-payment-handler/merchant'
 import type { OrderView, PaymentDataView, PayUrlView } from '../shared/views.js'
 
-/** The classic pay types of the order service (seed 000), with the seed-002 aliases. */
+/** The classic pay types of the order service, with its pc/mobile aliases. */
 export type PayType = 'PRE_PAY' | 'WAP_PAY'
 
 /**

@@ -3,7 +3,7 @@
  * backend and the window code import it.
  */
 
-/** Local order states, as the order service keeps them (seed 000), plus `refund` once money went back. */
+/** Local order states, as the order service keeps them (packages/merchant), plus `refund` once money went back. */
 export type OrderStatus = 'wait' | 'success' | 'close' | 'timeout' | 'refund'
 
 /** How the backend shows an order to the pages. */

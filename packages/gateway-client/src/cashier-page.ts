@@ -20,8 +20,8 @@ ${inputs}
 }
 
 /**
- * The same form as a fragment a merchant page inserts (the seeds' WAP_PAY answer): the form plus
- * a one-line script that submits it.
+ * The same form as a fragment a merchant page inserts (the order service's WAP_PAY answer,
+ * openapi §9): the form plus a one-line script that submits it.
  */
 export function renderPayFormFragment(form: { action: string; method: string; fields: Params }): string {
   const inputs = Object.entries(form.fields)

@@ -10,7 +10,10 @@ import {
 import { GatewayError, gatewayReplyText } from './gateway-error.js'
 import { httpClientFor } from './http-client.js'
 
-/** Everything that decides which openapi gateway we talk to, with the seed's names (openapi §2, §3.6). */
+/**
+ * Everything that decides which openapi gateway we talk to, with the names of
+ * docs/decisions/0003-openapi-payment-request.md (openapi §2, §3.6).
+ */
 export interface OpenapiClientOptions {
   /** e.g. `https://openapi.alipay.com/gateway.do`, or the sandbox's openapi endpoint. */
   gatewayUrl: string

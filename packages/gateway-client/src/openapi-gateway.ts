@@ -17,7 +17,7 @@ import type { TradeSnapshot } from './trade-snapshot.js'
 /** What the openapi adapter needs besides its client. */
 export interface OpenapiGatewayOptions {
   client: OpenapiClient
-  /** The seller account (`2088…`) trades must name; the seed's config has none, so it is optional. */
+  /** The seller account (`2088…`) trades must name; the basic openapi config has none, so it is optional. */
   sellerId?: string | undefined
   /** How often to repeat `alipay.trade.cancel` while it answers retry_flag=Y (openapi §5.6). */
   cancelAttempts?: number

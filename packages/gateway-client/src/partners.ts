@@ -25,7 +25,7 @@ export interface PartnerConfig {
   partner: string
   /** openapi: the app's `app_id`. */
   appId?: string | undefined
-  /** openapi: Alipay's public key (verifies notifications, returns and replies); the seed's name. */
+  /** openapi: Alipay's public key (verifies notifications, returns and replies); openapi §2 names it. */
   publicKey?: string | undefined
   /** Seller account the money goes to; defaults to `partner`. */
   sellerId?: string | undefined
@@ -284,7 +284,8 @@ export function readPartnerConfigs(env: Readonly<Record<string, string | undefin
     .filter(Boolean)
   const appId = env['ALIPAY_APP_ID']
   if (env['ALIPAY_GATEWAY_KIND'] === 'openapi' && appId) {
-    // The seed's openapi names; the partner is the name merchants sign with (the app's merchant id).
+    // The openapi names of decision 0003 (openapi §2); the partner is the name merchants sign with
+    // (the app's merchant id).
     const sellerId = env['ALIPAY_APP_SELLER_ID'] || env['ALIPAY_SELLER_ID'] || undefined
     configs.push({
       kind: 'openapi',

@@ -1,7 +1,7 @@
 import type { Params, PaymentMethodSpecificData } from '@alipay-payment-handler/protocol'
 import type { TradeLookup, TradeSnapshot } from './trade-snapshot.js'
 
-/** Pay types: the seeds' PRE_PAY (QR) and WAP_PAY (mobile form), and PaySvc's pc/mobile aliases. */
+/** Pay types: the order service's PRE_PAY (QR) and WAP_PAY (mobile form), and their pc/mobile aliases (openapi §9). */
 export const PAY_TYPES = ['PRE_PAY', 'WAP_PAY', 'pc', 'mobile'] as const
 export type PayType = (typeof PAY_TYPES)[number]
 

@@ -1,6 +1,6 @@
 import { SERVER_PREFIX } from '@alipay-payment-handler/server-runtime'
 
-/** Stable codes of order-service failures (the seeds' PayErrorCode, in TypeScript). */
+/** Stable codes of order-service failures (named after the order-service API's PayErrorCode). */
 export type OrderErrorCode =
   | 'ORDER_NOT_EXIST'
   | 'ORDER_EXISTS'

@@ -32,10 +32,10 @@ import type { Order, OrderPatch, OrderState, OrderStore, Refund } from './order-
 
 export { PAY_TYPES, type PayType } from '@alipay-payment-handler/gateway-client'
 
-/** The seeds' SUCCESS_RETURN: what a notify endpoint answers once it has accepted a notify. */
+/** The order-service API's SUCCESS_RETURN: what a notify endpoint answers once it has accepted a notify. */
 export const SUCCESS_RETURN = 'success'
 
-/** An order as callers see it (the seeds' query() answer). */
+/** An order as callers see it (the order-service API's query() answer). */
 export interface OrderView {
   orderId: string
   subject: string
@@ -120,7 +120,7 @@ export type PaidVia = 'notify' | 'check' | 'confirm' | 'reconcile'
 const DEFAULT_ORDER_TTL_MS = 2 * 3600_000
 const SUBJECT_MAX = 128
 
-/** The merchant's order service (seeds 000 and 002), on a storage interface and a payment gateway. */
+/** The merchant's order service (its openapi mapping: openapi §9), on a storage interface and a payment gateway. */
 export interface OrderService {
   create(subject: string, amount: string, orderId?: string): Promise<OrderView>
   getPayUrl(orderId: string, payType: string): Promise<PayUrlResult>

@@ -27,7 +27,7 @@ export const TRADE_STATUSES = [
 ] as const
 export type TradeStatus = (typeof TRADE_STATUSES)[number]
 
-/** Only these two statuses mean "paid" (mapi pitfall 10). */
+/** Only these two statuses mean "paid" (mapi §14.10). */
 export function isPaidStatus(status: string | undefined): boolean {
   return status === 'TRADE_SUCCESS' || status === 'TRADE_FINISHED'
 }

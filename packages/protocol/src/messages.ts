@@ -60,7 +60,7 @@ function isDonePayload(payload: unknown): boolean {
 /**
  * Unpacks a raw message from the checkout window, or undefined when it is not one of ours. A
  * CHECKOUT_DONE without a well-formed outcome is not ours either: the worker would otherwise
- * fail on it (found by tests/fuzz/browser-edges.test.ts).
+ * fail on it (found by the worker's fuzz test, packages/handler/src/sw/client-message.fuzz.test.ts).
  */
 export function parseWindowMessage(data: unknown): WindowToOpener | undefined {
   if (!hasShape(data, WINDOW_TYPES)) return undefined

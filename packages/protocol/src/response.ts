@@ -38,7 +38,7 @@ export function buildOpenapiPaymentResponse(signed: Readonly<Params>, paid: bool
   const success = paid && (status === undefined || isPaidStatus(status)) ? 'true' : 'false'
   const response: Params = { ...signed, gateway: OPENAPI_RESPONSE_MARKER, success }
   if (signed['total_amount'] !== undefined) response['total_fee'] = signed['total_amount']
-  // A return-built response lacks notify_id/notify_time/notify_type: openapi returns have none (§7).
+  // A return-built response lacks notify_id/notify_time/notify_type: openapi returns have none (openapi §7).
   return response as AlipayPaymentResponse
 }
 

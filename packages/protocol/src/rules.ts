@@ -45,7 +45,7 @@ export function itBPayDeadline(value: ItBPay, createdAt: Date): Date {
   return new Date(nextMidnight - 8 * 3600_000)
 }
 
-/** Absolute http(s) URL without a query string or fragment (mapi pitfall 12). */
+/** Absolute http(s) URL without a query string or fragment (mapi §14.12). */
 export function isNotifyUrl(value: string): boolean {
   if (!/^https?:\/\//i.test(value)) return false
   try {

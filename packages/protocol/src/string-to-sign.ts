@@ -3,7 +3,7 @@ import type { Params } from './form.js'
 /** Keys never signed by mapi: the signature itself and its type (mapi §4.1). */
 export const MAPI_UNSIGNED_KEYS: readonly string[] = ['sign', 'sign_type']
 
-/** Byte-order comparison of ASCII keys; never locale collation (mapi pitfall 17). */
+/** Byte-order comparison of ASCII keys; never locale collation (mapi §14.17). */
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
