@@ -1,12 +1,8 @@
 import { amountsEqual, isPaidStatus } from '@alipay-payment-handler/protocol'
-import {
-  GatewayError,
-  tradeMismatch,
-  type TradeLookup,
-  type TradeSnapshot,
-} from '@alipay-payment-handler/gateway-client'
+import { GatewayError, tradeMismatch, type TradeLookup } from '@alipay-payment-handler/gateway-client'
 import type { Logger } from '@alipay-payment-handler/server-runtime'
 import type { Order, OrderPatch, OrderState, OrderStore } from './order-store.js'
+import { tradeTransition } from './order-transitions.js'
 
 /** What reconciliation repairs by itself: both are the transitions a notify or check would make. */
 export type RepairAction = 'MARK_PAID' | 'MARK_CLOSED'
@@ -98,13 +94,6 @@ export const DEFAULT_RECONCILE_WINDOW_MS = 7 * 24 * 3600_000
 export const DEFAULT_RECONCILE_LIMIT = 200
 const MAX_RECONCILE_LIMIT = 5000
 
-const paidPatch = (trade: TradeSnapshot): OrderPatch => ({
-  state: 'success',
-  tradeStatus: trade.status,
-  tradeNo: trade.tradeNo,
-  payTime: trade.payTime,
-})
-
 function fullyRefunded(order: Order): boolean {
   try {
     return amountsEqual(order.refunded, order.amount)
@@ -144,16 +133,11 @@ export function judge(order: Order, lookup: TradeLookup, sellerId: string | unde
   const agree = (): Verdict => (sync ? { kind: 'agree', sync } : { kind: 'agree' })
   if (isPaidStatus(trade.status)) {
     if (order.state === 'success') return agree()
-    return { kind: 'repair', action: 'MARK_PAID', from: ['wait', 'timeout', 'close'], patch: paidPatch(trade) }
+    return { kind: 'repair', action: 'MARK_PAID', ...tradeTransition(trade).move }
   }
   if (trade.status === 'TRADE_CLOSED') {
     if (order.state === 'wait' || order.state === 'timeout') {
-      return {
-        kind: 'repair',
-        action: 'MARK_CLOSED',
-        from: ['wait', 'timeout'],
-        patch: { state: 'close', tradeStatus: trade.status, tradeNo: trade.tradeNo },
-      }
+      return { kind: 'repair', action: 'MARK_CLOSED', ...tradeTransition(trade).move }
     }
     // A fully refunded trade is closed at the gateway and stays paid (and refunded) locally.
     if (order.state === 'success' && !fullyRefunded(order)) {

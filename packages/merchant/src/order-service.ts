@@ -23,12 +23,12 @@ import {
   type PaymentGateway,
   tradeMismatch,
   type TradeLookup,
-  type TradeSnapshot,
 } from '@alipay-payment-handler/gateway-client'
 import { silentLogger, type Logger } from '@alipay-payment-handler/server-runtime'
 import { OrderError } from './order-errors.js'
 import { runReconciliation, type ReconcileOptions, type ReconcileReport } from './order-reconcile.js'
-import type { Order, OrderPatch, OrderState, OrderStore, Refund } from './order-store.js'
+import type { Order, OrderState, OrderStore, Refund } from './order-store.js'
+import { payTransition, tradeTransition } from './order-transitions.js'
 
 export { PAY_TYPES, type PayType } from '@alipay-payment-handler/gateway-client'
 
@@ -206,13 +206,6 @@ function resolveGateway(deps: OrderServiceDeps): PaymentGateway {
   return createMapiGateway({ client: gateway, partner, sellerId, keys, signType })
 }
 
-const paidPatch = (trade: TradeSnapshot): OrderPatch => ({
-  state: 'success',
-  tradeStatus: trade.status,
-  tradeNo: trade.tradeNo,
-  payTime: trade.payTime,
-})
-
 /** Refund numbers: mapi batch_no (yyyyMMdd + digits), also a valid openapi out_request_no. */
 const REFUND_NO = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -293,26 +286,12 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
         log.error('order.trade-mismatch', { orderId: order.orderId, reason: mismatch })
         return trade.raw
       }
-      if (await deps.store.transition(order.orderId, ['wait', 'timeout', 'close'], paidPatch(trade), t)) {
-        await paid(order.orderId, 'check')
-      }
-      // Already paid: keep the newest gateway status (TRADE_SUCCESS → TRADE_FINISHED).
-      await deps.store.transition(order.orderId, ['success'], { tradeStatus: status }, t)
-    } else if (status === 'TRADE_CLOSED') {
-      await deps.store.transition(
-        order.orderId,
-        ['wait', 'timeout'],
-        { state: 'close', tradeStatus: status, tradeNo: trade.tradeNo },
-        t,
-      )
-      await deps.store.transition(order.orderId, ['close', 'success'], { tradeStatus: status }, t)
-    } else {
-      await deps.store.transition(
-        order.orderId,
-        ['wait', 'timeout', 'close'],
-        { tradeStatus: status, tradeNo: trade.tradeNo },
-        t,
-      )
+    }
+    const { move, sync } = tradeTransition(trade)
+    if (await deps.store.transition(order.orderId, move.from, move.patch, t)) {
+      if (move.patch.state === 'success') await paid(order.orderId, 'check')
+    } else if (sync) {
+      await deps.store.transition(order.orderId, sync.from, sync.patch, t)
     }
     return trade.raw
   }
@@ -413,28 +392,27 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
           return { ack: 'fail', outcome: 'unconfirmed', orderId, code: 'PAYMENT_NOT_CONFIRMED' }
         }
       }
+      const { move, sync } = tradeTransition(trade)
       const result = await deps.store.applyNotify(
         { ...base, orderId, outcome: 'paid', outcomeIfUnchanged: 'updated' },
         now(),
-        { from: ['wait', 'timeout', 'close'], patch: paidPatch(trade) },
+        move,
       )
       if (result.duplicate) return { ack: 'success', outcome: 'duplicate', orderId }
-      if (!result.transitioned) await deps.store.transition(orderId, ['success'], { tradeStatus: status }, now())
-      else await paid(orderId, 'notify')
+      if (!result.transitioned && sync) await deps.store.transition(orderId, sync.from, sync.patch, now())
+      else if (result.transitioned) await paid(orderId, 'notify')
       await settleRefund()
       return { ack: 'success', outcome: result.transitioned ? 'paid' : 'updated', orderId }
     }
     const closing = status === 'TRADE_CLOSED'
+    const { move, sync } = tradeTransition(trade)
     const result = await deps.store.applyNotify(
       { ...base, orderId, outcome: closing ? 'closed' : 'updated' },
       now(),
-      closing
-        ? { from: ['wait', 'timeout'], patch: { state: 'close', tradeStatus: status } }
-        : { from: ['wait', 'timeout', 'close', 'success'], patch: { tradeStatus: status } },
+      move,
     )
     if (result.duplicate) return { ack: 'success', outcome: 'duplicate', orderId }
-    if (closing && !result.transitioned)
-      await deps.store.transition(orderId, ['success', 'close'], { tradeStatus: status }, now())
+    if (!result.transitioned && sync) await deps.store.transition(orderId, sync.from, sync.patch, now())
     await settleRefund()
     return { ack: 'success', outcome: closing ? 'closed' : 'updated', orderId }
   }
@@ -663,13 +641,14 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
         }
         if (!confirmed) throw new OrderError('PAYMENT_NOT_CONFIRMED', 'the gateway does not confirm this payment yet')
       }
-      let patch = paidPatch(verified.trade)
+      let paidTrade = verified.trade
       if (verified.paid === undefined) {
         // The return has no status: the query that confirmed it does.
         const lookup = await queryTrade(order).catch(() => undefined)
-        if (lookup?.found) patch = paidPatch(lookup.trade)
+        if (lookup?.found) paidTrade = lookup.trade
       }
-      if (await deps.store.transition(orderId, ['wait', 'timeout', 'close'], patch, now())) {
+      const move = payTransition(paidTrade)
+      if (await deps.store.transition(orderId, move.from, move.patch, now())) {
         await paid(orderId, 'confirm')
       }
       return toView(await mustGet(orderId))

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import type { TradeSnapshot } from '@alipay-payment-handler/gateway-client'
+import { payTransition, tradeTransition } from './order-transitions.js'
+
+const trade = (status: string | undefined): TradeSnapshot => ({
+  outTradeNo: 'D1',
+  tradeNo: '2024T1',
+  status,
+  amount: '9.90',
+  sellerId: '2088',
+  payTime: '2024-05-01 10:00:00',
+  raw: {},
+})
+
+describe('the order state machine (tradeTransition)', () => {
+  it('a paid trade moves wait, timeout and close to success with its trade fields', () => {
+    for (const status of ['TRADE_SUCCESS', 'TRADE_FINISHED']) {
+      expect(tradeTransition(trade(status))).toEqual({
+        move: {
+          from: ['wait', 'timeout', 'close'],
+          patch: { state: 'success', tradeStatus: status, tradeNo: '2024T1', payTime: '2024-05-01 10:00:00' },
+        },
+        sync: { from: ['success'], patch: { tradeStatus: status } },
+      })
+    }
+  })
+
+  it('a closed trade closes an unpaid order and only records the status of a paid one', () => {
+    expect(tradeTransition(trade('TRADE_CLOSED'))).toEqual({
+      move: { from: ['wait', 'timeout'], patch: { state: 'close', tradeStatus: 'TRADE_CLOSED', tradeNo: '2024T1' } },
+      sync: { from: ['close', 'success'], patch: { tradeStatus: 'TRADE_CLOSED' } },
+    })
+  })
+
+  it('a waiting trade never touches a paid order', () => {
+    const { move, sync } = tradeTransition(trade('WAIT_BUYER_PAY'))
+    expect(move.from).not.toContain('success')
+    expect(move.patch.state).toBeUndefined()
+    expect(sync).toBeUndefined()
+  })
+
+  it('payTransition keeps the fields of a trade proven paid by the gateway, status or not', () => {
+    expect(payTransition(trade(undefined))).toEqual({
+      from: ['wait', 'timeout', 'close'],
+      patch: { state: 'success', tradeStatus: undefined, tradeNo: '2024T1', payTime: '2024-05-01 10:00:00' },
+    })
+  })
+})
