@@ -14,7 +14,9 @@ import {
   GatewayError,
   type MapiClient,
   type PayRequest,
-  type TradeQueryResult,
+  mapiTrade,
+  openapiTrade,
+  type TradeLookup,
   type OpenapiCallResult,
   type OpenapiClient,
   OPENAPI_METHODS,
@@ -26,9 +28,9 @@ type Ref = { tradeNo?: string | undefined; outTradeNo?: string | undefined }
 
 /**
  * What the signing server's sessions and notify relay need from a partner's gateway, mapi or
- * openapi. Trades come back in the dictionary's (mapi) names (`trade_status`, `total_fee`,
- * `trade_no`) so the session logic is one; signed sets are kept verbatim and verified with their
- * own gateway's rule.
+ * openapi. Trades come back as gateway-client's `TradeSnapshot`, the one trade shape of both
+ * gateways (the merchant's order service reads the same), so the session logic is one; signed sets
+ * are kept verbatim and verified with their own gateway's rule.
  */
 export interface SessionGateway {
   readonly kind: GatewayKind
@@ -44,7 +46,7 @@ export interface SessionGateway {
   amountOf(params: Params): string | undefined
   /** The AlipayPaymentResponse from ONE verified signed set (docs/decisions/0003). */
   paymentResponse(params: Params, paid: boolean): AlipayPaymentResponse
-  singleTradeQuery(ref: Ref): Promise<TradeQueryResult>
+  singleTradeQuery(ref: Ref): Promise<TradeLookup>
   closeTrade(ref: Ref): Promise<{ closed: true } | { closed: false; error: string }>
   /** mapi `notify_verify`; `undefined` on openapi, which has none: the signature is the proof (openapi §0.1). */
   notifyVerify(notifyId: string): Promise<'true' | 'false' | 'invalid' | undefined>
@@ -60,16 +62,16 @@ export function mapiSessionGateway(client: MapiClient, keys: KeyRing): SessionGa
     foreignApp: () => undefined,
     amountOf: (params) => params['total_fee'],
     paymentResponse: (params, paid) => buildPaymentResponse(params, paid),
-    singleTradeQuery: (ref) => client.singleTradeQuery(ref),
+    async singleTradeQuery(ref) {
+      const result = await client.singleTradeQuery(ref)
+      return result.found ? { found: true, trade: mapiTrade(result.trade) } : { found: false }
+    },
     closeTrade: (ref) => client.closeTrade(ref),
     notifyVerify: (notifyId) => client.notifyVerify(notifyId),
   }
 }
 
 const TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST'
-
-const str = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined
 
 function refused(method: string, result: Extract<OpenapiCallResult, { ok: false }>): GatewayError {
   const code = result.subCode ?? result.code
@@ -116,19 +118,8 @@ export function openapiSessionGateway(client: OpenapiClient): SessionGateway {
         if ((result.subCode ?? result.code) === TRADE_NOT_EXIST) return { found: false }
         throw refused(OPENAPI_METHODS.query, result)
       }
-      const r = result.response
-      // The dictionary's names, so the session logic reads one shape; the reply itself was verified.
-      const trade: Params = {}
-      const copy = (to: string, from: string) => {
-        const value = str(r[from])
-        if (value !== undefined) trade[to] = value
-      }
-      copy('out_trade_no', 'out_trade_no')
-      copy('trade_no', 'trade_no')
-      copy('trade_status', 'trade_status')
-      copy('total_fee', 'total_amount')
-      copy('buyer_id', 'buyer_user_id')
-      return { found: true, trade }
+      // The reply itself was verified; the snapshot is its fields in the shape both gateways share.
+      return { found: true, trade: openapiTrade(result.response) }
     },
 
     async closeTrade(ref) {

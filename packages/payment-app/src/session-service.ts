@@ -16,7 +16,15 @@ import {
   type Params,
   type PaymentMethodSpecificData,
 } from '@alipay-payment-handler/protocol'
-import { GatewayError, type PayRequest, type PartnerRegistry } from '@alipay-payment-handler/gateway-client'
+import {
+  GatewayError,
+  mapiTrade,
+  openapiTrade,
+  tradeMismatch,
+  type PayRequest,
+  type PartnerRegistry,
+  type TradeSnapshot,
+} from '@alipay-payment-handler/gateway-client'
 import { type Logger, HttpProblem } from '@alipay-payment-handler/server-runtime'
 import type { SessionEvents } from './session-events.js'
 import type { SessionGateway } from './session-gateway.js'
@@ -107,6 +115,35 @@ function gatewayProblem(error: unknown): HttpProblem {
         })
   }
   throw error
+}
+
+/** Which field of a signed return is not this session's, in the order they are checked; none: undefined. */
+function returnMismatch(params: Params, session: Session, gateway: SessionGateway): string | undefined {
+  const trade = gateway.kind === 'openapi' ? openapiTrade(params) : mapiTrade(params)
+  // A return without an amount (some openapi returns) proves nothing about it: the query does.
+  const reason = tradeMismatch(
+    { orderId: session.outTradeNo, amount: session.totalFee },
+    { ...trade, amount: trade.amount ?? session.totalFee },
+    session.request['seller_id'],
+  )
+  if (reason === 'ORDER_MISMATCH') return 'out_trade_no'
+  if (gateway.foreignApp(params) !== undefined) return 'app_id'
+  if (reason === 'AMOUNT_MISMATCH') return gateway.kind === 'openapi' ? 'total_amount' : 'total_fee'
+  if (reason === 'SELLER_MISMATCH') return 'seller_id'
+  return undefined
+}
+
+/**
+ * Whether a trade the gateway answered for is this session's, paid in full: its order number, a
+ * paid status and exactly the signed amount (the same check as the merchant's, gateway-client's
+ * tradeMismatch, without a seller: the session's partner already fixed it).
+ */
+function paidForSession(trade: TradeSnapshot | undefined, session: Session): trade is TradeSnapshot {
+  return (
+    trade !== undefined &&
+    isPaidStatus(trade.status) &&
+    tradeMismatch({ orderId: session.outTradeNo, amount: session.totalFee }, trade, undefined) === undefined
+  )
 }
 
 /** Creates the session service. */
@@ -289,21 +326,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         reason: verified.reason,
       })
     }
-    const amount = gateway.amountOf(params)
-    const mismatch =
-      params['out_trade_no'] !== session.outTradeNo
-        ? 'out_trade_no'
-        : gateway.foreignApp(params) !== undefined
-          ? 'app_id'
-          : amount !== undefined && !safeEqualAmounts(amount, session.totalFee)
-            ? gateway.kind === 'openapi'
-              ? 'total_amount'
-              : 'total_fee'
-            : params['seller_id'] !== undefined &&
-                session.request['seller_id'] !== undefined &&
-                params['seller_id'] !== session.request['seller_id']
-              ? 'seller_id'
-              : undefined
+    const mismatch = returnMismatch(params, session, gateway)
     if (mismatch) {
       log.error('return.mismatch', { sessionId: id, field: mismatch })
       throw problem(400, 'return-mismatch', `The return's ${mismatch} is not this session's.`, { field: mismatch })
@@ -328,20 +351,16 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         throw gatewayProblem(error)
       }
       const trade = result.found ? result.trade : undefined
-      const queryPaid =
-        trade !== undefined &&
-        trade['out_trade_no'] === session.outTradeNo &&
-        isPaidStatus(trade['trade_status']) &&
-        safeEqualAmounts(trade['total_fee'] ?? '', session.totalFee)
+      const queryPaid = paidForSession(trade, session)
       if (queryPaid && claimsPaid) confirmed = true
       else if (claimsPaid) {
         log.error('return.not-confirmed', {
           sessionId: id,
           notifyVerify: notifyAnswer,
-          tradeStatus: trade?.['trade_status'],
+          tradeStatus: trade?.status,
         })
         throw problem(409, 'return-not-confirmed', 'The return says paid, but the gateway does not confirm it.')
-      } else if (trade?.['trade_status'] === 'TRADE_CLOSED') {
+      } else if (trade?.status === 'TRADE_CLOSED') {
         settle(id, 'failed', { kind: 'cancelled', reason: 'closed' })
       }
       // Return not paid but query paid: the two disagree, so neither is merged; the notify settles it.
@@ -367,15 +386,10 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       throw gatewayProblem(error)
     }
     const trade = result.found ? result.trade : undefined
-    const paid =
-      trade !== undefined &&
-      trade['out_trade_no'] === session.outTradeNo &&
-      isPaidStatus(trade['trade_status']) &&
-      safeEqualAmounts(trade['total_fee'] ?? '', session.totalFee)
-    if (paid) {
+    if (paidForSession(trade, session)) {
       const notify = deps.store.paidNotifyFor(session.partner, session.outTradeNo)
       const signed = notify ? decodeForm(notify.body) : params
-      if (!settle(session.id, 'paid', paidOutcome(session, signed), trade['trade_no'] ?? params['trade_no'])) {
+      if (!settle(session.id, 'paid', paidOutcome(session, signed), trade?.tradeNo ?? params['trade_no'])) {
         log.info('return.already-settled', { sessionId: session.id })
       }
     } else if (trade?.['trade_status'] === 'TRADE_CLOSED') {
@@ -422,14 +436,14 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     try {
       const result = await gateway.singleTradeQuery({ tradeNo: session.tradeNo, outTradeNo: session.outTradeNo })
       const trade = result.found ? result.trade : undefined
-      const status = trade?.['trade_status']
+      const status = trade?.status
       if (trade && isPaidStatus(status)) {
-        if (!safeEqualAmounts(trade['total_fee'] ?? '', session.totalFee)) {
+        if (!safeEqualAmounts(trade.amount ?? '', session.totalFee)) {
           log.error('poll.amount-mismatch', { sessionId: session.id })
           settle(session.id, 'failed', { kind: 'failed', code: 'amount-mismatch', message: 'paid amount differs' })
           return
         }
-        settlePaidFromStore(session, trade['trade_no'])
+        settlePaidFromStore(session, trade.tradeNo)
         return
       }
       const expired = t >= session.expiresAt
@@ -442,7 +456,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       }
       if (expired) {
         if (trade) {
-          const closed = await gateway.closeTrade({ tradeNo: trade['trade_no'], outTradeNo: session.outTradeNo })
+          const closed = await gateway.closeTrade({ tradeNo: trade.tradeNo, outTradeNo: session.outTradeNo })
           if (!closed.closed && closed.error !== 'TRADE_NOT_EXIST') {
             log.info('poll.close-refused', { sessionId: session.id, gatewayCode: closed.error })
             again()
