@@ -51,7 +51,7 @@ export function browserBuildIsFresh(): boolean {
 }
 
 /**
- * Builds the payment app's pages and worker (dist/handler) and the shop (dist/demo-merchant),
+ * Builds the payment app's pages and worker (packages/handler/dist/app) and the shop (dist/demo-shop),
  * unless they are already current. Returns what it did, for the start-up log.
  */
 export async function buildBrowserParts(options: { force?: boolean } = {}): Promise<'built' | 'fresh'> {

@@ -1,4 +1,5 @@
 export * from './notify-relay.js'
+export * from './polyfill-assets.js'
 export * from './session-events.js'
 export * from './session-gateway.js'
 export * from './session-schemas.js'

@@ -33,7 +33,8 @@ const lines = [
   `[alipay-sandbox] openapi app  ${DEMO_APP.appId}, seller ${DEMO_APP.sellerId}`,
   `[alipay-sandbox] buyers ${DEMO_BUYER.login} / ${DEMO_BUYER.password} (${DEMO_BUYER.balance} yuan), ` +
     `${DEMO_POOR_BUYER.login} / ${DEMO_POOR_BUYER.password} (${DEMO_POOR_BUYER.balance} yuan)`,
-  `[alipay-sandbox] for alipay-payment-app: ALIPAY_GATEWAY_URL=${sandbox.gatewayUrl} ALIPAY_PARTNER=${DEMO_PARTNER.partner} ALIPAY_MD5_KEY=${DEMO_PARTNER.md5Key}`,
+  `[alipay-sandbox] for alipay-payment-app: ALIPAY_GATEWAY_URL=${sandbox.gatewayUrl} ALIPAY_PARTNER=${DEMO_PARTNER.partner} ` +
+    `ALIPAY_MD5_KEY=${DEMO_PARTNER.md5Key} ALIPAY_ALLOWED_ORIGINS=<your shop origin>`,
 ]
 console.log(values.quiet ? lines[0] : lines.join('\n'))
 
