@@ -1,4 +1,4 @@
-import { addAmounts, fromFen, toFen } from '@alipay-payment-handler/protocol'
+import { addAmounts, fitSubject, fromFen, toFen } from '@alipay-payment-handler/protocol'
 
 /** One thing the demo shop sells. Prices are decimal strings in CNY, never floats. */
 export interface Product {
@@ -92,7 +92,7 @@ export function priceCart(items: readonly CartItem[], catalogue: readonly Produc
   })
   const subject = lines.map((l) => `${l.quantity} × ${l.product.name}`).join(', ')
   return {
-    subject: subject.length > 256 ? `${subject.slice(0, 255)}…` : subject,
+    subject: fitSubject(subject),
     amount: addAmounts(...lines.map((l) => l.lineTotal)),
     lines,
   }

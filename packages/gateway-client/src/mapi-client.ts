@@ -3,6 +3,7 @@ import {
   PC_PAY_SERVICE,
   WAP_PAY_SERVICE,
   ProtocolError,
+  buildRefundDetail,
   encodeForm,
   formatBeijingTime,
   parseGatewayReply,
@@ -165,7 +166,8 @@ export function createMapiClient(options: MapiClientOptions): MapiClient {
         refund_date: formatBeijingTime(now()),
         batch_no: input.batchNo,
         batch_num: '1',
-        detail_data: `${input.tradeNo}^${input.amount}^${input.reason}`,
+        // One entry, trade_no^amount^reason (mapi §10.1); the reason is the caller's to clean.
+        detail_data: buildRefundDetail([{ tradeNo: input.tradeNo, amount: input.amount, reason: input.reason }]),
       }
       if (input.notifyUrl) params['notify_url'] = input.notifyUrl
       const reply = await callXml(service, params)

@@ -4,6 +4,7 @@ import {
   WAP_PAY_SERVICE,
   isOpenapiResponse,
   isPaidStatus,
+  parseRefundResults,
   signParams,
   verifyParams,
   verifyPaymentResponse,
@@ -100,11 +101,10 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
       const notifyId = params['notify_id'] ?? ''
       const notifyType = params['notify_type'] ?? 'trade_status_sync'
       if (notifyType === 'batch_refund_notify') {
-        // result_details: trade_no^amount^SUCCESS|code, one entry per trade, joined with #.
+        // result_details: trade_no^amount^SUCCESS|code per trade (mapi §10.3); every entry must succeed.
         const batchNo = params['batch_no'] ?? ''
-        const details = (params['result_details'] ?? '').split('#')
-        const codes = details.map((d) => d.split('$')[0]?.split('^')[2])
-        const ok = details.length > 0 && codes.every((c) => c === 'SUCCESS')
+        const codes = parseRefundResults(params['result_details'] ?? '').map((r) => r.result)
+        const ok = codes.length > 0 && codes.every((c) => c === 'SUCCESS')
         return {
           ok: true,
           kind: 'refund',

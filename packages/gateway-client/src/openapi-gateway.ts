@@ -1,6 +1,9 @@
 import {
   APP_PAY_SERVICE,
+  OPENAPI_METHODS,
+  OPENAPI_PRODUCT_CODES,
   OPENAPI_RESPONSE_UNSIGNED_KEYS,
+  cleanOpenapiSubject,
   isOpenapiResponse,
   isPaidStatus,
   signParams,
@@ -30,17 +33,8 @@ export interface OpenapiGatewayOptions {
   methodData?: { partner: string; privateKey: string; signType?: 'RSA2' | 'RSA' } | undefined
 }
 
-/** openapi §5 methods. */
-export const OPENAPI_METHODS = {
-  pagePay: 'alipay.trade.page.pay',
-  wapPay: 'alipay.trade.wap.pay',
-  precreate: 'alipay.trade.precreate',
-  query: 'alipay.trade.query',
-  close: 'alipay.trade.close',
-  cancel: 'alipay.trade.cancel',
-  refund: 'alipay.trade.refund',
-  refundQuery: 'alipay.trade.fastpay.refund.query',
-} as const
+/** openapi §5 methods: protocol's table, still exported here for this package's callers. */
+export { OPENAPI_METHODS } from '@alipay-payment-handler/protocol'
 
 const TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST'
 const CANCEL_ATTEMPTS = 3
@@ -88,9 +82,6 @@ function refused(method: string, result: Extract<OpenapiCallResult, { ok: false 
     },
   )
 }
-
-// Alipay refuses these characters in subject (openapi §5.1); the order keeps its own subject.
-const cleanSubject = (subject: string) => subject.replace(/[/=&]/g, ' ')
 
 /** The openapi gateway behind the PaymentGateway interface (openapi §5–§9). */
 export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGateway {
@@ -148,14 +139,15 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       const biz: Record<string, unknown> = {
         out_trade_no: input.order.orderId,
         total_amount: input.order.amount,
-        subject: cleanSubject(input.order.subject),
+        // The order keeps its own subject; the request's is cleaned (openapi §5.1).
+        subject: cleanOpenapiSubject(input.order.subject),
       }
       if (input.timeout) biz['timeout_express'] = input.timeout
       if (input.payType === 'PRE_PAY') {
         const method = OPENAPI_METHODS.precreate
         const result = await client.call(
           method,
-          { ...biz, product_code: 'FACE_TO_FACE_PAYMENT' },
+          { ...biz, product_code: OPENAPI_PRODUCT_CODES.precreate },
           { notifyUrl: input.notifyUrl },
         )
         if (!result.ok) throw refused(method, result)
@@ -167,7 +159,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       if (wap && input.showUrl) biz['quit_url'] = input.showUrl
       const request = await client.pageRequest(
         wap ? OPENAPI_METHODS.wapPay : OPENAPI_METHODS.pagePay,
-        { ...biz, product_code: wap ? 'QUICK_WAP_WAY' : 'FAST_INSTANT_TRADE_PAY' },
+        { ...biz, product_code: wap ? OPENAPI_PRODUCT_CODES.wapPay : OPENAPI_PRODUCT_CODES.pagePay },
         { notifyUrl: input.notifyUrl, returnUrl: input.returnUrl },
       )
       return { payUrl: request.url, form: request.form, channel: wap ? 'wap' : 'page' }

@@ -3,6 +3,7 @@ import {
   OUT_TRADE_NO,
   ProtocolError,
   charLength,
+  cleanRefundReason,
   compactBeijingTime,
   generateOrderId,
   isAmountInRange,
@@ -587,7 +588,8 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
         log.info('order.refund-retry', { orderId, refundNo })
         return submitRefund(order, existing)
       }
-      const cleanReason = (reason || 'refund').replace(/[\^|$#]/g, ' ').slice(0, 80)
+      // A reason the mapi batch grammar can carry (mapi §10.1); openapi gets the same text.
+      const cleanReason = cleanRefundReason(reason || 'refund')
       const batchNo = refundNo ?? newRefundNo()
       const reserved = await deps.store.reserveRefund({ batchNo, orderId, amount: value, reason: cleanReason }, now())
       if (!reserved) {

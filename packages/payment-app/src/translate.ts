@@ -1,8 +1,13 @@
 import {
   ALIPAY_USER_ID,
+  OPENAPI_METHODS,
+  OPENAPI_PRODUCT_CODES,
   PC_PAY_SERVICE,
   WAP_PAY_SERVICE,
+  cleanOpenapiSubject,
   formatBeijingTime,
+  relativeMinutesUntil,
+  toTimeoutExpress,
   type Params,
   type PaymentMethodSpecificData,
 } from '@alipay-payment-handler/protocol'
@@ -49,10 +54,6 @@ export function translateMethodData(data: PaymentMethodSpecificData, options: Tr
   return out
 }
 
-/** The openapi web pay methods (openapi §5.1, §5.2). */
-const OPENAPI_PAGE_PAY = 'alipay.trade.page.pay'
-const OPENAPI_WAP_PAY = 'alipay.trade.wap.pay'
-
 /**
  * Re-targets the same spec data onto `alipay.trade.page.pay` (pc) or `alipay.trade.wap.pay`
  * (wap): `total_fee` becomes `total_amount`, `it_b_pay` (already relative) `timeout_express`, the
@@ -68,25 +69,24 @@ export function translateToOpenapi(
     out_trade_no: data.out_trade_no ?? '',
     total_amount: data.total_fee ?? '',
     // Alipay refuses `/`, `=` and `&` in subject (openapi §5.1); the session keeps the signed one.
-    subject: (data.subject ?? '').replace(/[/=&]/g, ' '),
-    product_code: wap ? 'QUICK_WAP_WAY' : 'FAST_INSTANT_TRADE_PAY',
+    subject: cleanOpenapiSubject(data.subject ?? ''),
+    product_code: wap ? OPENAPI_PRODUCT_CODES.wapPay : OPENAPI_PRODUCT_CODES.pagePay,
   }
   if (data.body) biz['body'] = data.body
   if (!wap && data.goods_type) biz['goods_type'] = data.goods_type
   // openapi wants the unit spelled out (`90m`); mapi takes a bare number as minutes.
-  if (options.itBPay) biz['timeout_express'] = /^\d+$/.test(options.itBPay) ? `${options.itBPay}m` : options.itBPay
+  if (options.itBPay) biz['timeout_express'] = toTimeoutExpress(options.itBPay)
   if (wap) biz['quit_url'] = options.showUrl
-  return { method: wap ? OPENAPI_WAP_PAY : OPENAPI_PAGE_PAY, biz }
+  // The openapi web pay methods (openapi §5.1, §5.2).
+  return { method: wap ? OPENAPI_METHODS.wapPay : OPENAPI_METHODS.pagePay, biz }
 }
 
 /**
  * Turns an absolute `it_b_pay` deadline into whole minutes from `now`, as the web services take
- * only relative forms (mapi §2.2). Undefined when less than a minute is left.
+ * only relative forms (mapi §2.2). Undefined when less than a minute is left. Protocol's rule,
+ * kept under this name for the package's callers.
  */
-export function minutesUntil(deadline: Date, now: Date): string | undefined {
-  const minutes = Math.floor((deadline.getTime() - now.getTime()) / 60_000)
-  return minutes >= 1 ? `${Math.min(minutes, 21_600)}m` : undefined
-}
+export const minutesUntil: (deadline: Date, now: Date) => string | undefined = relativeMinutesUntil
 
 /** A timestamp for logs and answers, Beijing time like the gateway's. */
 export const beijing = (ms: number) => formatBeijingTime(new Date(ms))

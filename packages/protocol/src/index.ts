@@ -47,11 +47,27 @@ export {
   OUT_TRADE_NO,
   parseItBPay,
   itBPayDeadline,
+  parseRelativeTimeout,
+  relativeTimeoutMs,
+  relativeMinutesUntil,
+  toTimeoutExpress,
   isNotifyUrl,
   isSellerAccount,
   charLength,
   type ItBPay,
+  type RelativeTimeout,
 } from './rules.js'
+export {
+  buildRefundDetail,
+  parseRefundDetails,
+  buildRefundResults,
+  parseRefundResults,
+  cleanRefundReason,
+  type RefundDetail,
+  type RefundResult,
+  type ParsedRefundResult,
+} from './refund-batch.js'
+export { SUBJECT_MAX_LENGTH, cleanOpenapiSubject, isOpenapiSubject, fitSubject } from './subject.js'
 export {
   SIGN_TYPES,
   isSignType,
@@ -125,5 +141,11 @@ export {
   type OpenapiReply,
   type OpenapiReplyResult,
 } from './openapi.js'
+export {
+  OPENAPI_METHODS,
+  OPENAPI_PRODUCT_CODES,
+  type OpenapiMethod,
+  type OpenapiProductCode,
+} from './openapi-methods.js'
 export { useNativeCrypto } from './native-crypto.js'
 export { certificateSn, rootCertificateSn, readCertificate, pemCertificates } from './cert-sn.js'

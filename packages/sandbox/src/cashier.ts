@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono'
 import QRCode from 'qrcode'
-import { PC_PAY_SERVICE } from '@alipay-payment-handler/protocol'
+import { OPENAPI_METHODS, PC_PAY_SERVICE } from '@alipay-payment-handler/protocol'
 import type { SandboxDeps } from './deps.js'
 import type { Trade } from './store.js'
 import type { PayOutcome } from './trades.js'
@@ -82,7 +82,7 @@ export function cashierRoutes(deps: SandboxDeps): Hono {
   const notFound = (c: Context) => page(c, errorPage('TRADE_NOT_EXIST', undefined), [], 404)
 
   const showCashier = async (c: Context, trade: Trade, message?: CashierMessage) => {
-    const desktop = trade.service === PC_PAY_SERVICE || trade.service === 'alipay.trade.page.pay'
+    const desktop = trade.service === PC_PAY_SERVICE || trade.service === OPENAPI_METHODS.pagePay
     const phone = phoneUrl(c, trade)
     const qrSvg = desktop
       ? await QRCode.toString(phone, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' })

@@ -6,6 +6,7 @@ import {
   isNotifyUrl,
   MAPI_SERVICES,
   parseBeijingTime,
+  parseRefundDetails,
   PC_PAY_SERVICE,
   renderGatewayReply,
   stringToSign,
@@ -14,12 +15,13 @@ import {
   WAP_PAY_SERVICE,
   type GatewayReplyContent,
   type Params,
+  type RefundDetail,
 } from '@alipay-payment-handler/protocol'
 import type { PartnerProfile } from './config.js'
 import { notifyIdKey } from './ids.js'
 import { isGatewayRequest, readGatewayRequest } from './request.js'
 import type { SandboxDeps } from './deps.js'
-import type { RefundEntry, Refusal } from './trades.js'
+import type { Refusal } from './trades.js'
 import { pageHeaders } from './views/layout.js'
 import { errorPage } from './views/pages.js'
 
@@ -196,7 +198,7 @@ export function checkRefundRequest(
   partner: PartnerProfile,
   now: number,
   today: string,
-): { entries: RefundEntry[] } | { refusal: Refusal } {
+): { entries: RefundDetail[] } | { refusal: Refusal } {
   const refuse = (code: Refusal['code'], field: string) => ({ refusal: { code, field } })
   for (const field of ['batch_no', 'batch_num', 'detail_data', 'refund_date'])
     if (!params[field]) return refuse('PARAMTER_IS_NULL', field)
@@ -219,16 +221,14 @@ export function checkRefundRequest(
   const batchNum = params['batch_num']!
   if (!/^[1-9]\d{0,5}$/.test(batchNum)) return refuse('BATCH_NUM_ERROR', 'batch_num')
   if (Number(batchNum) > 1000) return refuse('BATCH_NUM_EXCEED_LIMIT', 'batch_num')
-  const raw = params['detail_data']!.split('#')
-  if (raw.length !== Number(batchNum)) return refuse('BATCH_NUM_NOT_EQUAL_TOTAL', 'batch_num')
-  const entries: RefundEntry[] = []
+  const details = parseRefundDetails(params['detail_data']!)
+  if (details.length !== Number(batchNum)) return refuse('BATCH_NUM_NOT_EQUAL_TOTAL', 'batch_num')
+  const entries: RefundDetail[] = []
   const seen = new Set<string>()
-  for (const item of raw) {
-    const parts = item.split('^')
-    // Fee refunds (`$…` suffix) are not simulated, so they count as malformed [sandbox].
-    if (parts.length !== 3 || item.includes('$') || item.includes('|'))
-      return refuse('DETAIL_DATA_FORMAT_ERROR', 'detail_data')
-    const [tradeNo, amount, reason] = parts as [string, string, string]
+  for (const detail of details) {
+    // Fee refunds (`$…` suffix) are not simulated: the parser leaves them out as malformed [sandbox].
+    if (!detail) return refuse('DETAIL_DATA_FORMAT_ERROR', 'detail_data')
+    const { tradeNo, amount, reason } = detail
     if (!/^\d{16,64}$/.test(tradeNo)) return refuse('DETAIL_DATA_FORMAT_ERROR', 'detail_data')
     if (!isAmountString(amount) || toFen(amount) < 1n) return refuse('REFUND_AMOUNT_NOT_VALID', 'detail_data')
     if (encodeText(reason, 'utf-8').length >= 256) return refuse('SINGLE_DETAIL_DATA_EXCEED_LIMIT', 'detail_data')

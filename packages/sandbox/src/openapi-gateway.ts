@@ -4,23 +4,23 @@ import {
   compareAmounts,
   formatBeijingTime,
   isAmountString,
+  isOpenapiSubject,
   normalizeAmount,
+  OPENAPI_METHODS,
+  OPENAPI_PRODUCT_CODES,
   parseBeijingTime,
+  parseRelativeTimeout,
+  relativeTimeoutMs,
   subtractAmounts,
   toFen,
+  type OpenapiMethod,
 } from '@alipay-payment-handler/protocol'
 import type { OpenapiApp } from './config.js'
 import type { SandboxDeps } from './deps.js'
 import { newCashierToken, newTradeNo } from './ids.js'
 import { maskLogin } from './openapi-messages.js'
 import { failure, openapiReply, type OpenapiFailure } from './openapi-reply.js'
-import {
-  isOpenapiRefusal,
-  OPENAPI_PAGE_METHODS,
-  readOpenapiRequest,
-  type OpenapiMethod,
-  type OpenapiRequest,
-} from './openapi-request.js'
+import { isOpenapiRefusal, OPENAPI_PAGE_METHODS, readOpenapiRequest, type OpenapiRequest } from './openapi-request.js'
 import { OpenapiRefunds } from './openapi-refunds.js'
 import type { Trade } from './store.js'
 import { pageHeaders } from './views/layout.js'
@@ -40,22 +40,19 @@ function str(biz: Record<string, unknown>, key: string): string | undefined {
   return undefined
 }
 
-/** `timeout_express` in ms: `90m`, `2h`, `15d` or `1c` (until midnight); undefined if malformed. */
+/**
+ * `timeout_express` in ms: `90m`, `2h`, `15d` or `1c` (until midnight); undefined if malformed.
+ * Read loosely, as the sandbox always has: up to five digits, no 1m–15d range [sandbox].
+ */
 export function timeoutMs(text: string, now: number): number | undefined {
-  if (text === '1c') {
-    const beijing = new Date(now + 8 * 3_600_000)
-    const midnight = Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + 1) - 8 * 3_600_000
-    return midnight - now
-  }
-  const m = /^(\d{1,5})([mhd])$/.exec(text)
-  if (!m) return undefined
-  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd']
+  const timeout = parseRelativeTimeout(text, { loose: true })
+  return timeout && relativeTimeoutMs(timeout, now)
 }
 
 const PRODUCT_CODES: Partial<Record<OpenapiMethod, string>> = {
-  'alipay.trade.page.pay': 'FAST_INSTANT_TRADE_PAY',
-  'alipay.trade.wap.pay': 'QUICK_WAP_WAY',
-  'alipay.trade.precreate': 'FACE_TO_FACE_PAYMENT',
+  [OPENAPI_METHODS.pagePay]: OPENAPI_PRODUCT_CODES.pagePay,
+  [OPENAPI_METHODS.wapPay]: OPENAPI_PRODUCT_CODES.wapPay,
+  [OPENAPI_METHODS.precreate]: OPENAPI_PRODUCT_CODES.precreate,
 }
 
 /**
@@ -71,23 +68,23 @@ export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Resp
   const target = { method: request.method, app: request.app }
   const book = new OpenapiTradeBook(deps, request.app)
   switch (request.method) {
-    case 'alipay.trade.page.pay':
-    case 'alipay.trade.wap.pay': {
+    case OPENAPI_METHODS.pagePay:
+    case OPENAPI_METHODS.wapPay: {
       const opened = book.open(request, c)
       if ('failure' in opened) return htmlFailure(c, opened.failure)
       return c.redirect(`/cashier/${opened.trade.cashierToken}`, 302)
     }
-    case 'alipay.trade.precreate':
+    case OPENAPI_METHODS.precreate:
       return openapiReply(deps, target, book.precreate(request, c))
-    case 'alipay.trade.query':
+    case OPENAPI_METHODS.query:
       return openapiReply(deps, target, book.query(request))
-    case 'alipay.trade.close':
+    case OPENAPI_METHODS.close:
       return openapiReply(deps, target, book.close(request))
-    case 'alipay.trade.cancel':
+    case OPENAPI_METHODS.cancel:
       return openapiReply(deps, target, book.cancel(request))
-    case 'alipay.trade.refund':
+    case OPENAPI_METHODS.refund:
       return openapiReply(deps, target, book.refund(request.biz))
-    case 'alipay.trade.fastpay.refund.query':
+    case OPENAPI_METHODS.refundQuery:
       return openapiReply(deps, target, book.refundQuery(request))
   }
 }
@@ -117,10 +114,10 @@ export class OpenapiTradeBook {
     if (!outTradeNo || !/^[A-Za-z0-9_-]{1,64}$/.test(outTradeNo)) return invalid('out_trade_no无效')
     if (!amount || !isAmountString(amount) || toFen(amount) < 1n || toFen(amount) > 10_000_000_000n)
       return invalid('total_amount无效')
-    if (!subject || subject.length > 256 || /[/=&]/.test(subject)) return invalid('subject无效')
+    if (!subject || !isOpenapiSubject(subject)) return invalid('subject无效')
     const productCode = str(biz, 'product_code')
     const expected = PRODUCT_CODES[request.method]
-    if (request.method === 'alipay.trade.page.pay' ? productCode !== expected : productCode && productCode !== expected)
+    if (request.method === OPENAPI_METHODS.pagePay ? productCode !== expected : productCode && productCode !== expected)
       return invalid('product_code无效')
     const timeExpire = str(biz, 'time_expire')
     const timeoutExpress = str(biz, 'timeout_express')
@@ -196,7 +193,7 @@ export class OpenapiTradeBook {
       fingerprint,
       cashierToken: newCashierToken(),
       // page.pay counts from the first request; WAP from the login (i.e. payment); QR from the scan.
-      expiresAt: request.method === 'alipay.trade.page.pay' ? this.#deadline(order, now) : null,
+      expiresAt: request.method === OPENAPI_METHODS.pagePay ? this.#deadline(order, now) : null,
       finishAt: null,
       createdAt: now,
       paidAt: null,
@@ -287,7 +284,7 @@ export class OpenapiTradeBook {
     const { biz } = request
     if (!str(biz, 'trade_no') && !str(biz, 'out_trade_no')) return invalid('out_trade_no和trade_no不能同时为空')
     const trade = this.#find(biz)
-    const unscannedQr = trade?.service === 'alipay.trade.precreate' && trade.visibleAt === null
+    const unscannedQr = trade?.service === OPENAPI_METHODS.precreate && trade.visibleAt === null
     if (!trade || (trade.visibleAt === null && !unscannedQr)) return business('ACQ.TRADE_NOT_EXIST', '交易不存在')
     const reply = (action: string) => ({
       fields: {

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import {
   encodeForm,
   formatBeijingTime,
+  OPENAPI_METHODS,
   signOpenapiNotify,
   type Params,
   type TradeStatus,
@@ -25,8 +26,8 @@ export function isOpenapiTrade(trade: Pick<Trade, 'service'>): boolean {
 
 /** The product of an openapi trade, from the method that opened it. */
 export function productOf(trade: Pick<Trade, 'service'>): OpenapiProduct {
-  if (trade.service === 'alipay.trade.page.pay') return 'page'
-  if (trade.service === 'alipay.trade.wap.pay') return 'wap'
+  if (trade.service === OPENAPI_METHODS.pagePay) return 'page'
+  if (trade.service === OPENAPI_METHODS.wapPay) return 'wap'
   return 'precreate'
 }
 

@@ -2,31 +2,23 @@ import type { Context } from 'hono'
 import {
   decodeForm,
   normalizeCharset,
+  OPENAPI_METHODS,
   openapiRequestString,
   parseBeijingTime,
   verifyOpenapiRequest,
   type Charset,
+  type OpenapiMethod,
   type Params,
 } from '@alipay-payment-handler/protocol'
 import type { OpenapiApp } from './config.js'
 import type { SandboxDeps } from './deps.js'
 import { failure, type OpenapiFailure } from './openapi-reply.js'
 
-/** The methods the sandbox's openapi mode implements (openapi §5). */
-export const OPENAPI_METHODS = [
-  'alipay.trade.page.pay',
-  'alipay.trade.wap.pay',
-  'alipay.trade.precreate',
-  'alipay.trade.query',
-  'alipay.trade.close',
-  'alipay.trade.cancel',
-  'alipay.trade.refund',
-  'alipay.trade.fastpay.refund.query',
-] as const
-export type OpenapiMethod = (typeof OPENAPI_METHODS)[number]
+/** The methods the sandbox's openapi mode implements: all of the kit's (openapi §5). */
+const IMPLEMENTED_METHODS: readonly string[] = Object.values(OPENAPI_METHODS)
 
 /** Methods the browser submits; their failures are HTML pages, never JSON (openapi §10.3). */
-export const OPENAPI_PAGE_METHODS: readonly string[] = ['alipay.trade.page.pay', 'alipay.trade.wap.pay']
+export const OPENAPI_PAGE_METHODS: readonly string[] = [OPENAPI_METHODS.pagePay, OPENAPI_METHODS.wapPay]
 
 /** A request that passed every common check: its app, method, parameters and parsed biz_content. */
 export interface OpenapiRequest {
@@ -110,7 +102,7 @@ export async function readOpenapiRequest(c: Context, deps: SandboxDeps): Promise
   }
   const method = params['method']
   const app = deps.config.apps.find((a) => a.appId === params['app_id'])
-  const known = (OPENAPI_METHODS as readonly string[]).includes(method ?? '')
+  const known = IMPLEMENTED_METHODS.includes(method ?? '')
   const target = known && app ? { method: method!, app } : undefined
   for (const [param, subCode] of MISSING)
     if (!params[param]) return refuse(params, target, failure('40001', subCode, `缺少必选参数${param}`))

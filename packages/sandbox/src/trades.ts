@@ -10,9 +10,12 @@ import {
   parseItBPay,
   subtractAmounts,
   addAmounts,
+  buildRefundResults,
   toFen,
   type GatewayErrorCode,
   type Params,
+  type RefundDetail,
+  type RefundResult,
 } from '@alipay-payment-handler/protocol'
 import type { Clock } from './clock.js'
 import type { PartnerProfile, ResolvedConfig, TestBuyer } from './config.js'
@@ -38,13 +41,6 @@ export type SandboxErrorCode = GatewayErrorCode | 'SELLER_INFO_NOT_EXIST'
 export interface Refusal {
   code: SandboxErrorCode
   field: string
-}
-
-/** One parsed refund entry (`trade_no^amount^reason`). */
-export interface RefundEntry {
-  tradeNo: string
-  amount: string
-  reason: string
 }
 
 const ms = (date: number | null) => (date === null ? undefined : formatBeijingTime(new Date(date)))
@@ -425,14 +421,14 @@ export class TradeBook implements TimedWork {
     partner: PartnerProfile
     batchNo: string
     detailData: string
-    entries: readonly RefundEntry[]
+    entries: readonly RefundDetail[]
     notifyUrl: string | undefined
     charset: string
     signType: string
   }): void {
     const { store, clock } = this.deps
     const refunded: Trade[] = []
-    const results: string[] = []
+    const results: RefundResult[] = []
     store.transaction(() => {
       const now = clock.now()
       for (const entry of input.entries) {
@@ -441,7 +437,7 @@ export class TradeBook implements TimedWork {
           found && found.partner !== input.partner.partner
             ? 'NOT_THIS_PARTNERS_TRADE'
             : this.#refundOne(found ? this.refresh(found) : undefined, entry, now)
-        results.push(`${entry.tradeNo}^${entry.amount}^${result}`)
+        results.push({ tradeNo: entry.tradeNo, amount: entry.amount, result })
         if (result === 'SUCCESS') refunded.push(store.tradeByNo(entry.tradeNo)!)
       }
       store.insertRefundBatch({
@@ -449,7 +445,7 @@ export class TradeBook implements TimedWork {
         batchNo: input.batchNo,
         createdAt: now,
         detailData: input.detailData,
-        resultDetails: results.join('#'),
+        resultDetails: buildRefundResults(results),
         successNum: refunded.length,
       })
     })
@@ -465,14 +461,14 @@ export class TradeBook implements TimedWork {
           notify_type: 'batch_refund_notify',
           batch_no: input.batchNo,
           success_num: String(refunded.length),
-          result_details: results.join('#'),
+          result_details: buildRefundResults(results),
         },
       })
     }
     if (input.partner.refundTradeStatusSync !== false) for (const trade of refunded) this.notifyStatus(trade)
   }
 
-  #refundOne(trade: Trade | undefined, entry: RefundEntry, now: number): string {
+  #refundOne(trade: Trade | undefined, entry: RefundDetail, now: number): string {
     if (!trade) return 'TRADE_NOT_EXIST'
     if (trade.status !== 'TRADE_SUCCESS') return 'TRADE_STATUS_ERROR'
     const refundable = subtractAmounts(trade.totalFee, trade.refundedFee)

@@ -1,0 +1,20 @@
+/** The openapi methods the kit speaks, by their wire names (openapi §5). */
+export const OPENAPI_METHODS = {
+  pagePay: 'alipay.trade.page.pay',
+  wapPay: 'alipay.trade.wap.pay',
+  precreate: 'alipay.trade.precreate',
+  query: 'alipay.trade.query',
+  close: 'alipay.trade.close',
+  cancel: 'alipay.trade.cancel',
+  refund: 'alipay.trade.refund',
+  refundQuery: 'alipay.trade.fastpay.refund.query',
+} as const
+export type OpenapiMethod = (typeof OPENAPI_METHODS)[keyof typeof OPENAPI_METHODS]
+
+/** The `product_code` of each pay method, under the same key as its method (openapi §5.1–5.3). */
+export const OPENAPI_PRODUCT_CODES = {
+  pagePay: 'FAST_INSTANT_TRADE_PAY',
+  wapPay: 'QUICK_WAP_WAY',
+  precreate: 'FACE_TO_FACE_PAYMENT',
+} as const
+export type OpenapiProductCode = (typeof OPENAPI_PRODUCT_CODES)[keyof typeof OPENAPI_PRODUCT_CODES]
