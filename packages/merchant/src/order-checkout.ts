@@ -3,7 +3,7 @@ import { OUT_TRADE_NO, charLength, generateOrderId } from '@alipay-payment-handl
 import { PAY_TYPES, renderPayFormFragment, type PayType } from '@alipay-payment-handler/gateway-client'
 import { assertAmount, gatewayFailure, toView, type OrderContext } from './order-context.js'
 import { OrderError } from './order-errors.js'
-import type { OrderService, PayUrlResult } from './order-service.js'
+import type { OrderService, PayUrlResult } from './order-types.js'
 import type { Order } from './order-store.js'
 
 const DEFAULT_ORDER_TTL_MS = 2 * 3600_000

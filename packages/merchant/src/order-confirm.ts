@@ -1,7 +1,7 @@
 import { tradeMismatch } from '@alipay-payment-handler/gateway-client'
 import { gatewayFailure, toView, type OrderContext } from './order-context.js'
 import { OrderError } from './order-errors.js'
-import type { OrderService } from './order-service.js'
+import type { OrderService } from './order-types.js'
 import { payTransition } from './order-transitions.js'
 
 /** Confirming a PaymentResponse the browser posted: verify, match, ask the gateway, then paid. */

@@ -8,7 +8,7 @@ import {
 import { ProtocolError, isAmountInRange, isPaidStatus, normalizeAmount } from '@alipay-payment-handler/protocol'
 import { silentLogger, type Logger } from '@alipay-payment-handler/server-runtime'
 import { OrderError } from './order-errors.js'
-import type { OrderServiceDeps, OrderView, PaidVia } from './order-service.js'
+import type { OrderServiceDeps, OrderView, PaidVia } from './order-types.js'
 import type { Order } from './order-store.js'
 
 /**

@@ -1,7 +1,7 @@
 import { isPaidStatus, type Params } from '@alipay-payment-handler/protocol'
 import { GatewayError, tradeMismatch } from '@alipay-payment-handler/gateway-client'
 import type { OrderContext } from './order-context.js'
-import type { NotifyResult, OrderService } from './order-service.js'
+import type { NotifyResult, OrderService } from './order-types.js'
 import { tradeTransition } from './order-transitions.js'
 
 /** Receiving the gateway's (or the relay's) notifies: verify, match, confirm, apply once. */

@@ -1,7 +1,7 @@
 import { cleanRefundReason, compactBeijingTime } from '@alipay-payment-handler/protocol'
 import { assertAmount, gatewayFailure, type OrderContext } from './order-context.js'
 import { OrderError } from './order-errors.js'
-import type { OrderService } from './order-service.js'
+import type { OrderService } from './order-types.js'
 import type { Order, Refund } from './order-store.js'
 
 /** Refund numbers: mapi batch_no (yyyyMMdd + digits), also a valid openapi out_request_no. */

@@ -2,7 +2,7 @@ import { isPaidStatus, type Params } from '@alipay-payment-handler/protocol'
 import { tradeMismatch } from '@alipay-payment-handler/gateway-client'
 import { gatewayFailure, toView, type OrderContext } from './order-context.js'
 import { OrderError } from './order-errors.js'
-import { SUCCESS_RETURN, type OrderService } from './order-service.js'
+import { SUCCESS_RETURN, type OrderService } from './order-types.js'
 import type { Order } from './order-store.js'
 import { tradeTransition } from './order-transitions.js'
 

@@ -1,7 +1,7 @@
 import { GatewayError } from '@alipay-payment-handler/gateway-client'
 import { OPEN_STATUSES } from './session-store.js'
 import type { SessionContext } from './session-context.js'
-import type { CancelReason, SessionService, SessionView } from './session-service.js'
+import type { CancelReason, SessionService, SessionView } from './session-types.js'
 
 /** Cancelling a session: close its trade at the gateway, or leave it to the poller when that is refused. */
 export function cancelUseCase(ctx: SessionContext): Pick<SessionService, 'cancel'> {

@@ -2,7 +2,7 @@ import { amountsEqual, decodeForm, type CheckoutOutcome, type Params } from '@al
 import { GatewayError } from '@alipay-payment-handler/gateway-client'
 import { type Logger, HttpProblem } from '@alipay-payment-handler/server-runtime'
 import { OPEN_STATUSES, type Session, type SessionStatus } from './session-store.js'
-import type { SessionServiceDeps, SessionView } from './session-service.js'
+import type { SessionServiceDeps, SessionView } from './session-types.js'
 
 /** Two hours: long enough for any real checkout, short enough that abandoned trades get closed. */
 const DEFAULT_SESSION_TTL_MS = 2 * 3600_000

@@ -13,7 +13,7 @@ import {
 } from '@alipay-payment-handler/protocol'
 import { minutesUntil } from './translate.js'
 import { problem, type SessionContext } from './session-context.js'
-import type { CreatedSession, CreateSessionInput, SessionService } from './session-service.js'
+import type { CreatedSession, CreateSessionInput, SessionService } from './session-types.js'
 
 /** Opening a payment session: verify the merchant's signed method data and the total, then re-sign it for the cashier. */
 export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create'> {

@@ -2,7 +2,7 @@ import { isPaidStatus } from '@alipay-payment-handler/protocol'
 import { GatewayError } from '@alipay-payment-handler/gateway-client'
 import { OPEN_STATUSES, type Session } from './session-store.js'
 import { safeEqualAmounts, type SessionContext } from './session-context.js'
-import type { SessionService } from './session-service.js'
+import type { SessionService } from './session-types.js'
 
 /** The background poller: single_trade_query for sessions whose window closed or whose notify is late. */
 export function pollUseCase(ctx: SessionContext): Pick<SessionService, 'pollOnce'> {

@@ -9,7 +9,7 @@ import {
 import type { SessionGateway } from './session-gateway.js'
 import { OPEN_STATUSES, type Session } from './session-store.js'
 import { gatewayProblem, problem, type SessionContext } from './session-context.js'
-import type { SessionService, SessionView } from './session-service.js'
+import type { SessionService, SessionView } from './session-types.js'
 
 /** Which field of a signed return is not this session's, in the order they are checked; none: undefined. */
 function returnMismatch(params: Params, session: Session, gateway: SessionGateway): string | undefined {
