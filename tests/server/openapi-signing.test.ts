@@ -276,10 +276,12 @@ describe('signing server for an openapi partner, against the real sandbox', () =
       '/notify/openapi',
       await signOpenapiNotify({ ...fields, app_id: '2021000000000001' }, DEMO_GATEWAY_RSA.privateKey),
     )
-    expect(foreign.status).toBe(403)
-    expect(((await foreign.json()) as { type: string }).type).toMatch(/app-mismatch$/)
-    // An openapi partner's notify on the mapi endpoint: not a partner of that kind.
+    // A notify is matched by the app it names, never by its order number: no app here, no match.
+    expect(foreign.status).toBe(404)
+    expect(((await foreign.json()) as { type: string }).type).toMatch(/unknown-order$/)
+    // An openapi notify on the mapi endpoint: not the shape of a mapi notify (no total_fee).
     const wrongEndpoint = await notify('/notify/mapi', await signOpenapiNotify(fields, DEMO_GATEWAY_RSA.privateKey))
-    expect(wrongEndpoint.status).toBe(404)
+    expect(wrongEndpoint.status).toBe(400)
+    expect(((await wrongEndpoint.json()) as { type: string }).type).toMatch(/malformed-notify$/)
   })
 })

@@ -4,8 +4,10 @@ import {
   WAP_PAY_SERVICE,
   isOpenapiResponse,
   isPaidStatus,
+  missingFields,
   parseRefundResults,
   signParams,
+  signatureIsGatewayProof,
   verifyParams,
   verifyPaymentResponse,
   type KeyRing,
@@ -96,7 +98,11 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
     refundStatus: async () => 'unknown',
 
     async parseNotify(params) {
-      const verified = await verifyParams(params, { keys: options.keys })
+      // The shape first: a signed set of another kind (method data, a pay request) is no notify.
+      const missing = missingFields(params, 'mapi-notify')
+      if (missing.length > 0) return { ok: false, reason: `malformed-notify: no ${missing.join(', ')}` }
+      // The partner's one sign type: a notify signed another way is refused, not tried with another key.
+      const verified = await verifyParams(params, { keys: options.keys, signType: options.signType })
       if (!verified.ok) return { ok: false, reason: verified.reason }
       const notifyId = params['notify_id'] ?? ''
       const notifyType = params['notify_type'] ?? 'trade_status_sync'
@@ -113,7 +119,8 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
           refunds: [{ refundNo: batchNo, ok, code: ok ? undefined : codes.find((c) => c !== 'SUCCESS') }],
         }
       }
-      return { ok: true, kind: 'trade', notifyId, notifyType, trade: mapiTrade(params) }
+      const gatewayProof = signatureIsGatewayProof(params)
+      return { ok: true, kind: 'trade', notifyId, notifyType, trade: mapiTrade(params), gatewayProof }
     },
 
     async confirmNotify(notifyId) {
@@ -123,7 +130,9 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
     async verifyPaymentResponse(details) {
       // An openapi response names another merchant identity (app_id) and another rule: not ours.
       if (isOpenapiResponse(details)) return { ok: false, reason: 'not-a-mapi-response' }
-      const verified = await verifyPaymentResponse(details, options.keys)
+      const missing = missingFields(details, 'mapi-response')
+      if (missing.length > 0) return { ok: false, reason: `malformed-response: no ${missing.join(', ')}` }
+      const verified = await verifyPaymentResponse(details, options.keys, { signType: options.signType })
       if (!verified.ok) return { ok: false, reason: verified.reason }
       const paid = details['success'] === 'true' && isPaidStatus(details['trade_status'] as string | undefined)
       return { ok: true, trade: mapiTrade(details), paid }

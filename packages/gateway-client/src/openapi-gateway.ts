@@ -6,7 +6,9 @@ import {
   cleanOpenapiSubject,
   isOpenapiResponse,
   isPaidStatus,
+  missingFields,
   signParams,
+  signatureIsGatewayProof,
   verifyOpenapiNotify,
   verifyPaymentResponse,
   type Params,
@@ -232,7 +234,9 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
     refundStatus,
 
     async parseNotify(params) {
-      const verified = await verifyOpenapiNotify(params, client.publicKey)
+      const missing = missingFields(params, 'openapi-notify')
+      if (missing.length > 0) return { ok: false, reason: `malformed-notify: no ${missing.join(', ')}` }
+      const verified = await verifyOpenapiNotify(params, client.publicKey, { signType: client.signType })
       if (!verified.ok) return { ok: false, reason: verified.reason }
       const notifyId = params['notify_id'] ?? ''
       const notifyType = params['notify_type'] ?? 'trade_status_sync'
@@ -244,6 +248,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
         notifyId,
         notifyType,
         trade: openapiTrade(params),
+        gatewayProof: signatureIsGatewayProof(params),
         ...(refundNo ? { refundNo } : {}),
         ...(appId !== client.appId ? { foreign: 'APP_ID_MISMATCH' } : {}),
       }
@@ -256,7 +261,13 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       // A mapi response never verifies under openapi's key and rule: refuse it by name.
       if (!isOpenapiResponse(details)) return { ok: false, reason: 'not-an-openapi-response' }
       // success, gateway and the total_fee mirror are outside the signature (docs/decisions/0003).
-      const verified = await verifyPaymentResponse(details, { publicKey: client.publicKey })
+      const missing = missingFields(details, 'openapi-response')
+      if (missing.length > 0) return { ok: false, reason: `malformed-response: no ${missing.join(', ')}` }
+      const verified = await verifyPaymentResponse(
+        details,
+        { publicKey: client.publicKey },
+        { signType: client.signType },
+      )
       if (!verified.ok) return { ok: false, reason: verified.reason }
       const strings: Params = {}
       for (const [key, value] of Object.entries(details)) {

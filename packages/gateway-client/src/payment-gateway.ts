@@ -59,6 +59,11 @@ export type ParsedNotify =
       notifyId: string
       notifyType: string
       trade: TradeSnapshot
+      /**
+       * Whether the signature alone proves the gateway wrote it (RSA2 with the gateway's public key).
+       * Otherwise (MD5, RSA) the trade must be confirmed with the gateway before money state moves.
+       */
+      gatewayProof: boolean
       /** openapi: a refund's TRADE_SUCCESS/TRADE_CLOSED notify names the refund (out_biz_no). */
       refundNo?: string
       /** Signed by the gateway but for another merchant (openapi app_id): recorded, never applied. */

@@ -62,13 +62,19 @@ export function notifyUseCase(ctx: OrderContext): Pick<OrderService, 'notify'> {
         return { ack: 'success', outcome: 'rejected', orderId, code: mismatch }
       }
       if (confirmWithGateway && order.state !== 'success') {
-        // notify_verify proves it is fresh from the gateway; once the relay acknowledged it, it
-        // answers false, and the trade query is the authority instead. openapi has neither need:
-        // its signature is the proof.
+        // Money state moves on the gateway's word, never on a signature a leaked key can make: an
+        // RSA2 notify (the gateway's private key) is proof, and notify_verify tells it is fresh
+        // (once the relay acknowledged it, it answers false and the trade query decides). MD5 and
+        // RSA notifies are confirmed by the trade query itself, which binds status and amount to
+        // this trade (notify_verify does not: any live notify_id of the partner answers true).
         let confirmed = false
         try {
-          const fresh = await gateway.confirmNotify(notifyId)
-          confirmed = fresh === undefined || fresh || (await gatewaySaysPaid(order))
+          if (parsed.gatewayProof) {
+            const fresh = await gateway.confirmNotify(notifyId)
+            confirmed = fresh === undefined || fresh || (await gatewaySaysPaid(order))
+          } else {
+            confirmed = await gatewaySaysPaid(order)
+          }
         } catch (error) {
           if (!(error instanceof GatewayError)) throw error
           log.warn('notify.confirm-failed', { orderId, reason: error.code })

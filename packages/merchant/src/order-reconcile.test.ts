@@ -217,13 +217,14 @@ describe('reconciliation against the sandbox', () => {
 
   it('never pays twice when a reconciliation runs between the notify check and its commit', async () => {
     const real = demoMapiClient(sandbox.gatewayUrl)
-    let afterNotifyVerify: (() => Promise<void>) | undefined
+    // An MD5 notify is confirmed by the trade query: the reconciliation runs right after it answered.
+    let afterNotifyCheck: (() => Promise<void>) | undefined
     const gateway: MapiClient = {
       ...real,
-      async notifyVerify(notifyId) {
-        const answer = await real.notifyVerify(notifyId)
-        const hook = afterNotifyVerify
-        afterNotifyVerify = undefined
+      async singleTradeQuery(ref) {
+        const answer = await real.singleTradeQuery(ref)
+        const hook = afterNotifyCheck
+        afterNotifyCheck = undefined
         await hook?.()
         return answer
       },
@@ -233,7 +234,7 @@ describe('reconciliation against the sandbox', () => {
     await payOrder(merchant, order.orderId)
     const notify = await capturedNotify(order.orderId)
     let report: ReconcileReport | undefined
-    afterNotifyVerify = async () => {
+    afterNotifyCheck = async () => {
       report = await merchant.orders.reconcile()
     }
 

@@ -2,6 +2,7 @@ import {
   HttpCallError,
   httpClientFor,
   GatewayError,
+  tradeMismatch,
   type GatewayKind,
   type PartnerInfo,
   type PartnerRegistry,
@@ -11,12 +12,14 @@ import {
   NOTIFY_RETRY_GAPS_SECONDS,
   decodeForm,
   isPaidStatus,
+  missingFields,
+  signatureIsGatewayProof,
   type Params,
 } from '@alipay-payment-handler/protocol'
 import { type Logger, HttpProblem } from '@alipay-payment-handler/server-runtime'
 import type { SessionGateway } from './session-gateway.js'
 import type { SessionService } from './session-service.js'
-import type { OutboxItem, Session, SessionStore } from './session-store.js'
+import type { OutboxItem, SessionStore } from './session-store.js'
 
 export interface NotifyRelayDeps {
   store: SessionStore
@@ -45,13 +48,16 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
   const now = deps.now ?? Date.now
   const log = deps.logger
 
-  function findSession(outTradeNo: string | undefined): { partner: PartnerInfo; session: Session } | undefined {
-    if (!outTradeNo) return undefined
-    for (const partner of deps.partners.list()) {
-      const session = deps.store.latestSession(partner.partner, outTradeNo)
-      if (session) return { partner, session }
+  /**
+   * The partner a notify names itself: openapi's `app_id`, mapi's `seller_id`. Never found by the
+   * order number alone, so one tenant's session can never take another tenant's notifies.
+   */
+  function namedPartner(params: Params, kind: GatewayKind): PartnerInfo | undefined {
+    if (kind === 'openapi') {
+      const appId = params['app_id']
+      return appId ? deps.partners.list().find((p) => p.kind === 'openapi' && p.appId === appId) : undefined
     }
-    return undefined
+    return params['seller_id'] ? deps.partners.bySellerId(params['seller_id']) : undefined
   }
 
   /** `kind` is the endpoint's gateway (`/notify/mapi`, `/notify/openapi`); a partner of the other kind is refused. */
@@ -62,10 +68,13 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
     } catch {
       throw new HttpProblem(400, 'malformed-notify', 'The notify body does not decode.')
     }
-    const notifyId = params['notify_id']
-    if (!notifyId) throw new HttpProblem(400, 'malformed-notify', 'The notify has no notify_id.')
-    const found = findSession(params['out_trade_no'])
-    const partner = found?.partner ?? (params['seller_id'] ? deps.partners.bySellerId(params['seller_id']) : undefined)
+    // The shape before anything else: no signed set of another kind passes as a notify.
+    const missing = missingFields(params, kind === 'openapi' ? 'openapi-notify' : 'mapi-notify')
+    if (missing.length > 0) {
+      throw new HttpProblem(400, 'malformed-notify', `The notify has no ${missing.join(', ')}.`, { missing })
+    }
+    const notifyId = params['notify_id'] ?? ''
+    const partner = namedPartner(params, kind)
     if (!partner) {
       log.warn('notify.unknown-partner', { outTradeNo: params['out_trade_no'] })
       throw new HttpProblem(404, 'unknown-order', 'No session or partner matches this notify.')
@@ -103,7 +112,25 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
       log.warn('notify.not-verified', { notifyId, answer })
       throw new HttpProblem(403, 'notify-not-verified', `notify_verify answered "${answer}".`)
     }
-    const session = found?.session
+    const outTradeNo = params['out_trade_no']
+    const session = outTradeNo ? deps.store.latestSession(partner.partner, outTradeNo) : undefined
+    // A paying notify settles the buyer's session only on the gateway's word: its RSA2 signature,
+    // or else (MD5, RSA: a leaked key signs those) its trade query, which binds status and amount.
+    let confirmed = true
+    if (session && isPaidStatus(params['trade_status']) && !signatureIsGatewayProof(params)) {
+      try {
+        const lookup = await gateway.singleTradeQuery({ tradeNo: params['trade_no'], outTradeNo: session.outTradeNo })
+        confirmed =
+          lookup.found &&
+          isPaidStatus(lookup.trade.status) &&
+          tradeMismatch({ orderId: session.outTradeNo, amount: session.totalFee }, lookup.trade, undefined) ===
+            undefined
+      } catch (error) {
+        if (!(error instanceof GatewayError)) throw error
+        throw new HttpProblem(503, 'gateway-unavailable', 'The trade query did not answer; not acknowledged.')
+      }
+      if (!confirmed) log.error('notify.not-confirmed', { sessionId: session.id, notifyId })
+    }
     if (!session) log.warn('notify.unknown-order', { outTradeNo: params['out_trade_no'], notifyId })
     let settled = false
     // Stored (in this turn's group commit) before `success` goes back.
@@ -122,7 +149,7 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
         session?.merchantNotifyUrl,
         now(),
         () => {
-          if (session) settled = deps.sessions.applyNotify(session, params)
+          if (session && confirmed) settled = deps.sessions.applyNotify(session, params)
         },
       ),
     )

@@ -61,11 +61,21 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
     if (!partner.allowedOrigins.includes(input.merchantOrigin)) {
       throw problem(403, 'origin-not-allowed', `${input.merchantOrigin} may not take payments for this partner.`)
     }
+    // One sign type per partner and direction: data signed any other way is refused, even when a
+    // key for that other type is configured too (no "any key that verifies").
     const signType = data.sign_type
-    if (!(partner.merchantSignTypes as readonly string[]).includes(signType)) {
-      throw problem(400, 'unsupported-sign-type', `No key is configured to verify sign_type ${signType}.`)
+    if (signType !== partner.signType || !(partner.merchantSignTypes as readonly string[]).includes(signType)) {
+      throw problem(
+        400,
+        'unsupported-sign-type',
+        `This partner's method data is signed ${partner.signType}, not "${signType}".`,
+        { expected: partner.signType },
+      )
     }
-    const verified = await verifyParams(data, { keys: deps.partners.merchantKeys(data.partner) })
+    const verified = await verifyParams(data, {
+      keys: deps.partners.merchantKeys(data.partner),
+      signType: partner.signType,
+    })
     if (!verified.ok) {
       log.warn('session.bad-merchant-sign', { partner: data.partner, reason: verified.reason })
       throw problem(403, 'invalid-signature', `The merchant's sign does not verify (${verified.reason}).`, {

@@ -38,8 +38,8 @@ export interface SessionGateway {
   readonly gatewayUrl: string
   /** Re-signs the merchant's verified method data as the gateway's web pay request (no network). */
   buildPayRequest(data: PaymentMethodSpecificData, options: TranslateOptions): Promise<PayRequest>
-  /** Verifies a return or a notify with the gateway's rule (mapi string, or openapi's notification rule). */
-  verifySigned(params: Params, signType?: SignType): Promise<VerifyResult>
+  /** Verifies a return or a notify with the gateway's rule and the partner's one sign type. */
+  verifySigned(params: Params): Promise<VerifyResult>
   /** The app a signed set names, when it names another than ours (openapi `app_id`); else undefined. */
   foreignApp(params: Params): string | undefined
   /** The paid amount a signed set names: `total_fee` (mapi) or `total_amount` (openapi). */
@@ -53,12 +53,13 @@ export interface SessionGateway {
 }
 
 /** The mapi session gateway: the mapi client plus the partner's key ring. */
-export function mapiSessionGateway(client: MapiClient, keys: KeyRing): SessionGateway {
+export function mapiSessionGateway(client: MapiClient, keys: KeyRing, signType: SignType): SessionGateway {
   return {
     kind: 'mapi',
     gatewayUrl: client.gatewayUrl,
     buildPayRequest: (data, options) => client.buildPayRequest(translateMethodData(data, options)),
-    verifySigned: (params, signType) => verifyParams(params, { keys, ...(signType ? { signType } : {}) }),
+    // The partner's one sign type, whatever the message declares (a declared other type is refused).
+    verifySigned: (params) => verifyParams(params, { keys, signType }),
     foreignApp: () => undefined,
     amountOf: (params) => params['total_fee'],
     paymentResponse: (params, paid) => buildPaymentResponse(params, paid),
@@ -106,7 +107,7 @@ export function openapiSessionGateway(client: OpenapiClient): SessionGateway {
       }
     },
 
-    verifySigned: (params) => verifyOpenapiNotify(params, client.publicKey),
+    verifySigned: (params) => verifyOpenapiNotify(params, client.publicKey, { signType: client.signType }),
     foreignApp: (params) => (params['app_id'] !== client.appId ? (params['app_id'] ?? '(none)') : undefined),
     amountOf: (params) => params['total_amount'],
     paymentResponse: (params, paid) => buildOpenapiPaymentResponse(params, paid),

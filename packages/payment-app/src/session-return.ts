@@ -1,4 +1,4 @@
-import { decodeForm, isPaidStatus, type SignType, type Params } from '@alipay-payment-handler/protocol'
+import { decodeForm, isPaidStatus, type Params } from '@alipay-payment-handler/protocol'
 import {
   GatewayError,
   mapiTrade,
@@ -54,8 +54,7 @@ export function returnUseCase(ctx: SessionContext): Pick<SessionService, 'handle
       throw problem(400, 'malformed-return', 'The return query string does not decode.')
     }
     const gateway = deps.gateway(session.partner)
-    const signType = session.request['sign_type'] as SignType | undefined
-    const verified = await gateway.verifySigned(params, signType)
+    const verified = await gateway.verifySigned(params)
     if (!verified.ok) {
       log.warn('return.bad-signature', { sessionId: id, reason: verified.reason })
       throw problem(400, 'invalid-signature', `The return's signature does not verify (${verified.reason}).`, {

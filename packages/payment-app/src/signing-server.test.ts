@@ -1,7 +1,14 @@
 import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { formatBeijingTime, signParams, type Params } from '@alipay-payment-handler/protocol'
+import {
+  formatBeijingTime,
+  md5Sign,
+  renderGatewayReply,
+  signParams,
+  stringToSign,
+  type Params,
+} from '@alipay-payment-handler/protocol'
 import { DEMO_MERCHANT_RSA, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import { demoPartnerConfig } from '../../../tests/support/demo-partners.js'
 import { createLogger, redact } from '@alipay-payment-handler/server-runtime'
@@ -97,11 +104,17 @@ describe('POST /api/sessions', () => {
     expect(json).toMatchObject({ status: 'at_cashier', merchantOrigin: ORIGIN, totalFee: '99.90' })
   })
 
-  it('accepts an RSA-signed order and converts an absolute it_b_pay to whole minutes', async () => {
+  it('converts an absolute it_b_pay to whole minutes', async () => {
     const at = formatBeijingTime(new Date(Date.now() + 10 * 60_000 + 30_000))
-    const { status, json } = await post('/api/sessions', body(await methodData({ it_b_pay: at }, 'RSA')))
+    const { status, json } = await post('/api/sessions', body(await methodData({ it_b_pay: at })))
     expect(status).toBe(201)
     expect(json.form.fields.it_b_pay).toBe('10m')
+  })
+
+  it('refuses an order signed RSA for a partner configured MD5, though it holds the RSA key too', async () => {
+    const { status, json } = await post('/api/sessions', body(await methodData({}, 'RSA')))
+    expect(status).toBe(400)
+    expect(json).toMatchObject({ type: expect.stringMatching(/unsupported-sign-type$/), expected: 'MD5' })
   })
 
   it.each([
@@ -237,7 +250,10 @@ describe('the HTTP edge', () => {
 })
 
 describe('the notify relay', () => {
+  // The order of the latest notify: the gateway is asked by trade_no, and answers for that order.
+  let notifiedOrder = ''
   const notifyBody = async (outTradeNo: string, overrides: Params = {}) =>
+    (notifiedOrder = outTradeNo) &&
     new URLSearchParams(
       await signParams(
         {
@@ -261,8 +277,27 @@ describe('the notify relay', () => {
       body: form,
     })
 
-  beforeAll(() => undefined)
-  const useGateway = () => gateway.use(http.get(GATEWAY, () => verifyAnswer()))
+  // The gateway's single_trade_query reply: the trade paid in full, signed with the partner's key.
+  const paidTrade = (query: URLSearchParams) => {
+    const trade = {
+      out_trade_no: query.get('out_trade_no') ?? notifiedOrder,
+      trade_no: '2024050121001004330200123456',
+      trade_status: 'TRADE_SUCCESS',
+      total_fee: '99.90',
+      seller_id: DEMO_PARTNER.sellerId,
+    }
+    const sign = md5Sign(stringToSign(trade), DEMO_PARTNER.md5Key)
+    return new HttpResponse(renderGatewayReply({ isSuccess: true, trade, sign, signType: 'MD5' }), {
+      headers: { 'content-type': 'text/xml' },
+    })
+  }
+  const useGateway = () =>
+    gateway.use(
+      http.get(GATEWAY, ({ request }) => {
+        const query = new URL(request.url).searchParams
+        return query.get('service') === 'single_trade_query' ? paidTrade(query) : verifyAnswer()
+      }),
+    )
 
   it('stores a verified notify once, settles the session, and answers exactly success', async () => {
     useGateway()

@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server'
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
+import type { Server as HttpServer, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   renderCashierForm,
@@ -52,6 +53,13 @@ export interface SigningServerAppDeps {
   polyfillAssets?: HandlerAssets | undefined
   /** Per client and window; `false` turns rate limiting off (tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; create?: RateLimitOptions; notify?: RateLimitOptions } | false
+  /**
+   * Why the server cannot take traffic now (`GET /readyz` answers 503 with it), or undefined when
+   * it can. Unset: always ready.
+   */
+  readiness?: () => string | undefined
+  /** Aborts when the server starts shutting down: long polls answer at once instead of holding the drain. */
+  shutdownSignal?: AbortSignal
 }
 
 /** Longest long poll, in seconds (the contract's 25 s, inside common proxy timeouts). */
@@ -90,7 +98,15 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   app.use('/api/*', limitBody(32 * 1024))
   app.use('/notify/*', limitBody(32 * 1024))
 
+  // Liveness: the process answers. Readiness: it can serve (the database answers, not shutting down).
   app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/readyz', (c) => {
+    const reason = deps.readiness?.()
+    c.header('cache-control', 'no-store')
+    if (reason === undefined) return c.json({ ok: true })
+    c.header('retry-after', '5')
+    throw new HttpProblem(503, 'not-ready', reason)
+  })
 
   app.post('/api/sessions', async (c) => {
     const body = await jsonBody(c, CreateSessionBody)
@@ -100,7 +116,8 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   app.get('/api/sessions/:id', async (c) => {
     const query = parseWith(StatusQuery, c.req.query())
     const waitSeconds = Math.min(Number(query.wait ?? 0), MAX_WAIT_SECONDS)
-    const view = await deps.sessions.waitView(c.req.param('id'), waitSeconds * 1000, query.status, c.req.raw.signal)
+    const signal = deps.shutdownSignal ? AbortSignal.any([c.req.raw.signal, deps.shutdownSignal]) : c.req.raw.signal
+    const view = await deps.sessions.waitView(c.req.param('id'), waitSeconds * 1000, query.status, signal)
     c.header('cache-control', 'no-store')
     return c.json(view)
   })
@@ -191,6 +208,8 @@ export interface SigningServer {
   startBackground(): void
   /** Runs one poller round and one outbox round now (tests). */
   runBackgroundOnce(): Promise<void>
+  /** The start of a shutdown: `/readyz` answers 503 and long polls answer now; everything else still works. */
+  beginShutdown(): void
   close(): Promise<void>
 }
 
@@ -229,6 +248,7 @@ export async function createSigningServer(
           : mapiSessionGateway(
               createMapiClient({ ...transport, partner, sellerId: info.sellerId, keys, signType: info.signType }),
               keys,
+              info.signType,
             )
       clients.set(partner, client)
     }
@@ -265,12 +285,26 @@ export async function createSigningServer(
     ...(now ? { now } : {}),
     onQueued: () => outboxLoop?.kick(),
   })
+  const shutdown = new AbortController()
+  let closed = false
+  const readiness = () => {
+    if (shutdown.signal.aborted) return 'The server is shutting down.'
+    if (closed) return 'The server is closed.'
+    try {
+      store.db.prepare('SELECT 1').get()
+    } catch {
+      return 'The database does not answer.'
+    }
+    return undefined
+  }
   const app = createSigningServerApp({
     sessions,
     receiveNotify,
     partners,
     gatewayOrigin: new URL(config.gatewayUrl).origin,
     logger,
+    readiness,
+    shutdownSignal: shutdown.signal,
     handlerAssets: config.handlerAssets,
     polyfillAssets: config.polyfillAssets,
     ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
@@ -288,8 +322,13 @@ export async function createSigningServer(
       await sessions.pollOnce()
       await runOutbox()
     },
+    beginShutdown() {
+      shutdown.abort()
+    },
     async close() {
+      shutdown.abort()
       await Promise.all([pollLoop?.stop(), outboxLoop?.stop()])
+      closed = true
       store.close()
     },
   }
@@ -299,7 +338,15 @@ export async function createSigningServer(
 export interface RunningSigningServer {
   url: string
   server: SigningServer
+  /** Stops at once: open connections are cut, then the loops and the store close. */
   close(): Promise<void>
+  /**
+   * Stops gracefully (SIGTERM): stops accepting connections, answers 503 on `/readyz`, lets the
+   * requests in flight finish for up to `timeoutMs` (default 10 s; long polls answer at once),
+   * closes each connection as it goes idle, cuts what is left at the deadline, then closes the
+   * loops and the store. `drained` is false when requests had to be cut (`cut` of them).
+   */
+  shutdown(timeoutMs?: number): Promise<{ drained: boolean; cut: number }>
 }
 
 /**
@@ -322,9 +369,18 @@ export async function startSigningServer(config: SigningServerConfig): Promise<R
     listener.once('listening', () => resolve((listener.address() as AddressInfo).port))
     listener.once('error', reject)
   })
+  const http = listener as unknown as HttpServer
+  // Responses in flight, so a drain can wait for them and tell their clients not to keep the connection.
+  const active = new Set<ServerResponse>()
+  let draining = false
+  http.on('request', (_request, response: ServerResponse) => {
+    active.add(response)
+    if (draining) response.setHeader('connection', 'close')
+    response.once('close', () => active.delete(response))
+  })
   const closeListener = () =>
     new Promise<void>((resolve) => {
-      ;(listener as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+      http.closeAllConnections()
       listener.close(() => resolve())
     })
   const url = `http://${hostname === '127.0.0.1' ? 'localhost' : hostname}:${port}`
@@ -343,6 +399,29 @@ export async function startSigningServer(config: SigningServerConfig): Promise<R
     async close() {
       await closeListener()
       await server.close()
+    },
+    async shutdown(timeoutMs = 10_000) {
+      draining = true
+      server.beginShutdown()
+      for (const response of active) if (!response.headersSent) response.setHeader('connection', 'close')
+      // close() stops accepting and resolves once every connection has ended.
+      const allClosed = new Promise<void>((resolve) => listener.close(() => resolve()))
+      http.closeIdleConnections()
+      const sweep = setInterval(() => http.closeIdleConnections(), 50)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const drained = await Promise.race([
+        allClosed.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ])
+      clearInterval(sweep)
+      clearTimeout(timer)
+      const cut = drained ? 0 : active.size
+      if (!drained) {
+        http.closeAllConnections()
+        await allClosed
+      }
+      await server.close()
+      return { drained, cut }
     },
   }
 }

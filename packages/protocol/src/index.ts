@@ -149,3 +149,4 @@ export {
 } from './openapi-methods.js'
 export { useNativeCrypto } from './native-crypto.js'
 export { certificateSn, rootCertificateSn, readCertificate, pemCertificates } from './cert-sn.js'
+export { missingFields, signatureIsGatewayProof, type MessageKind } from './message-shapes.js'

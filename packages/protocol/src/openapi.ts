@@ -76,8 +76,17 @@ export function verifyOpenapiRequest(
 export function verifyOpenapiNotify(
   params: Readonly<Record<string, string | undefined>>,
   publicKey: string,
+  options: { signType?: OpenapiSignType } = {},
 ): Promise<VerifyResult> {
   const signType = (params['sign_type'] ?? 'RSA2') as OpenapiSignType
+  // One sign type per app: a notify signed otherwise is refused, never checked under another rule.
+  if (options.signType && signType !== options.signType) {
+    return Promise.resolve({
+      ok: false,
+      reason: 'sign-type-mismatch',
+      message: `expected sign_type ${options.signType}, got "${signType}"`,
+    })
+  }
   return verifyString(
     openapiNotifyString(params),
     params['sign'] ?? '',

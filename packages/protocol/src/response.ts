@@ -1,7 +1,7 @@
 import type { Params } from './form.js'
 import { isPaidStatus } from './mapi.js'
 import { verifyOpenapiNotify } from './openapi.js'
-import { verifyParams, type KeyRing, type VerifyResult } from './sign.js'
+import { verifyParams, type KeyRing, type SignType, type VerifyResult } from './sign.js'
 import type { AlipayPaymentResponse } from './types.js'
 
 /** `success` is added by the payment app and is outside the gateway's signature (mapi §15). */
@@ -56,10 +56,17 @@ export function isOpenapiResponse(details: Readonly<Record<string, unknown>>): b
 export async function verifyPaymentResponse(
   details: Readonly<Record<string, unknown>>,
   keys: KeyRing,
+  options: { signType?: SignType } = {},
 ): Promise<VerifyResult> {
   const params: Record<string, string> = {}
   for (const [key, value] of Object.entries(details)) if (typeof value === 'string') params[key] = value
-  if (!isOpenapiResponse(details)) return verifyParams(params, { keys, alsoExclude: RESPONSE_UNSIGNED_KEYS })
+  if (!isOpenapiResponse(details)) {
+    return verifyParams(params, {
+      keys,
+      alsoExclude: RESPONSE_UNSIGNED_KEYS,
+      ...(options.signType ? { signType: options.signType } : {}),
+    })
+  }
   if (!keys.publicKey) {
     return { ok: false, reason: 'no-key', message: 'an openapi response needs the Alipay public key' }
   }
@@ -71,5 +78,6 @@ export async function verifyPaymentResponse(
   if (params['total_fee'] !== undefined && params['total_fee'] !== signed['total_amount']) {
     return { ok: false, reason: 'mirror-mismatch', message: 'total_fee does not mirror the signed total_amount' }
   }
-  return verifyOpenapiNotify(signed, keys.publicKey)
+  const pinned = options.signType === 'RSA' || options.signType === 'RSA2' ? { signType: options.signType } : {}
+  return verifyOpenapiNotify(signed, keys.publicKey, pinned)
 }
