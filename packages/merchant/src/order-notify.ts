@@ -85,7 +85,7 @@ export function notifyUseCase(ctx: OrderContext): Pick<OrderService, 'notify'> {
           return { ack: 'fail', outcome: 'unconfirmed', orderId, code: 'PAYMENT_NOT_CONFIRMED' }
         }
       }
-      const { move, sync } = tradeTransition(trade)
+      const { move, sync } = tradeTransition(trade, order.tradeStatus)
       const result = await deps.store.applyNotify(
         { ...base, orderId, outcome: 'paid', outcomeIfUnchanged: 'updated' },
         now(),
@@ -98,7 +98,7 @@ export function notifyUseCase(ctx: OrderContext): Pick<OrderService, 'notify'> {
       return { ack: 'success', outcome: result.transitioned ? 'paid' : 'updated', orderId }
     }
     const closing = status === 'TRADE_CLOSED'
-    const { move, sync } = tradeTransition(trade)
+    const { move, sync } = tradeTransition(trade, order.tradeStatus)
     const result = await deps.store.applyNotify(
       { ...base, orderId, outcome: closing ? 'closed' : 'updated' },
       now(),

@@ -30,7 +30,7 @@ export function statusUseCases(
         return trade.raw
       }
     }
-    const { move, sync } = tradeTransition(trade)
+    const { move, sync } = tradeTransition(trade, order.tradeStatus)
     if (await deps.store.transition(order.orderId, move.from, move.patch, t)) {
       if (move.patch.state === 'success') await paid(order.orderId, 'check')
     } else if (sync) {

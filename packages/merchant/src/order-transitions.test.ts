@@ -45,4 +45,17 @@ describe('the order state machine (tradeTransition)', () => {
       patch: { state: 'success', tradeStatus: undefined, tradeNo: '2024T1', payTime: '2024-05-01 10:00:00' },
     })
   })
+
+  it("the recorded gateway status only moves forward in the trade's life", () => {
+    // A late first TRADE_SUCCESS after the refund's TRADE_CLOSED: no status-only sync.
+    expect(tradeTransition(trade('TRADE_SUCCESS'), 'TRADE_CLOSED').sync).toBeUndefined()
+    expect(tradeTransition(trade('TRADE_SUCCESS'), 'TRADE_FINISHED').sync).toBeUndefined()
+    expect(tradeTransition(trade('TRADE_SUCCESS'), 'TRADE_SUCCESS').sync).toBeUndefined()
+    expect(tradeTransition(trade('TRADE_FINISHED'), 'TRADE_SUCCESS').sync?.patch).toEqual({
+      tradeStatus: 'TRADE_FINISHED',
+    })
+    expect(tradeTransition(trade('TRADE_CLOSED'), 'TRADE_SUCCESS').sync?.patch).toEqual({ tradeStatus: 'TRADE_CLOSED' })
+    // The move itself (unpaid to paid) is a compare-and-set on the state, whatever the status was.
+    expect(tradeTransition(trade('TRADE_SUCCESS'), 'TRADE_CLOSED').move.patch.state).toBe('success')
+  })
 })

@@ -18,15 +18,27 @@ export interface Transition {
  *   keeps its state and takes the newer status (TRADE_SUCCESS → TRADE_FINISHED).
  * - TRADE_CLOSED: an unpaid order closes; a paid one (fully refunded) keeps success.
  * - anything else (WAIT_BUYER_PAY): only the status and trade number of an unpaid order.
+ *
+ * `current` is the order's recorded gateway status: the status-only `sync` is left out unless the
+ * trade's status is later in its life than that one.
  */
-export function tradeTransition(trade: TradeSnapshot): { move: Transition; sync?: Transition } {
+export function tradeTransition(
+  trade: TradeSnapshot,
+  current?: string | undefined,
+): { move: Transition; sync?: Transition } {
   const status = trade.status
-  if (isPaidStatus(status))
-    return { move: payTransition(trade), sync: { from: ['success'], patch: { tradeStatus: status } } }
+  // The recorded gateway status only moves forward in the trade's life: a late TRADE_SUCCESS
+  // after the refund's TRADE_CLOSED, or a replayed one after TRADE_FINISHED, changes nothing.
+  const forward = statusRank(status) > statusRank(current)
+  if (isPaidStatus(status)) {
+    const sync: Transition = { from: ['success'], patch: { tradeStatus: status } }
+    return { move: payTransition(trade), ...(forward ? { sync } : {}) }
+  }
   if (status === 'TRADE_CLOSED') {
+    const sync: Transition = { from: ['close', 'success'], patch: { tradeStatus: status } }
     return {
       move: { from: ['wait', 'timeout'], patch: { state: 'close', tradeStatus: status, tradeNo: trade.tradeNo } },
-      sync: { from: ['close', 'success'], patch: { tradeStatus: status } },
+      ...(forward ? { sync } : {}),
     }
   }
   return { move: { from: ['wait', 'timeout', 'close'], patch: { tradeStatus: status, tradeNo: trade.tradeNo } } }
@@ -41,4 +53,12 @@ export function payTransition(trade: TradeSnapshot): Transition {
     from: ['wait', 'timeout', 'close'],
     patch: { state: 'success', tradeStatus: trade.status, tradeNo: trade.tradeNo, payTime: trade.payTime },
   }
+}
+
+/** A trade's statuses in the order its life goes through them (mapi §11.1). */
+const LIFECYCLE = ['WAIT_BUYER_PAY', 'TRADE_SUCCESS', 'TRADE_FINISHED', 'TRADE_CLOSED']
+
+/** Where a status stands in the trade's life; none or unknown is before the start. */
+function statusRank(status: string | undefined): number {
+  return status === undefined ? -1 : LIFECYCLE.indexOf(status)
 }
