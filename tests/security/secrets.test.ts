@@ -95,32 +95,53 @@ describe('secrets', () => {
     expect(leaks(urls.join('\n'))).toEqual([])
   })
 
-  it('attack: a key file readable by other users is refused; keys at rest are the server user’s only', () => {
+  it('attack: a key file other users may write is refused; a mounted secret they may only read is taken', () => {
     const dir = mkdtempSync(join(tmpdir(), 'alipay-keys-'))
     try {
       const keyFile = join(dir, 'merchant-private.pem')
       const md5File = join(dir, 'md5.key')
+      const gatewayFile = join(dir, 'gateway-public.pem')
       const partnersFile = join(dir, 'partners.json')
-      writeFileSync(keyFile, DEMO_MERCHANT_RSA.privateKey, { mode: 0o644 })
-      writeFileSync(md5File, DEMO_PARTNER.md5Key, { mode: 0o640 })
-      writeFileSync(partnersFile, JSON.stringify({ partners: [] }), { mode: 0o604 })
+      writeFileSync(keyFile, DEMO_MERCHANT_RSA.privateKey)
+      writeFileSync(md5File, `${DEMO_PARTNER.md5Key}\n`)
+      writeFileSync(gatewayFile, DEMO_GATEWAY_RSA.publicKey)
+      writeFileSync(partnersFile, JSON.stringify({ partners: [] }))
+      // Whoever can write a key file can swap the key (or the gateway's public key, and forge
+      // notifies): world- or group-writable files are refused, the public key's too.
+      chmodSync(keyFile, 0o666)
+      chmodSync(md5File, 0o620)
+      chmodSync(gatewayFile, 0o646)
+      chmodSync(partnersFile, 0o602)
       const env = { ALIPAY_PARTNER: DEMO_PARTNER.partner, ALIPAY_PRIVATE_KEY_FILE: keyFile }
       expect(() => readPartnerConfigs(env)).toThrow(ConfigError)
-      expect(() => readPartnerConfigs(env)).toThrow(/chmod 600/)
+      expect(() => readPartnerConfigs(env)).toThrow(/writable by other users \(mode 666\); run: chmod 600/)
       expect(() => readPartnerConfigs({ ALIPAY_PARTNER: DEMO_PARTNER.partner, ALIPAY_MD5_KEY_FILE: md5File })).toThrow(
         ConfigError,
       )
+      expect(() =>
+        readPartnerConfigs({ ALIPAY_PARTNER: DEMO_PARTNER.partner, ALIPAY_GATEWAY_PUBLIC_KEY_FILE: gatewayFile }),
+      ).toThrow(ConfigError)
       expect(() => readPartnerConfigs({ ALIPAY_PARTNERS_FILE: partnersFile })).toThrow(ConfigError)
       // The message names the file, never the key.
       try {
         readPartnerConfigs(env)
       } catch (error) {
+        expect((error as Error).message).toContain(keyFile)
         expect(leaks((error as Error).message)).toEqual([])
       }
-      for (const file of [keyFile, md5File, partnersFile]) chmodSync(file, 0o600)
-      expect(statSync(keyFile).mode & 0o077).toBe(0)
+      // Readable by others but writable by the owner only: a Docker or Kubernetes secret (0444, 0644).
+      chmodSync(keyFile, 0o644)
+      chmodSync(md5File, 0o444)
+      chmodSync(gatewayFile, 0o644)
+      chmodSync(partnersFile, 0o600)
+      expect(statSync(keyFile).mode & 0o022).toBe(0)
       const [config] = readPartnerConfigs(env) as { privateKey: string }[]
-      expect(config!.privateKey).toBe(DEMO_MERCHANT_RSA.privateKey)
+      expect(config!.privateKey).toBe(DEMO_MERCHANT_RSA.privateKey.replace(/\n$/, ''))
+      // One trailing newline is not part of an MD5 key.
+      const [md5] = readPartnerConfigs({ ALIPAY_PARTNER: DEMO_PARTNER.partner, ALIPAY_MD5_KEY_FILE: md5File }) as {
+        md5Key: string
+      }[]
+      expect(md5!.md5Key).toBe(DEMO_PARTNER.md5Key)
       expect(readPartnerConfigs({ ALIPAY_PARTNERS_FILE: partnersFile })).toEqual([])
     } finally {
       rmSync(dir, { recursive: true, force: true })

@@ -127,7 +127,9 @@ describe('createMerchantApp', () => {
       ),
     )
     expect(await res.text()).toBe('success')
-    expect(orders.calls).toEqual([['notify', { out_trade_no: 'D1', trade_status: 'TRADE_SUCCESS', notify_id: 'a/b' }]])
+    expect(orders.calls).toEqual([
+      ['notify', { out_trade_no: 'D1', trade_status: 'TRADE_SUCCESS', notify_id: 'a/b' }, 'utf-8'],
+    ])
   })
 
   it('answers "fail" when a notify cannot be processed, so the gateway retries', async () => {

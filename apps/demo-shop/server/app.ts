@@ -3,7 +3,7 @@ import { serveStatic } from '@hono/node-server/serve-static'
 import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
 import { refuseCrossSite, rateLimit, type RateLimitOptions } from '@alipay-payment-handler/server-runtime'
-import { decodeForm } from '@alipay-payment-handler/protocol'
+import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
 import type { ShopConfig } from '../shared/views.js'
 import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue.js'
 import { MERCHANT_PREFIX, ShopError, errorCode, problemFor } from './problem.js'
@@ -151,15 +151,15 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   // The gateway (or the payment app's relay) posts form-encoded notifies. The answer is the
   // bare text the order service decides: "success" stops the retries, anything else asks again.
   app.post('/api/notify', async (c) => {
-    const raw = await c.req.text()
-    let params: Record<string, string>
+    let notify: DecodedNotify
     try {
-      params = decodeForm(raw, 'utf-8')
+      // The same decoder as the relay's: the declared charset, which the signature is checked in too.
+      notify = decodeNotify(await c.req.text(), c.req.header('content-type'))
     } catch {
       return c.text('fail', 400)
     }
     try {
-      return c.text(await orders.notify(params))
+      return c.text(await orders.notify(notify.params, notify.charset))
     } catch (error) {
       log(`${MERCHANT_PREFIX} notify not processed: ${errorCode(error)}`)
       return c.text('fail', 500)

@@ -89,8 +89,8 @@ export function createShopOrders(deps: ShopOrdersDeps): ShopOrders {
       )
       return view(await service.query(orderId))
     },
-    async notify(params) {
-      return (await service.notify(params)).ack
+    async notify(params, charset) {
+      return (await service.notify(params, charset)).ack
     },
     reconcile: () => service.reconcile({ trigger: 'manual' }),
     latestReconciliation: () => service.latestReconciliation(),

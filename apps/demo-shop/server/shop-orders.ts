@@ -24,7 +24,7 @@ export interface ShopOrders {
   cancel(orderId: string): Promise<OrderView>
   refund(orderId: string, amount?: string): Promise<OrderView>
   /** Processes a notify (verify, update idempotently); resolves the exact text to answer. */
-  notify(params: Record<string, string>): Promise<string>
+  notify(params: Record<string, string>, charset?: string): Promise<string>
   /** Compares recent orders with the gateway, repairs what is safe, reports what needs a human. */
   reconcile(): Promise<ReconcileReport>
   /** The last reconciliation report, or undefined before the first run. */

@@ -1,4 +1,5 @@
 export * from './cashier-page.js'
+export * from './demo-identities.js'
 export * from './gateway-config.js'
 export * from './gateway-error.js'
 export * from './http-client.js'

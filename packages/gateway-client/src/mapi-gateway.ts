@@ -97,12 +97,12 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
     // mapi has no refund query; the batch_refund_notify is the only answer.
     refundStatus: async () => 'unknown',
 
-    async parseNotify(params) {
+    async parseNotify(params, charset = 'utf-8') {
       // The shape first: a signed set of another kind (method data, a pay request) is no notify.
       const missing = missingFields(params, 'mapi-notify')
       if (missing.length > 0) return { ok: false, reason: `malformed-notify: no ${missing.join(', ')}` }
       // The partner's one sign type: a notify signed another way is refused, not tried with another key.
-      const verified = await verifyParams(params, { keys: options.keys, signType: options.signType })
+      const verified = await verifyParams(params, { keys: options.keys, signType: options.signType, charset })
       if (!verified.ok) return { ok: false, reason: verified.reason }
       const notifyId = params['notify_id'] ?? ''
       const notifyType = params['notify_type'] ?? 'trade_status_sync'

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { signParams, verifyParams } from '@alipay-payment-handler/protocol'
 import { DEMO_APP, DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA } from '@alipay-payment-handler/sandbox/testing'
 import { demoOpenapiPartnerConfig, demoPartnerConfig } from '../../../tests/support/demo-partners.js'
-import { ConfigError, createPartnerRegistry, readPartnerConfigs } from './partners.js'
+import {
+  ConfigError,
+  createPartnerRegistry,
+  findPartnerIssues,
+  readPartnerConfigs,
+  readPartnerSources,
+} from './partners.js'
 
 describe('partners choose their gateway by configuration', () => {
   it('keeps mapi the default kind', async () => {
@@ -73,5 +79,45 @@ describe('partners choose their gateway by configuration', () => {
     ])
     const registry = await createPartnerRegistry(configs)
     expect(registry.list()[0]).toMatchObject({ kind: 'openapi', allowedOrigins: ['https://shop.example'] })
+  })
+
+  it('lists every problem of every entry with its key path (findPartnerIssues); the registry throws the first', async () => {
+    const configs = [
+      { partner: '2088000000000001', md5Key: 'short', allowedOrigins: ['https://shop.example/'] },
+      demoOpenapiPartnerConfig({ appId: undefined, publicKey: undefined }),
+      demoPartnerConfig({ partner: '2088000000000003', signType: 'RSA2', privateKey: undefined }),
+    ]
+    const issues = await findPartnerIssues(configs)
+    expect(issues.map(({ index, path, problem }) => [index, path.join('.'), problem])).toEqual([
+      [0, 'md5Key', 'must be 32 letters or digits'],
+      [0, 'allowedOrigins.0', expect.stringMatching(/^must be an origin/)],
+      [1, 'appId', 'is missing: an openapi partner needs its app id'],
+      [1, 'publicKey', "is missing: an openapi partner needs Alipay's public key"],
+      [2, 'privateKey', 'is missing: signType RSA2 signs with the RSA private key'],
+    ])
+    const error = await createPartnerRegistry(configs).catch((e) => e)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toBe(`[alipay-server] ${issues[0]!.message}`)
+    expect(
+      await findPartnerIssues([demoPartnerConfig(), demoOpenapiPartnerConfig({ partner: '2088000000000009' })]),
+    ).toEqual([])
+  })
+
+  it('says which variable each field of the environment’s partner came from (readPartnerSources)', () => {
+    const { sources, problems } = readPartnerSources({
+      ALIPAY_PARTNER: '2088000000000001',
+      ALIPAY_MD5_KEY_FILE: '/nonexistent/md5.key',
+      ALIPAY_ALLOWED_ORIGINS: 'https://shop.example',
+    })
+    expect(problems).toEqual([
+      expect.objectContaining({ variable: 'ALIPAY_MD5_KEY_FILE', problem: expect.stringMatching(/^cannot read /) }),
+    ])
+    expect(sources[0]?.origin).toMatchObject({
+      kind: 'env',
+      variables: { partner: 'ALIPAY_PARTNER', md5Key: 'ALIPAY_MD5_KEY_FILE', privateKey: 'ALIPAY_PRIVATE_KEY' },
+    })
+    expect(() =>
+      readPartnerConfigs({ ALIPAY_PARTNER: '2088000000000001', ALIPAY_MD5_KEY_FILE: '/nonexistent/md5.key' }),
+    ).toThrow(/ALIPAY_MD5_KEY_FILE: cannot read \/nonexistent\/md5\.key/)
   })
 })

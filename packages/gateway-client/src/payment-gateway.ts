@@ -103,7 +103,8 @@ export interface PaymentGateway {
     tradeNo?: string | undefined
   }): Promise<'success' | 'unknown'>
   /** Verifies and maps a notify; never throws on a bad signature. */
-  parseNotify(params: Params): Promise<ParsedNotify>
+  /** Verifies a notify; `charset` is the one its body was decoded in (protocol's decodeNotify). */
+  parseNotify(params: Params, charset?: string): Promise<ParsedNotify>
   /**
    * Asks the gateway whether a notify is fresh (mapi notify_verify). `undefined` where the
    * gateway has no such call (openapi: the signature is the proof, openapi §0.1).

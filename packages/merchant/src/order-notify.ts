@@ -8,8 +8,8 @@ import { tradeTransition } from './order-transitions.js'
 export function notifyUseCase(ctx: OrderContext): Pick<OrderService, 'notify'> {
   const { deps, now, log, gateway, sellerId, confirmWithGateway, paid, gatewaySaysPaid } = ctx
 
-  async function notify(params: Params): Promise<NotifyResult> {
-    const parsed = await gateway.parseNotify(params)
+  async function notify(params: Params, charset?: string): Promise<NotifyResult> {
+    const parsed = await gateway.parseNotify(params, charset)
     if (!parsed.ok) {
       log.warn('notify.bad-signature', { reason: parsed.reason })
       return { ack: 'fail', outcome: 'rejected', code: 'INVALID_SIGNATURE' }

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
-import { decodeForm, type Params } from '@alipay-payment-handler/protocol'
+import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
 import {
   installErrorHandling,
   limitBody,
@@ -57,10 +57,6 @@ export const ReconcileBody = v.object({
 })
 /** Routes without a body. */
 export const NoBody = v.object({})
-
-function charsetOf(contentType: string): string {
-  return /charset\s*=\s*"?([\w-]+)"?/i.exec(contentType)?.[1]?.toLowerCase() ?? 'utf-8'
-}
 
 /** OrderError → problem+json; the problem type is the code in kebab case (ORDER_NOT_EXIST → order-not-exist). */
 function toProblem(error: OrderError): HttpProblem {
@@ -135,14 +131,14 @@ export function createOrderRoutes(orders: OrderService, options: { logger?: Logg
     return c.json(await orders.confirm(c.req.param('id'), body.details))
   })
   app.post('/notify', async (c) => {
-    let params: Params
+    let notify: DecodedNotify
     try {
-      // Decoded exactly once, in the charset the sender declared.
-      params = decodeForm(await c.req.text(), charsetOf(c.req.header('content-type') ?? ''))
+      // Decoded exactly once, in the charset the sender declared, by the one decoder of protocol.
+      notify = decodeNotify(await c.req.text(), c.req.header('content-type'))
     } catch {
       return c.text('fail', 400)
     }
-    const result = await orders.notify(params)
+    const result = await orders.notify(notify.params, notify.charset)
     return c.body(result.ack, 200, { 'content-type': 'text/plain; charset=utf-8' })
   })
   return app

@@ -107,7 +107,8 @@ export interface OrderService {
    * it idempotent: a retry with the same number resubmits the same refund and never refunds twice.
    */
   refund(orderId: string, amount: string, reason: string, refundNo?: string): Promise<Refund>
-  notify(params: Params): Promise<NotifyResult>
+  /** A notify as `decodeNotify` (protocol) decoded it: its parameters and its body's charset. */
+  notify(params: Params, charset?: string): Promise<NotifyResult>
   confirm(orderId: string, details: Record<string, unknown>): Promise<OrderView>
   refunds(orderId: string): Promise<Refund[]>
   generateOrderId(): string

@@ -1,97 +1,98 @@
 #!/usr/bin/env node
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { parseArgs } from 'node:util'
 import { createHandlerAssets } from '@alipay-payment-handler/handler'
-import { ConfigError, readPartnerConfigs } from '@alipay-payment-handler/gateway-client'
+import { ConfigError } from '@alipay-payment-handler/gateway-client'
 import { createLogger } from '@alipay-payment-handler/server-runtime'
+import { loadAppConfig } from './config.js'
 import { createPolyfillAssets } from './polyfill-assets.js'
-import { startSigningServer } from './signing-server.js'
+import { startSigningServer, type HandlerAssets } from './signing-server.js'
 
 // `alipay-payment-app`: the payment app as one process on one origin: the payment handler
 // (manifests, service worker, checkout and return pages), the polyfill's files, the sessions API,
-// the return landing and the notify endpoints. Flags win over the environment.
-const USAGE = `Usage: alipay-payment-app [--port 4200] [--host 127.0.0.1] [--public-origin URL] [--gateway URL] [--db FILE]
+// the return landing and the notify endpoints. The configuration (config.ts) is checked whole
+// before anything starts; each problem is one line, and the exit status is 2.
+const PREFIX = '[alipay-payment-app]'
 
-Environment: PORT, HOST, PUBLIC_ORIGIN, ALIPAY_GATEWAY_URL, SIGNING_SERVER_DB, LOG_LEVEL, and the
-partner: ALIPAY_PARTNER with ALIPAY_MD5_KEY or ALIPAY_PRIVATE_KEY(_FILE) + ALIPAY_GATEWAY_PUBLIC_KEY(_FILE),
-ALIPAY_SIGN_TYPE, ALIPAY_ALLOWED_ORIGINS; or ALIPAY_GATEWAY_KIND=openapi with ALIPAY_APP_ID,
-ALIPAY_APP_PRIVATE_KEY(_FILE), ALIPAY_PUBLIC_KEY(_FILE), ALIPAY_APP_SELLER_ID; or ALIPAY_PARTNERS_FILE.`
-
-const fail = (message: string): never => {
-  console.error(`[alipay-payment-app] ${message}`)
-  process.exit(2)
-}
-
-let values: Record<string, string | boolean | undefined>
-try {
-  values = parseArgs({
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'public-origin': { type: 'string' },
-      gateway: { type: 'string' },
-      db: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  }).values
-} catch (error) {
-  fail(`${(error as Error).message}\n${USAGE}`)
-  throw error
-}
-if (values['help']) {
-  console.log(USAGE)
+const result = await loadAppConfig(process.argv.slice(2), process.env)
+if (result.kind === 'help') {
+  console.log(result.text)
   process.exit(0)
 }
-
-const env = process.env
-const flag = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined)
-const port = Number(flag('port') ?? env['PORT'] ?? 4200)
-if (!Number.isInteger(port) || port < 0 || port > 65535)
-  fail(`--port / PORT must be a port number, not "${flag('port') ?? env['PORT']}"`)
-const gatewayUrl = flag('gateway') ?? env['ALIPAY_GATEWAY_URL']
-if (!gatewayUrl) fail('set ALIPAY_GATEWAY_URL (or --gateway): the sandbox’s or Alipay’s gateway.do URL')
-const dbPath = flag('db') ?? env['SIGNING_SERVER_DB'] ?? '.data/signing-server.db'
-const logger = createLogger({ name: 'payment-app', level: env['LOG_LEVEL'] === 'debug' ? 'debug' : 'info' })
-
-let partners
-try {
-  partners = readPartnerConfigs(env)
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message)
-  throw error
+if (result.kind === 'invalid') {
+  for (const problem of result.problems) console.error(`${PREFIX} ${problem}`)
+  console.error(
+    `${PREFIX} not started: ${result.problems.length} problem(s) in the configuration (--help lists the settings)`,
+  )
+  process.exit(2)
 }
-if (partners.length === 0) fail('no partner configured: set ALIPAY_PARTNER (with its keys) or ALIPAY_PARTNERS_FILE')
+const { config, warnings } = result
+const logger = createLogger({ name: 'payment-app', level: config.logLevel })
+for (const warning of warnings) {
+  console.error(`${PREFIX} WARNING ${warning}`)
+  logger.warn('config.insecure-origin', { warning })
+}
 
 try {
-  if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true })
-  const hostname = flag('host') ?? env['HOST'] ?? '127.0.0.1'
-  const publicOrigin = flag('public-origin') ?? env['PUBLIC_ORIGIN'] ?? `http://localhost:${port}`
-  const partnerGateways = partners.flatMap((p) => {
-    const url = (p as { gatewayUrl?: unknown }).gatewayUrl
-    return typeof url === 'string' ? [url] : []
-  })
-  const formTargets = [gatewayUrl!, ...partnerGateways]
+  if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true })
+  const gateways = [config.gatewayUrl, ...config.partners.flatMap((p) => (p.gatewayUrl ? [p.gatewayUrl] : []))]
+  const formActionOrigins = [...new Set(gateways.map((u) => new URL(u).origin))]
+  // The handler's manifests name the public origin: unset, http://localhost:<port>, known only once
+  // listening when the port is 0.
+  let publicOrigin = config.publicOrigin ?? (config.port !== 0 ? `http://localhost:${config.port}` : undefined)
+  let handler: HandlerAssets | undefined
+  const handlerAssets: HandlerAssets = {
+    fetch: (request) =>
+      publicOrigin
+        ? (handler ??= createHandlerAssets({ publicOrigin, formActionOrigins })).fetch(request)
+        : new Response('starting', { status: 503, headers: { 'retry-after': '1' } }),
+  }
   const running = await startSigningServer({
-    port,
-    hostname,
-    publicOrigin,
-    gatewayUrl: gatewayUrl!,
-    partners,
-    dbPath,
-    handlerAssets: createHandlerAssets({ publicOrigin, formActionOrigins: formTargets.map((u) => new URL(u).origin) }),
+    port: config.port,
+    hostname: config.host,
+    ...(publicOrigin ? { publicOrigin } : {}),
+    gatewayUrl: config.gatewayUrl,
+    partners: config.partners,
+    dbPath: config.dbPath,
+    handlerAssets,
     polyfillAssets: createPolyfillAssets(),
     logger,
   })
-  console.log(`[alipay-payment-app] listening on ${running.url} (public origin ${publicOrigin})`)
-  console.log(
-    `[alipay-payment-app] payment method ${publicOrigin}/pay, polyfill ${publicOrigin}/polyfill/alipay-polyfill.js`,
-  )
-  const stop = () => void running.close().then(() => process.exit(0))
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  publicOrigin ??= running.url
+  console.log(`${PREFIX} listening on ${running.url} (public origin ${publicOrigin})`)
+  console.log(`${PREFIX} payment method ${publicOrigin}/pay, polyfill ${publicOrigin}/polyfill/alipay-polyfill.js`)
+
+  // SIGTERM/SIGINT drain: no new connections, requests in flight finish (up to the deadline), exit 0.
+  // A second signal stops at once.
+  let stopping = false
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn('server.shutdown-forced', { signal })
+      process.exit(1)
+    }
+    stopping = true
+    logger.info('server.draining', { signal, timeoutMs: config.shutdownTimeoutMs })
+    running.shutdown(config.shutdownTimeoutMs).then(
+      ({ drained, cut }) => {
+        if (!drained) logger.warn('server.drain-deadline', { cut, timeoutMs: config.shutdownTimeoutMs })
+        logger.info('server.stopped', { signal })
+        process.exit(0)
+      },
+      (error: unknown) => {
+        logger.error('server.shutdown-failed', { error })
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
 } catch (error) {
-  if (error instanceof ConfigError) fail(error.message)
+  // Checked by loadAppConfig already; kept for what only the registry sees.
+  if (error instanceof ConfigError) {
+    console.error(`${PREFIX} ${error.message}`)
+    process.exit(2)
+  }
   logger.error('server.start-failed', { error })
+  console.error(`${PREFIX} not started: ${(error as Error).message}`)
   process.exit(1)
 }

@@ -1,3 +1,4 @@
+export * from './config.js'
 export * from './notify-relay.js'
 export * from './polyfill-assets.js'
 export * from './session-events.js'

@@ -10,7 +10,7 @@ import {
 import {
   NOTIFY_ACK,
   NOTIFY_RETRY_GAPS_SECONDS,
-  decodeForm,
+  decodeNotify,
   isPaidStatus,
   missingFields,
   signatureIsGatewayProof,
@@ -33,11 +33,6 @@ export interface NotifyRelayDeps {
 }
 
 /** Reads the charset parameter of a Content-Type header (the notify body follows `_input_charset`). */
-function charsetOf(contentType: string): string {
-  const m = /charset\s*=\s*"?([\w-]+)"?/i.exec(contentType)
-  return m?.[1]?.toLowerCase() ?? 'utf-8'
-}
-
 /**
  * The relay's receiving side: verifies a gateway notify (mapi: signature, then `notify_verify`;
  * openapi: the notification rule and `app_id`, openapi having no `notify_verify`),
@@ -63,8 +58,9 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
   /** `kind` is the endpoint's gateway (`/notify/mapi`, `/notify/openapi`); a partner of the other kind is refused. */
   return async function receive(body: string, contentType: string, kind: GatewayKind = 'mapi'): Promise<string> {
     let params: Params
+    let charset: string
     try {
-      params = decodeForm(body, charsetOf(contentType))
+      ;({ params, charset } = decodeNotify(body, contentType))
     } catch {
       throw new HttpProblem(400, 'malformed-notify', 'The notify body does not decode.')
     }
@@ -84,7 +80,7 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
       throw new HttpProblem(404, 'unknown-order', `No ${kind} partner matches this notify.`)
     }
     const gateway = deps.gateway(partner.partner)
-    const verified = await gateway.verifySigned(params)
+    const verified = await gateway.verifySigned(params, charset)
     if (!verified.ok) {
       log.warn('notify.bad-signature', { partner: partner.partner, reason: verified.reason })
       throw new HttpProblem(403, 'invalid-signature', `The notify's signature does not verify (${verified.reason}).`)

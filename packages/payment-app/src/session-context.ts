@@ -1,4 +1,4 @@
-import { amountsEqual, decodeForm, type CheckoutOutcome, type Params } from '@alipay-payment-handler/protocol'
+import { amountsEqual, decodeNotify, type CheckoutOutcome, type Params } from '@alipay-payment-handler/protocol'
 import { GatewayError } from '@alipay-payment-handler/gateway-client'
 import { type Logger, HttpProblem } from '@alipay-payment-handler/server-runtime'
 import { OPEN_STATUSES, type Session, type SessionStatus } from './session-store.js'
@@ -78,7 +78,7 @@ export function createSessionContext(deps: SessionServiceDeps): SessionContext {
 
   function settlePaidFromStore(session: Session, tradeNo: string | undefined) {
     const notify = deps.store.paidNotifyFor(session.partner, session.outTradeNo)
-    const outcome = notify ? paidOutcome(session, decodeForm(notify.body)) : undefined
+    const outcome = notify ? paidOutcome(session, decodeNotify(notify.body, notify.contentType).params) : undefined
     settle(session.id, 'paid', outcome, tradeNo)
   }
 

@@ -39,7 +39,7 @@ export interface SessionGateway {
   /** Re-signs the merchant's verified method data as the gateway's web pay request (no network). */
   buildPayRequest(data: PaymentMethodSpecificData, options: TranslateOptions): Promise<PayRequest>
   /** Verifies a return or a notify with the gateway's rule and the partner's one sign type. */
-  verifySigned(params: Params): Promise<VerifyResult>
+  verifySigned(params: Params, charset?: string): Promise<VerifyResult>
   /** The app a signed set names, when it names another than ours (openapi `app_id`); else undefined. */
   foreignApp(params: Params): string | undefined
   /** The paid amount a signed set names: `total_fee` (mapi) or `total_amount` (openapi). */
@@ -59,7 +59,7 @@ export function mapiSessionGateway(client: MapiClient, keys: KeyRing, signType: 
     gatewayUrl: client.gatewayUrl,
     buildPayRequest: (data, options) => client.buildPayRequest(translateMethodData(data, options)),
     // The partner's one sign type, whatever the message declares (a declared other type is refused).
-    verifySigned: (params) => verifyParams(params, { keys, signType }),
+    verifySigned: (params, charset) => verifyParams(params, { keys, signType, ...(charset ? { charset } : {}) }),
     foreignApp: () => undefined,
     amountOf: (params) => params['total_fee'],
     paymentResponse: (params, paid) => buildPaymentResponse(params, paid),

@@ -1,4 +1,4 @@
-import { decodeForm, isPaidStatus, type Params } from '@alipay-payment-handler/protocol'
+import { decodeForm, decodeNotify, isPaidStatus, type Params } from '@alipay-payment-handler/protocol'
 import {
   GatewayError,
   mapiTrade,
@@ -123,7 +123,7 @@ export function returnUseCase(ctx: SessionContext): Pick<SessionService, 'handle
     const trade = result.found ? result.trade : undefined
     if (paidForSession(trade, session)) {
       const notify = deps.store.paidNotifyFor(session.partner, session.outTradeNo)
-      const signed = notify ? decodeForm(notify.body) : params
+      const signed = notify ? decodeNotify(notify.body, notify.contentType).params : params
       if (!settle(session.id, 'paid', paidOutcome(session, signed), trade?.tradeNo ?? params['trade_no'])) {
         log.info('return.already-settled', { sessionId: session.id })
       }

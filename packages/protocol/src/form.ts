@@ -73,3 +73,21 @@ export function decodeForm(body: string, charset = 'utf-8'): Params {
   }
   return params
 }
+
+/** A received notify: its parameters and the charset its bytes were decoded (and signed) in. */
+export interface DecodedNotify {
+  params: Params
+  charset: string
+}
+
+/**
+ * The one decoder of a notify body, for every receiver (the relay, the merchant's routes, the demo
+ * shop): the charset is the one the sender declared in `Content-Type` (UTF-8 when none), and the
+ * same charset is what its signature is checked in. Receivers that decoded one body two ways would
+ * acknowledge a GBK notify in one place and refuse it forever in another (mapi §6.1).
+ */
+export function decodeNotify(body: string, contentType: string | undefined): DecodedNotify {
+  const declared = /charset\s*=\s*"?([\w-]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase()
+  const charset = declared ?? 'utf-8'
+  return { params: decodeForm(body, charset), charset }
+}

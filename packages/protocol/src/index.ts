@@ -1,7 +1,7 @@
 export { bytesToBase64, base64ToBytes } from './base64.js'
 export { GATEWAY_CHARSETS, normalizeCharset, encodeText, decodeText, type Charset } from './charset.js'
 export { DIAGNOSTIC_PREFIX, ProtocolError, ValidationError, type ProtocolErrorCode, type FieldIssue } from './errors.js'
-export { encodeForm, decodeForm, type Params } from './form.js'
+export { encodeForm, decodeForm, decodeNotify, type DecodedNotify, type Params } from './form.js'
 export { importPrivateKey, importPublicKey, assertKeyUsable, readKey, type KeyKind, type RsaSignType } from './keys.js'
 export {
   ALIPAY_METHOD,
