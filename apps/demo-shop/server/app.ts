@@ -1,8 +1,7 @@
 import { Hono } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
-import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
-import { refuseCrossSite, rateLimit, type RateLimitOptions } from '@alipay-payment-handler/server-runtime'
+import { limitBody, refuseCrossSite, rateLimit, type RateLimitOptions } from '@alipay-payment-handler/server-runtime'
 import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
 import type { ShopConfig } from '../shared/views.js'
 import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue.js'
@@ -98,10 +97,7 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   app.use('/api/*', refuseCrossSite({ allowedOrigins: deps.allowedOrigins ?? [], except: /^\/api\/notify$/ }))
   app.use(
     '/api/*',
-    bodyLimit({
-      maxSize: MAX_JSON_BYTES,
-      onError: (c) => problemFor(c, new ShopError('BODY_TOO_LARGE', 'Body too large.')),
-    }),
+    limitBody(MAX_JSON_BYTES, (c) => problemFor(c, new ShopError('BODY_TOO_LARGE', 'Body too large.'))),
   )
 
   app.get('/config.json', (c) => c.json(deps.shopConfig))

@@ -1,5 +1,4 @@
 import type { Hono, MiddlewareHandler } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
 import type { Logger } from './logger.js'
 import { HttpProblem, problemResponse } from './problem.js'
@@ -44,13 +43,51 @@ export function securityHeaders(formTargets: readonly string[]): MiddlewareHandl
   }
 }
 
-/** Refuses bodies over `maxSize` bytes with a 413 problem. */
-export function limitBody(maxSize: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize,
-    onError: (c) =>
-      problemResponse(c, new HttpProblem(413, 'body-too-large', `Bodies are limited to ${maxSize} bytes.`)),
-  })
+/**
+ * Refuses bodies over `maxSize` bytes with a 413 problem, whether they declare a Content-Length or
+ * arrive chunked. Written here rather than with hono/body-limit: that one rebuilds a chunked
+ * request with `new Request(c.req.raw, …)`, which throws on the node server's own request objects
+ * (servers here run with `overrideGlobalObjects: false`), so every chunked POST answered 500.
+ */
+export function limitBody(
+  maxSize: number,
+  onTooLarge?: (c: Parameters<MiddlewareHandler>[0]) => Response,
+): MiddlewareHandler {
+  const tooLarge = (c: Parameters<MiddlewareHandler>[0]) =>
+    onTooLarge?.(c) ??
+    problemResponse(c, new HttpProblem(413, 'body-too-large', `Bodies are limited to ${maxSize} bytes.`))
+  return async (c, next) => {
+    const raw = c.req.raw
+    if (!raw.body) return next()
+    const declared = raw.headers.get('content-length')
+    if (declared !== null && !raw.headers.has('transfer-encoding')) {
+      return Number(declared) > maxSize ? tooLarge(c) : next()
+    }
+    const reader = raw.body.getReader()
+    const chunks: Uint8Array[] = []
+    let size = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > maxSize) {
+        await reader.cancel().catch(() => undefined)
+        return tooLarge(c)
+      }
+      chunks.push(value)
+    }
+    const body = new Uint8Array(size)
+    let offset = 0
+    for (const chunk of chunks) {
+      body.set(chunk, offset)
+      offset += chunk.byteLength
+    }
+    const headers = new Headers(raw.headers)
+    headers.delete('transfer-encoding')
+    headers.set('content-length', String(size))
+    c.req.raw = new Request(raw.url, { method: raw.method, headers, body, signal: raw.signal })
+    return next()
+  }
 }
 
 /** problem+json for thrown HttpProblems, unknown routes, and (without details) anything else. */
