@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encodeForm, signParams } from '@alipay-payment-handler/protocol'
+import { encodeForm, md5Sign, renderGatewayReply, signParams, stringToSign } from '@alipay-payment-handler/protocol'
 import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import type { BenchRow, BenchSuite } from '../row.js'
 import { startServerChild, type ServerChild } from '../support/child.js'
@@ -33,6 +33,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** 34 lower-case letters and digits, like the gateway's async notify ids. */
 const notifyId = (prefix: string, i: number) => `${prefix}${String(i).padStart(8, '0')}`.padEnd(34, 'x')
 
+/** The trade number of notify `i` of a run (`w` warm-up, `m` measured): unique across both. */
+const tradeNoOf = (prefix: string, i: number) =>
+  `2024050121001004330${prefix === 'w' ? 1 : 2}${String(i).padStart(8, '0')}`
+
+/**
+ * The gateway's single_trade_query reply for a trade of this bench: paid, the bench's amount,
+ * signed with the demo partner's key. MD5 notifies move money only once the query confirms them.
+ */
+function paidTradeReply(tradeNo: string, outTradeNo: string): string {
+  const trade = {
+    out_trade_no: outTradeNo,
+    trade_no: tradeNo,
+    trade_status: 'TRADE_SUCCESS',
+    total_fee: TOTAL_FEE,
+    seller_id: DEMO_PARTNER.sellerId,
+  }
+  const sign = md5Sign(stringToSign(trade), DEMO_PARTNER.md5Key)
+  return renderGatewayReply({ isSuccess: true, trade, sign, signType: 'MD5' })
+}
+
 /** Notify bodies signed as the gateway signs them (MD5 with the demo partner's key), built before the clock starts. */
 async function signedNotifies(prefix: string, count: number): Promise<{ outTradeNos: string[]; bodies: string[] }> {
   const outTradeNos: string[] = []
@@ -47,7 +67,7 @@ async function signedNotifies(prefix: string, count: number): Promise<{ outTrade
         out_trade_no: outTradeNo,
         subject: SUBJECT,
         payment_type: '1',
-        trade_no: `2024050121001004330${String(i).padStart(9, '0')}`,
+        trade_no: tradeNoOf(prefix, i),
         trade_status: 'TRADE_SUCCESS',
         gmt_create: '2024-05-01 11:59:40',
         gmt_payment: '2024-05-01 12:00:04',
@@ -138,18 +158,29 @@ export const relaySuite: BenchSuite = {
     const workDir = mkdtempSync(join(tmpdir(), 'alipay-bench-relay-'))
     const closers: (() => Promise<void>)[] = []
     try {
-      // A stub gateway: notify_verify answers `true` (the sandbox would say `false` for ids it never sent).
+      const warm = await signedNotifies('w', WARMUP)
+      const measured = await signedNotifies('m', NOTIFIES)
+      const orderOfTrade = new Map<string, string>()
+      warm.outTradeNos.forEach((outTradeNo, i) => orderOfTrade.set(tradeNoOf('w', i), outTradeNo))
+      measured.outTradeNos.forEach((outTradeNo, i) => orderOfTrade.set(tradeNoOf('m', i), outTradeNo))
+
+      // A stub gateway: notify_verify answers `true` (the sandbox would say `false` for ids it never
+      // sent), single_trade_query answers the trade paid, as the real gateway would for these notifies.
       let verifyCalls = 0
-      const gateway = await listen(() => {
+      let queryCalls = 0
+      const gateway = await listen((_method, url) => {
+        const query = new URL(url, 'http://gateway.invalid').searchParams
+        if (query.get('service') === 'single_trade_query') {
+          queryCalls++
+          const tradeNo = query.get('trade_no') ?? ''
+          return { body: paidTradeReply(tradeNo, orderOfTrade.get(tradeNo) ?? query.get('out_trade_no') ?? '') }
+        }
         verifyCalls++
         return { body: 'true' }
       })
       closers.push(gateway.close)
       const merchant = await startMerchant()
       closers.push(merchant.close)
-
-      const warm = await signedNotifies('w', WARMUP)
-      const measured = await signedNotifies('m', NOTIFIES)
 
       // Reference: the same senders against a server that answers `success` and keeps nothing.
       const bare: ServerChild = await startServerChild({ mode: 'bare-notify' })
@@ -200,9 +231,10 @@ export const relaySuite: BenchSuite = {
           note:
             `${lost} lost, ${duplicated} duplicated; all acked after ${Math.round(acked.ms)} ms ` +
             `(${Math.round(NOTIFIES / (acked.ms / 1000))}/s received, ${Math.round(NOTIFIES / (ms / 1000))}/s delivered); ` +
-            `${acked.failures} non-success answers; notify_verify calls ${verifyCalls - WARMUP}; ` +
+            `${acked.failures} non-success answers; notify_verify calls ${verifyCalls - WARMUP}, ` +
+            `single_trade_query calls ${queryCalls} (warm-up included: MD5 notifies are confirmed by the query); ` +
             `outbox pending ${pending}, failed ${failed}; relay in a child process (outbox idle poll ${OUTBOX_INTERVAL_MS} ms), ` +
-            'stub gateway answers notify_verify true',
+            'stub gateway answers notify_verify true and single_trade_query paid',
         },
         {
           what: `signing server RSS after the ${NOTIFIES}-notify run (child process)`,
