@@ -1,7 +1,17 @@
-import { expect, test } from '@playwright/test'
-import { FIXTURE_ORIGIN } from './support/origins.js'
+import { expect, test, type Page } from '@playwright/test'
+import { FIXTURE_ORIGIN, FIXTURE_PORT } from './support/origins.js'
 import { POLYFILL_APP_ORIGIN } from './support/polyfill-origins.js'
-import { REMOVE_NATIVE_SCRIPT, attempt, openShop, settle, type PolyfillMode } from './support/polyfill-page.js'
+import {
+  REMOVE_NATIVE_SCRIPT,
+  addShopFrame,
+  attempt,
+  openShop,
+  settle,
+  settleWithin,
+  shopUrl,
+  valueWithin,
+  type PolyfillMode,
+} from './support/polyfill-page.js'
 
 /**
  * Conformance of the fallback PaymentRequest, written from the spec text
@@ -348,5 +358,183 @@ test.describe('show() (fallback only)', () => {
     await page.evaluate('response')
     await popup.waitForEvent('close')
     expect(await settle(page, 'response.then((r) => r.complete())')).toBe('InvalidStateError')
+  })
+})
+
+/**
+ * The steps of show() (https://w3c.github.io/payment-request/#show-method) that a script can only
+ * approximate, each test named after the step it checks. Fallback only: Chromium's own
+ * implementation keeps one flag for the whole browser and needs an installed handler.
+ */
+test.describe('show() steps (fallback only)', () => {
+  const WAITING = `[{ supportedMethods: 'alipay', data: fx.alipayData({ x_fixture: 'wait' }) }]`
+  // Completes the response, so that show() settles only once the payment is over.
+  const PAID = `.then((r) => r.complete('success'))`
+
+  /** The next window of the browser context, once its checkout shows the request. */
+  async function nextCheckout(page: Page, open: () => Promise<unknown>): Promise<Page> {
+    const popup = page.context().waitForEvent('page', { timeout: 10_000 })
+    await open()
+    const checkout = await popup
+    await expect(checkout.locator('#pay')).toBeVisible()
+    return checkout
+  }
+
+  test.beforeEach(async ({ page }) => openShop(page, 'fallback'))
+
+  test('"payment request is showing" belongs to the top-level browsing context: a same-origin frame showing makes the top\'s show() reject with AbortError, and its checkout stays its own', async ({
+    page,
+  }) => {
+    const frame = await addShopFrame(page)
+    const checkout = await nextCheckout(page, () =>
+      frame.evaluate(`window.framed = new PaymentRequest(${WAITING}, fx.details())
+        window.framedShown = framed.show().then(() => 'resolved', (e) => e.name); 0`),
+    )
+    await checkout.evaluate('window.untouched = true')
+    expect(await settleWithin(page, `new PaymentRequest([${ALIPAY}], fx.details()).show()`)).toBe('AbortError')
+    // The refused request's window did not load over the frame's checkout.
+    expect(await checkout.evaluate('[window.untouched, requests.length]')).toEqual([true, 1])
+    expect(await settle(frame, 'framed.abort()')).toBe('resolved')
+    expect(await frame.evaluate('framedShown')).toBe('AbortError')
+    // The flag is down again: the top pays now.
+    expect(await settleWithin(page, `new PaymentRequest([${ALIPAY}], fx.details()).show()${PAID}`)).toBe('resolved')
+  })
+
+  test('"payment request is showing" belongs to the top-level browsing context: the top showing makes a same-origin frame\'s show() reject with AbortError', async ({
+    page,
+  }) => {
+    const frame = await addShopFrame(page)
+    const checkout = await nextCheckout(page, () =>
+      page.evaluate(
+        `window.topShown = new PaymentRequest(${WAITING}, fx.details()).show()${PAID}.then(() => 'resolved', (e) => e.name); 0`,
+      ),
+    )
+    await checkout.evaluate('window.untouched = true')
+    expect(await settleWithin(frame, `new PaymentRequest([${ALIPAY}], fx.details()).show()`)).toBe('AbortError')
+    expect(await checkout.evaluate('[window.untouched, requests.length]')).toEqual([true, 1])
+    await checkout.click('#pay')
+    expect(await page.evaluate('topShown')).toBe('resolved')
+  })
+
+  test('"payment request is showing" belongs to the top-level browsing context: a cross-origin frame keeps its own, and each request gets a checkout window of its own', async ({
+    page,
+  }) => {
+    // *.localhost is loopback and a secure context, and another origin than localhost.
+    const frame = await addShopFrame(page, `http://frame.localhost:${FIXTURE_PORT}`)
+    const framed = await nextCheckout(page, () =>
+      frame.evaluate(
+        `window.framedShown = new PaymentRequest(${WAITING}, fx.details()).show()${PAID}.then(() => 'resolved', (e) => e.name); 0`,
+      ),
+    )
+    // The top cannot read the cross-origin frame's flag: its request shows as well, in its own window.
+    const top = await nextCheckout(page, () =>
+      page.evaluate(
+        `window.topShown = new PaymentRequest(${WAITING}, fx.details()).show()${PAID}.then(() => 'resolved', (e) => e.name); 0`,
+      ),
+    )
+    expect(framed.isClosed()).toBe(false)
+    expect(await framed.evaluate('requests.length')).toBe(1)
+    expect(await top.evaluate('requests.length')).toBe(1)
+    await top.click('#pay')
+    await framed.click('#pay')
+    expect(await page.evaluate('topShown')).toBe('resolved')
+    expect(await frame.evaluate('framedShown')).toBe('resolved')
+  })
+
+  test('"consume user activation" comes before the later checks: every show() that rejects uses up the activation and leaves no window open', async ({
+    page,
+  }) => {
+    const windows: Page[] = []
+    page.context().on('page', (p) => windows.push(p))
+    const checkout = await nextCheckout(page, () =>
+      page.evaluate(`window.first = new PaymentRequest(${WAITING}, fx.details())
+        window.firstShown = first.show().then(() => 'resolved', (e) => e.name); 0`),
+    )
+    await checkout.evaluate('window.untouched = true')
+    /** What show() (an expression) rejects with, and whether the activation was still there right after the call. */
+    const rejected = (show: string) =>
+      page.evaluate(`(() => {
+        const shown = ${show}
+        const active = navigator.userActivation.isActive
+        return shown.then(() => 'resolved', (e) => e.name).then((name) => [name, active])
+      })()`)
+    expect(await rejected('first.show()')).toEqual(['InvalidStateError', false])
+    expect(await rejected(`new PaymentRequest([${ALIPAY}], fx.details()).show()`)).toEqual(['AbortError', false])
+    expect(await checkout.evaluate('[window.untouched, requests.length]')).toEqual([true, 1])
+    expect(await settle(page, 'first.abort()')).toBe('resolved')
+    expect(await page.evaluate('firstShown')).toBe('AbortError')
+    expect(await rejected(`new PaymentRequest([{ supportedMethods: 'basic-card' }], fx.details()).show()`)).toEqual([
+      'NotSupportedError',
+      false,
+    ])
+    // No data: the Alipay data type's check fails in show(), as the constructor checks only data it was given.
+    expect(await rejected(`new PaymentRequest([{ supportedMethods: 'alipay' }], fx.details()).show()`)).toEqual([
+      'TypeError',
+      false,
+    ])
+    await expect.poll(() => windows.filter((w) => !w.isClosed()).length).toBe(0)
+  })
+
+  test('"return acceptPromise and perform the remaining steps in parallel": NotSupportedError and method-data errors come through the promise of an interactive request, so abort() right after show() resolves', async ({
+    page,
+  }) => {
+    for (const [methods, error] of [
+      [`[{ supportedMethods: 'basic-card' }]`, 'NotSupportedError'],
+      [`[{ supportedMethods: 'alipay' }]`, 'TypeError'],
+    ]) {
+      const outcome = await page.evaluate(`(async () => {
+        const request = new PaymentRequest(${methods}, fx.details())
+        const shown = request.show().then(() => 'resolved', (e) => e.name)
+        const aborted = request.abort().then(() => 'resolved', (e) => e.name)
+        return [await shown, await aborted]
+      })()`)
+      expect(outcome).toEqual([error, 'resolved'])
+    }
+    // Both ended: the flag is down, and the next request pays.
+    expect(await settleWithin(page, `new PaymentRequest([${ALIPAY}], fx.details()).show()${PAID}`)).toBe('resolved')
+  })
+
+  test('"if document stops being fully active while the user interface is being shown": a frame navigating away closes its checkout, rejects its show() with AbortError and lowers the flag', async ({
+    page,
+  }) => {
+    const frame = await addShopFrame(page)
+    const checkout = await nextCheckout(page, () =>
+      frame.evaluate(`parent.framedPromise = new PaymentRequest(${WAITING}, fx.details()).show(); 0`),
+    )
+    // A promise and reactions of the top's realm: the frame's realm runs no more jobs once its document is gone.
+    await page.evaluate(`window.framedShown = new Promise((resolve) =>
+      framedPromise.then(() => resolve('resolved'), (e) => resolve(e.name))); 0`)
+    const closed = checkout.waitForEvent('close', { timeout: 5_000 })
+    await page.evaluate(`document.querySelector('iframe').src = ${JSON.stringify(shopUrl({ page: '2' }))}; 0`)
+    await closed
+    expect(await valueWithin(page, 'framedShown')).toBe('AbortError')
+    expect(await settleWithin(page, `new PaymentRequest([${ALIPAY}], fx.details()).show()${PAID}`)).toBe('resolved')
+  })
+
+  test('"if document stops being fully active while the user interface is being shown": a frame removed from the page closes its checkout and rejects its show() with AbortError', async ({
+    page,
+  }) => {
+    const frame = await addShopFrame(page)
+    const checkout = await nextCheckout(page, () =>
+      frame.evaluate(`parent.framedPromise = new PaymentRequest(${WAITING}, fx.details()).show(); 0`),
+    )
+    await page.evaluate(`window.framedShown = new Promise((resolve) =>
+      framedPromise.then(() => resolve('resolved'), (e) => resolve(e.name))); 0`)
+    const closed = checkout.waitForEvent('close', { timeout: 5_000 })
+    await page.evaluate(`document.querySelector('iframe').remove(); 0`)
+    await closed
+    expect(await valueWithin(page, 'framedShown')).toBe('AbortError')
+    expect(await settleWithin(page, `new PaymentRequest([${ALIPAY}], fx.details()).show()${PAID}`)).toBe('resolved')
+  })
+
+  test('"if document stops being fully active while the user interface is being shown": the merchant page navigating away closes its checkout', async ({
+    page,
+  }) => {
+    const checkout = await nextCheckout(page, () =>
+      page.evaluate(`new PaymentRequest(${WAITING}, fx.details()).show().catch(() => {}); 0`),
+    )
+    const closed = checkout.waitForEvent('close', { timeout: 5_000 })
+    await page.goto(`${FIXTURE_ORIGIN}/tests/e2e/fixtures/protocol.html`)
+    await closed
   })
 })

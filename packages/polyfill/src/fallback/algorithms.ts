@@ -3,7 +3,14 @@ import { isAlipayIdentifier } from '../identifiers.js'
 import { domError } from './dom-errors.js'
 import { queueTask } from './deferred.js'
 import { processDetails, toDetailsUpdate } from './details.js'
-import { paymentRequestIsShowing, requestSlots, responseSlots, type RequestSlots, type ResponseSlots } from './slots.js'
+import {
+  requestSlots,
+  responseSlots,
+  setShowing,
+  type RequestSlots,
+  type ResponseSlots,
+  type ShowingHolder,
+} from './slots.js'
 
 /** The algorithms the user interface (here: the checkout popup) triggers (https://w3c.github.io/payment-request/#algorithms). */
 
@@ -35,10 +42,38 @@ export function checkoutRequest(slots: RequestSlots): CheckoutRequest {
   }
 }
 
-/** Ends an interactive request with `error`: the shared tail of "user aborts", "abort the update" and internal errors. */
-function closeWith(slots: RequestSlots, error: unknown): void {
+/**
+ * Sets the request's payment-relevant browsing context's "payment request is showing" to true,
+ * until stopShowing(). Meanwhile the request watches for its document to stop being fully active.
+ */
+export function startShowing(slots: RequestSlots, holder: ShowingHolder): void {
+  setShowing(holder, true)
+  // The last step of show(): "if document stops being fully active while the user interface is
+  // being shown", close it down and lower the flag. pagehide is the last event a document gets when
+  // it is navigated away from, put in the back/forward cache, or its frame removed. No task runs
+  // for it afterwards, so this cannot wait for one. show() (or a pending retry()) rejects too, for
+  // whoever holds the promise outside the document, such as a parent frame.
+  const onPageHide = () => closeWith(slots, domError('AbortError', 'The page was left.'), 'merchant')
+  slots.showing = { holder, onPageHide }
+  window.addEventListener('pagehide', onPageHide)
+}
+
+/** Sets "payment request is showing" back to false, if this request had set it. */
+export function stopShowing(slots: RequestSlots): void {
+  if (!slots.showing) return
+  setShowing(slots.showing.holder, false)
+  window.removeEventListener('pagehide', slots.showing.onPageHide)
+  slots.showing = null
+}
+
+/**
+ * Ends a request with `error`: the shared tail of "user aborts", "abort the update", internal
+ * errors, early failures of show() and the document going away. A response that waits for
+ * complete() counts as completed.
+ */
+export function closeWith(slots: RequestSlots, error: unknown, abortReason?: string): void {
   slots.state = 'closed'
-  paymentRequestIsShowing.value = false
+  stopShowing(slots)
   const response = slots.response && responseSlots.get(slots.response)
   if (response) {
     response.complete = true
@@ -46,7 +81,7 @@ function closeWith(slots: RequestSlots, error: unknown): void {
   } else {
     slots.acceptPromise?.reject(error)
   }
-  closeUi(slots)
+  closeUi(slots, abortReason)
 }
 
 /** "User aborts the payment request algorithm": the buyer cancelled or closed the popup. */
@@ -73,7 +108,7 @@ function startCompleteTimer(slots: RequestSlots, response: ResponseSlots): void 
     if (response.complete || response.retryPromise) return
     response.complete = true
     closeUi(slots)
-    paymentRequestIsShowing.value = false
+    stopShowing(slots)
   }, slots.config.completeTimeout)
 }
 

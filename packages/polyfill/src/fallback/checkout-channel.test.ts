@@ -1,20 +1,21 @@
 import { afterEach, expect, test, vi } from 'vitest'
-import { HANDSHAKE_TIMEOUT_MS, connectCheckout, openCheckoutWindow } from './checkout-channel.js'
+import { HANDSHAKE_TIMEOUT_MS, POPUP_NAME_PREFIX, connectCheckout, openCheckoutWindow } from './checkout-channel.js'
 
 afterEach(() => {
   vi.unstubAllGlobals()
 })
 
-test('opens the checkout in a named popup and hands back the window', () => {
+test('opens the checkout in a popup with a name of its own and hands back the window', () => {
   const popup = { closed: false }
-  const open = vi.fn(() => popup)
+  const open = vi.fn((_url: string, _name: string, _features: string) => popup)
   vi.stubGlobal('window', { open })
   expect(openCheckoutWindow('https://pay.example/pay/checkout.html')).toBe(popup)
-  expect(open).toHaveBeenCalledWith(
-    'https://pay.example/pay/checkout.html',
-    'alipay-checkout',
-    'popup,width=480,height=720',
-  )
+  expect(openCheckoutWindow('https://pay.example/pay/checkout.html')).toBe(popup)
+  const [first, second] = open.mock.calls
+  expect(first?.[0]).toBe('https://pay.example/pay/checkout.html')
+  expect(first?.[2]).toBe('popup,width=480,height=720')
+  expect(first?.[1]).toMatch(new RegExp(`^${POPUP_NAME_PREFIX}[0-9a-f-]{36}$`))
+  expect(second?.[1]).not.toBe(first?.[1])
 })
 
 test('a window.open() that throws (Firefox in a sandbox without allow-popups) counts as blocked', () => {

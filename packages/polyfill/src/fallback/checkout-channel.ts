@@ -1,7 +1,12 @@
 import { parseWindowMessage, type CheckoutOutcome, type CheckoutRequest } from '@alipay-payment-handler/protocol'
 
-/** The popup's window name: one checkout per page at a time, so one name is enough. */
-const POPUP_NAME = 'alipay-checkout'
+/**
+ * The popup's window name starts with this and ends with a random UUID: every request gets a window
+ * of its own. A shared name would let one request's window.open() load over another's checkout: a
+ * request of a cross-origin frame, which cannot see the flag, or one that show() opened only to
+ * close it again when it rejects.
+ */
+export const POPUP_NAME_PREFIX = 'alipay-checkout-'
 // Big enough for the gateway's cashier page; `popup` asks for a minimal window where supported.
 const POPUP_FEATURES = 'popup,width=480,height=720'
 // There is no close event across origins (payment-handler-notes §7.2), so poll; 250 ms feels instant.
@@ -16,13 +21,13 @@ export interface CheckoutUi {
 }
 
 /**
- * Opens the checkout page in a popup. It must run synchronously inside show(), before any await:
- * popup blockers (Safari's, Firefox's) allow a window only while the click's activation lasts.
- * Null means the browser blocked it.
+ * Opens the checkout page in a popup of its own. It must run synchronously inside show(), before any
+ * await: popup blockers (Safari's, Firefox's) allow a window only while the click's activation lasts,
+ * and opening it uses the activation up. Null means the browser blocked it.
  */
 export function openCheckoutWindow(url: string): Window | null {
   try {
-    return window.open(url, POPUP_NAME, POPUP_FEATURES)
+    return window.open(url, POPUP_NAME_PREFIX + crypto.randomUUID(), POPUP_FEATURES)
   } catch {
     // Firefox throws InvalidAccessError instead of returning null where the page may not open
     // windows at all (a sandbox without allow-popups): the same refusal, so show() rejects with AbortError.

@@ -3,13 +3,23 @@ import type { PolyfillConfig } from '../config.js'
 import { isAlipayIdentifier } from '../identifiers.js'
 import { processPaymentMethods, toMethodDataSequence, validateAlipayData } from '../method-data.js'
 import { typeError } from '../webidl.js'
-import { checkoutRequest, closeUi, handlerFails, updateDetails, userAborts, userAccepts } from './algorithms.js'
+import {
+  checkoutRequest,
+  closeUi,
+  closeWith,
+  handlerFails,
+  startShowing,
+  stopShowing,
+  updateDetails,
+  userAborts,
+  userAccepts,
+} from './algorithms.js'
 import { connectCheckout, openCheckoutWindow } from './checkout-channel.js'
 import { deferred, queueTask } from './deferred.js'
 import { toDetailsInit, processDetails } from './details.js'
-import { domError, rejectWith } from './dom-errors.js'
+import { domError, rejectWith, type DOMErrorName } from './dom-errors.js'
 import { createResponse, type PaymentResponse } from './payment-response.js'
-import { paymentRequestIsShowing, requestSlots, responseSlots, type RequestSlots } from './slots.js'
+import { isShowing, requestSlots, responseSlots, showingHolder, type RequestSlots } from './slots.js'
 
 let config: PolyfillConfig | undefined
 
@@ -69,6 +79,7 @@ export class PaymentRequest extends EventTarget {
       response: null,
       handler: null,
       ui: null,
+      showing: null,
     })
   }
 
@@ -99,42 +110,67 @@ export class PaymentRequest extends EventTarget {
   }
 
   /**
-   * Opens the checkout popup. The window opens synchronously, inside the caller's click: Safari's
-   * and Firefox's popup blockers refuse it after any await.
+   * Opens the checkout popup, following the steps of https://w3c.github.io/payment-request/#show-method
+   * in their order. The window opens synchronously, inside the caller's click: Safari's and
+   * Firefox's popup blockers refuse it after any await.
    */
   show(detailsPromise?: Promise<PaymentDetailsUpdate>): Promise<PaymentResponse> {
     const slots = requestSlots.get(this)
     if (!slots) return Promise.reject(new TypeError('Illegal invocation'))
     const updated = arguments.length > 0 && detailsPromise !== undefined ? Promise.resolve(detailsPromise) : undefined
+    // The transient activation check. The spec leaves it to the user agent (a MAY), and puts it
+    // first, before the [[state]] check; the fallback always makes it, since the popup needs the
+    // activation anyway, and where the spec puts it. So a second show() in the same click is a
+    // SecurityError here, where Chromium, which checks [[state]] first, says InvalidStateError.
     const activation = navigator.userActivation as UserActivation | undefined
     if (activation && !activation.isActive) {
       return rejectWith('SecurityError', 'show() must be called from a user gesture, such as a click handler.')
     }
-    if (document.visibilityState !== 'visible') return rejectWith('AbortError', 'The document is not visible.')
-    if (slots.state !== 'created') return rejectWith('InvalidStateError', 'show() was already called on this request.')
-    if (paymentRequestIsShowing.value) {
+    // "Consume user activation", before every later check. A page has no call that only consumes
+    // it: opening a window is what does. So the checkout's own window opens here; it becomes the
+    // payment UI when the checks below pass, and closes again, unseen, when one fails. A throwaway
+    // window instead would spend the one window popup blockers allow per activation, and the
+    // checkout's window.open() after it would be refused.
+    const popup = openCheckoutWindow(slots.config.checkoutUrl(location.origin))
+    const refuse = (name: DOMErrorName, message: string) => {
+      popup?.close()
+      return rejectWith(name, message)
+    }
+    // A document that is no longer fully active fails here too: unloading a document makes it hidden.
+    if (document.visibilityState !== 'visible') return refuse('AbortError', 'The document is not visible.')
+    if (slots.state !== 'created') return refuse('InvalidStateError', 'show() was already called on this request.')
+    const holder = showingHolder()
+    if (isShowing(holder)) {
       slots.state = 'closed'
-      return rejectWith('AbortError', 'Another PaymentRequest is already showing.')
+      return refuse('AbortError', 'Another PaymentRequest is already showing.')
     }
     slots.state = 'interactive'
     const acceptPromise = deferred<PaymentResponse>()
     slots.acceptPromise = acceptPromise as RequestSlots['acceptPromise']
-    const fail = (error: unknown) => {
+    // The spec's optional step "reject acceptPromise with an AbortError, set [[state]] to closed":
+    // a refused window is a checkout the buyer aborted before seeing it.
+    if (!popup) {
       slots.state = 'closed'
-      acceptPromise.reject(error)
+      acceptPromise.reject(domError('AbortError', 'The browser blocked the checkout window.'))
       return acceptPromise.promise
     }
+    startShowing(slots, holder)
+    // "Return acceptPromise and perform the remaining steps in parallel": a method's data that its
+    // data type refuses, or no method anybody handles, reaches the merchant through acceptPromise a
+    // task later, the request interactive until then (abort() still works).
     const handler = slots.serializedMethodData.find(([id]) => isAlipayIdentifier(id, slots.config.methodUrl))
-    // Checked before opening anything: no popup flashes for an unsupported method.
-    if (!handler) return fail(domError('NotSupportedError', 'None of the payment methods is supported.'))
+    let error: unknown
     try {
-      validateAlipayData(JSON.parse(handler[1] ?? 'null') ?? {})
-    } catch (error) {
-      return fail(error)
+      if (handler) validateAlipayData(JSON.parse(handler[1] ?? 'null') ?? {})
+      else error = domError('NotSupportedError', 'None of the payment methods is supported.')
+    } catch (invalid) {
+      error = invalid
     }
-    const popup = openCheckoutWindow(slots.config.checkoutUrl(location.origin))
-    if (!popup) return fail(domError('AbortError', 'The browser blocked the checkout window.'))
-    paymentRequestIsShowing.value = true
+    if (!handler || error !== undefined) {
+      popup.close()
+      queueTask(() => closeWith(slots, error))
+      return acceptPromise.promise
+    }
     slots.handler = handler[0]
     slots.ui = connectCheckout(popup, slots.config.appOrigin, (outcome) => onOutcome(this, outcome))
     if (updated) updateDetails(this, updated)
@@ -154,7 +190,7 @@ export class PaymentRequest extends EventTarget {
     closeUi(slots, 'merchant')
     queueTask(() => {
       slots.state = 'closed'
-      paymentRequestIsShowing.value = false
+      stopShowing(slots)
       slots.acceptPromise?.reject(domError('AbortError', 'The merchant aborted the payment.'))
       promise.resolve()
     })

@@ -1,8 +1,8 @@
 import { serializeJson, toDictionary, toDOMString, typeError } from '../webidl.js'
-import { checkoutRequest, closeUi, userAborts } from './algorithms.js'
+import { checkoutRequest, closeUi, stopShowing, userAborts } from './algorithms.js'
 import { deferred } from './deferred.js'
 import { rejectWith } from './dom-errors.js'
-import { paymentRequestIsShowing, requestSlots, responseSlots, type ResponseSlots } from './slots.js'
+import { requestSlots, responseSlots, type ResponseSlots } from './slots.js'
 
 const PAYMENT_COMPLETE = ['fail', 'success', 'unknown']
 // Only the user agent creates responses: the interface has no constructor (WebIDL "Illegal constructor").
@@ -65,8 +65,10 @@ export class PaymentResponse extends EventTarget {
       slots.complete = true
       clearTimeout(slots.completeTimer)
       const request = requestSlots.get(slots.request)
-      if (request) closeUi(request)
-      paymentRequestIsShowing.value = false
+      if (request) {
+        closeUi(request)
+        stopShowing(request)
+      }
       return new Promise<void>((resolve) => setTimeout(resolve, 0))
     })
   }
