@@ -64,7 +64,8 @@ async function load(url: string, bodies: readonly string[]): Promise<Load> {
     const t0 = performance.now()
     const response = await fetch(`${url}/api/sessions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: MERCHANT_ORIGIN },
+      // As the checkout window sends it: the signing server takes state changes from its own origin only.
+      headers: { 'content-type': 'application/json', origin: url },
       body: bodies[i],
     })
     const text = await response.text()

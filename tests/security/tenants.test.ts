@@ -59,7 +59,8 @@ async function openSession(partner: string, md5Key: string, origin: string, outT
   )
   const response = await call('/api/sessions', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', origin },
+    // As the checkout window sends it: state changes come from the payment app's own origin only.
+    headers: { 'content-type': 'application/json', origin: BASE },
     body: JSON.stringify({
       paymentRequestId: `pr-${outTradeNo}`,
       merchantOrigin: origin,

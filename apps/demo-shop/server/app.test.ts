@@ -141,6 +141,22 @@ describe('createMerchantApp', () => {
     expect(await res.text()).toBe('fail')
   })
 
+  it('answers only its own hosts when told them (421 misdirected-host), notifies included', async () => {
+    const orders = fakeOrders()
+    const app = createMerchantApp({ orders, shopConfig, hosts: ['shop.test', 'shop.test:80'] })
+    expect((await app.fetch(new Request('http://shop.test/api/orders'))).status).toBe(200)
+    const rebound = await app.fetch(
+      new Request('http://evil.test/api/orders/D1/cancel', { method: 'POST', headers: { origin: 'http://evil.test' } }),
+    )
+    expect(rebound.status).toBe(421)
+    expect(rebound.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(await rebound.json()).toMatchObject({ code: 'misdirected-host', status: 421 })
+    expect((await app.fetch(post('/api/notify', 'out_trade_no=D1', 'application/x-www-form-urlencoded'))).status).toBe(
+      200,
+    )
+    expect(orders.calls.map(([name]) => name)).toEqual(['list', 'notify'])
+  })
+
   it('serves /config.json and the built pages', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shop-'))
     writeFileSync(join(dir, 'index.html'), '<h1>shop</h1>')

@@ -1,7 +1,13 @@
 import { Hono } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { secureHeaders } from 'hono/secure-headers'
-import { limitBody, refuseCrossSite, rateLimit, type RateLimitOptions } from '@alipay-payment-handler/server-runtime'
+import {
+  limitBody,
+  refuseCrossSite,
+  refuseMisdirectedHost,
+  rateLimit,
+  type RateLimitOptions,
+} from '@alipay-payment-handler/server-runtime'
 import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
 import type { ShopConfig } from '../shared/views.js'
 import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue.js'
@@ -19,6 +25,11 @@ export interface MerchantAppDeps {
   log?: ((line: string) => void) | undefined
   /** The shop's public origin(s) when a proxy rewrites Host; same-host requests always pass the CSRF check. */
   allowedOrigins?: readonly string[] | undefined
+  /**
+   * The `Host` values the shop answers (server-runtime's `hostsOfOrigin`); any other gets 421
+   * `misdirected-host`, so a DNS rebinding page never looks same-origin. Unset: every Host (tests).
+   */
+  hosts?: readonly string[] | undefined
   /** Per client and window; `false` turns rate limiting off (load tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; notify?: RateLimitOptions } | false | undefined
 }
@@ -84,8 +95,12 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
       crossOriginOpenerPolicy: false,
       crossOriginResourcePolicy: false,
       strictTransportSecurity: false,
+      // nosniff on every answer: problems, notify answers, 404s and the static files alike.
+      xContentTypeOptions: true,
     }),
   )
+  // DNS rebinding: the CSRF check below trusts the Host, so the Host must be the shop's own.
+  if (deps.hosts) app.use('*', refuseMisdirectedHost({ hosts: deps.hosts }))
   const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
   if (limits) {
     // Notifies are signed and cheap to refuse, but a storm from one address still gets a ceiling.

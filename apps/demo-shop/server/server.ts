@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server'
+import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { PartnerConfig } from '@alipay-payment-handler/gateway-client'
@@ -8,7 +9,15 @@ import {
   orderGatewayDeps,
   scheduleReconciliation,
 } from '@alipay-payment-handler/merchant'
-import { createLogger, type Logger, slowRequestLimits, type Loop } from '@alipay-payment-handler/server-runtime'
+import {
+  answerClientErrors,
+  createLogger,
+  hostsOfOrigin,
+  loopbackHosts,
+  type Logger,
+  slowRequestLimits,
+  type Loop,
+} from '@alipay-payment-handler/server-runtime'
 import type { ShopConfig } from '../shared/views.js'
 import { createMerchantApp, type MerchantAppDeps } from './app.js'
 import { createShopOrders } from './order-service-adapter.js'
@@ -68,7 +77,16 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
   const hostname = config.hostname ?? '127.0.0.1'
   const listener = serve({
     fetch: (request: Request) =>
-      handler ? handler(request) : new Response('starting', { status: 503, headers: { 'retry-after': '1' } }),
+      handler
+        ? handler(request)
+        : new Response('starting', {
+            status: 503,
+            headers: {
+              'retry-after': '1',
+              'content-type': 'text/plain; charset=utf-8',
+              'x-content-type-options': 'nosniff',
+            },
+          }),
     port: config.port ?? 4100,
     hostname,
     overrideGlobalObjects: false,
@@ -78,6 +96,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     listener.once('listening', () => resolve((listener.address() as AddressInfo).port))
     listener.once('error', reject)
   })
+  answerClientErrors(listener as unknown as HttpServer)
   const closeListener = () =>
     new Promise<void>((resolve) => {
       ;(listener as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
@@ -119,6 +138,10 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       },
       log: (line) => logger.error('merchant.error', { line }),
       allowedOrigins: [url],
+      // The public origin's host; without one, the shop is reached on loopback, by any loopback name.
+      hosts: config.publicOrigin
+        ? hostsOfOrigin(config.publicOrigin)
+        : [...new Set([...hostsOfOrigin(url), ...loopbackHosts(port)])],
       ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
     })
     handler = (request) => app.fetch(request)

@@ -97,7 +97,9 @@ describe('alipay-payment-app', () => {
     })
     running.push(bin)
     const url = await waitFor('listening', bin, () => /listening on (http:\/\/\S+)/.exec(bin.stdout())?.[1])
-    expect(bin.stdout()).toContain(`payment method ${url}/pay, polyfill ${url}/polyfill/alipay-polyfill.js`)
+    // The bin prints its two lines with two writes, which may arrive apart.
+    const methodLine = `payment method ${url}/pay, polyfill ${url}/polyfill/alipay-polyfill.js`
+    await waitFor('payment method line', bin, () => (bin.stdout().includes(methodLine) ? true : undefined))
 
     const ready = await fetch(`${url}/readyz`)
     expect(ready.status).toBe(200)
@@ -128,7 +130,8 @@ describe('alipay-payment-app', () => {
     )
     const created = await fetch(`${url}/api/sessions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: SHOP },
+      // As the checkout window sends it: state changes come from the payment app's own origin only.
+      headers: { 'content-type': 'application/json', origin: url },
       body: JSON.stringify({
         paymentRequestId: 'pr-cli',
         merchantOrigin: SHOP,

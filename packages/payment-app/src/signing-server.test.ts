@@ -192,6 +192,29 @@ describe('the HTTP edge', () => {
     expect((await preflight('http://evil.test')).response.headers.get('access-control-allow-origin')).toBeNull()
   })
 
+  it('lets the merchant origins read cross-origin but change nothing: state changes are same-origin JSON', async () => {
+    const preflight = await call('/api/sessions', {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+    })
+    expect(preflight.response.headers.get('access-control-allow-methods')).not.toMatch(/POST/)
+    const fromMerchant = await post('/api/sessions/nope/cancel', {}, { origin: ORIGIN })
+    expect(fromMerchant.status).toBe(403)
+    expect(fromMerchant.json.type).toMatch(/cross-site-request$/)
+    const own = await post('/api/sessions/nope/cancel', {}, { origin: BASE, 'sec-fetch-site': 'same-origin' })
+    expect(own.json.type).toMatch(/session-not-found$/)
+    const textPlain = await post('/api/sessions/nope/cancel', {}, { 'content-type': 'text/plain' })
+    expect(textPlain.status).toBe(415)
+  })
+
+  it('answers only its public host (421 misdirected-host), except the health probes', async () => {
+    const foreign = await server.app.fetch(new Request('http://evil.test/api/sessions/nope'))
+    expect(foreign.status).toBe(421)
+    expect(await foreign.json()).toMatchObject({ code: 'misdirected-host' })
+    expect((await server.app.fetch(new Request('http://10.1.2.3:4200/healthz'))).status).toBe(200)
+    expect((await server.app.fetch(new Request('http://10.1.2.3:4200/readyz'))).status).toBe(200)
+  })
+
   it('puts a strict CSP on every response and answers unknown sessions with a problem', async () => {
     const result = await call('/api/sessions/nope')
     expect(result.status).toBe(404)

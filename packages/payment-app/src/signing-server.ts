@@ -12,8 +12,14 @@ import {
   type PartnerRegistry,
 } from '@alipay-payment-handler/gateway-client'
 import {
+  answerClientErrors,
+  hostsOfOrigin,
   installErrorHandling,
   limitBody,
+  loopbackHosts,
+  refuseCrossSite,
+  refuseMisdirectedHost,
+  requireJson,
   securityHeaders,
   slowRequestLimits,
   strictCsp,
@@ -60,6 +66,26 @@ export interface SigningServerAppDeps {
   readiness?: () => string | undefined
   /** Aborts when the server starts shutting down: long polls answer at once instead of holding the drain. */
   shutdownSignal?: AbortSignal
+  /**
+   * The payment app's own origin, where the checkout window and the worker run: the one origin
+   * whose pages may change state (create, return, cancel, abort). Unset: same-Host requests only.
+   */
+  publicOrigin?: string | undefined
+  /**
+   * The `Host` values answered (DNS rebinding guard); any other gets 421 `misdirected-host`, except
+   * `/healthz` and `/readyz`. Unset: every Host (an app mounted behind a check of its own).
+   */
+  hosts?: readonly string[] | undefined
+}
+
+/** Health probes come from orchestrators with the pod's address as Host, and reveal nothing. */
+const PROBES = /^\/(healthz|readyz)$/
+
+/** The answer before the app is built: come back in a second; plain text, never sniffed. */
+const STARTING_HEADERS = {
+  'retry-after': '1',
+  'content-type': 'text/plain; charset=utf-8',
+  'x-content-type-options': 'nosniff',
 }
 
 /** Longest long poll, in seconds (the contract's 25 s, inside common proxy timeouts). */
@@ -77,14 +103,27 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
     ]),
   ]
   app.use('*', securityHeaders(gatewayOrigins))
+  // DNS rebinding: a page on the attacker's name re-resolved to us must not pass as same-origin.
+  if (deps.hosts) app.use('*', refuseMisdirectedHost({ hosts: deps.hosts, except: PROBES }))
 
-  // CORS exactly as wide as the merchant origins of all partners; the checkout itself is same-origin.
+  // Who may call the sessions API from a browser: only the payment app's own pages. The checkout
+  // window (create, cancel), the return page (return) and the service worker (status, abort) all
+  // go through handler/src/shared/sessions-api.ts with `baseUrl: location.origin`. No merchant
+  // page calls /api/*: the polyfill and Chromium hand the request to the checkout window, which
+  // creates the session itself. So CORS for the partners' merchant origins is for reads only
+  // (a session's status and cashier page, GET, which the merchant may see anyway), and state
+  // changes are refused from every other origin, a partner's merchant origin included: 403 for an
+  // Origin that is neither the public origin nor this Host, or Sec-Fetch-Site cross-site/same-site;
+  // 415 for a POST that is not `application/json`, which no form or no-cors fetch can send, so no
+  // state change is a "simple request" that skips the preflight. The gateway's notifies send no
+  // Origin and no Fetch Metadata and pass (they are proven by signature and the gateway's word);
+  // /pay/* (manifests) and /polyfill/* stay readable cross-origin: they are GETs.
   const allowed = new Set(deps.partners.list().flatMap((p) => p.allowedOrigins))
   app.use(
     '/api/*',
     cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowMethods: ['GET', 'HEAD'],
       allowHeaders: ['content-type'],
       maxAge: 600,
     }),
@@ -95,6 +134,8 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
     app.use('/api/*', rateLimit(limits.api ?? { limit: 600, windowMs: 60_000 }))
     app.use('/notify/*', rateLimit(limits.notify ?? { limit: 600, windowMs: 60_000 }))
   }
+  app.use('*', refuseCrossSite({ allowedOrigins: deps.publicOrigin ? [deps.publicOrigin] : [], except: /^\/notify\// }))
+  app.use('/api/*', requireJson())
   app.use('/api/*', limitBody(32 * 1024))
   app.use('/notify/*', limitBody(32 * 1024))
 
@@ -196,6 +237,12 @@ export interface SigningServerConfig {
   now?: () => number
   /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
   requestTimeoutMs?: number
+  /**
+   * The `Host` header values answered; any other gets 421 `misdirected-host` (DNS rebinding guard).
+   * Default: the public origin's host (`hostsOfOrigin`: every loopback name with the port for a
+   * loopback origin); without a public origin, the loopback names with the listening port.
+   */
+  allowedHosts?: readonly string[]
 }
 
 /** A built (not yet listening) signing server: its app, its parts, and the loops to start. */
@@ -305,6 +352,8 @@ export async function createSigningServer(
     logger,
     readiness,
     shutdownSignal: shutdown.signal,
+    publicOrigin: config.publicOrigin,
+    hosts: config.allowedHosts ?? hostsOfOrigin(config.publicOrigin),
     handlerAssets: config.handlerAssets,
     polyfillAssets: config.polyfillAssets,
     ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
@@ -359,7 +408,7 @@ export async function startSigningServer(config: SigningServerConfig): Promise<R
   const hostname = config.hostname ?? '127.0.0.1'
   const listener = serve({
     fetch: (request: Request) =>
-      ref.handler ? ref.handler(request) : new Response('starting', { status: 503, headers: { 'retry-after': '1' } }),
+      ref.handler ? ref.handler(request) : new Response('starting', { status: 503, headers: STARTING_HEADERS }),
     port: config.port ?? 4200,
     hostname,
     overrideGlobalObjects: false,
@@ -370,6 +419,7 @@ export async function startSigningServer(config: SigningServerConfig): Promise<R
     listener.once('error', reject)
   })
   const http = listener as unknown as HttpServer
+  answerClientErrors(http)
   // Responses in flight, so a drain can wait for them and tell their clients not to keep the connection.
   const active = new Set<ServerResponse>()
   let draining = false
@@ -386,7 +436,15 @@ export async function startSigningServer(config: SigningServerConfig): Promise<R
   const url = `http://${hostname === '127.0.0.1' ? 'localhost' : hostname}:${port}`
   let server: SigningServer
   try {
-    server = await createSigningServer({ ...config, publicOrigin: config.publicOrigin ?? url })
+    // Without a public origin, the server is reached on loopback: by any loopback name, on this port.
+    const allowedHosts =
+      config.allowedHosts ??
+      (config.publicOrigin ? undefined : [...new Set([...hostsOfOrigin(url), ...loopbackHosts(port)])])
+    server = await createSigningServer({
+      ...config,
+      publicOrigin: config.publicOrigin ?? url,
+      ...(allowedHosts ? { allowedHosts } : {}),
+    })
   } catch (error) {
     await closeListener()
     throw error

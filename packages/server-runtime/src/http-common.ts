@@ -1,5 +1,7 @@
 import type { Hono, MiddlewareHandler } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
+import { STATUS_CODES, type Server } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { Logger } from './logger.js'
 import { HttpProblem, problemResponse } from './problem.js'
 
@@ -29,6 +31,8 @@ export function strictCsp(formTargets: readonly string[] = [], scriptNonce?: str
  */
 export function securityHeaders(formTargets: readonly string[]): MiddlewareHandler {
   const headers = secureHeaders({
+    // nosniff on every answer: a JSON or text body is never run as a script or a page.
+    xContentTypeOptions: true,
     crossOriginOpenerPolicy: false,
     // Chromium fetches the payment method manifest from the merchant page's context.
     crossOriginResourcePolicy: false,
@@ -109,7 +113,8 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
  * posting `text/plain` needs no preflight, so CORS alone does not stop it. Server-to-server calls
  * (the gateway's notifies) send neither header and pass; they are verified by signature instead.
  * The request's own `Host` always counts as same-origin; `allowedOrigins` adds public origins a
- * proxy puts in front.
+ * proxy puts in front. Trusting the Host is only safe behind `refuseMisdirectedHost`: a DNS
+ * rebinding page sends its own name as both Host and Origin.
  */
 export function refuseCrossSite(
   options: { allowedOrigins?: readonly string[]; except?: RegExp } = {},
@@ -138,6 +143,124 @@ export function refuseCrossSite(
     }
     return next()
   }
+}
+
+/**
+ * Refuses state changes whose body is not declared `application/json` with a 415 `json-required`.
+ * `text/plain`, `application/x-www-form-urlencoded` and `multipart/form-data` are the types a page
+ * on another site may send without a CORS preflight (a "simple request"); `application/json` never
+ * is one, so a JSON-only route is out of reach of forms and no-cors fetches whatever the browser
+ * sends as `Origin`. Bodiless requests must declare it too (the sessions API's clients always do).
+ */
+export function requireJson(options: { except?: RegExp } = {}): MiddlewareHandler {
+  return async (c, next) => {
+    if (!UNSAFE_METHODS.has(c.req.method) || options.except?.test(c.req.path)) return next()
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+    if (type === 'application/json') return next()
+    return problemResponse(
+      c,
+      new HttpProblem(
+        415,
+        'json-required',
+        'This route takes an application/json body (Content-Type: application/json).',
+      ),
+    )
+  }
+}
+
+/** Loopback names and addresses, as `URL.hostname` spells them. */
+const LOOPBACK_HOSTNAMES = ['localhost', '127.0.0.1', '[::1]']
+
+/** Whether an origin is a loopback origin (`http://localhost:4200`, `http://127.0.0.1:4200`, `http://[::1]:4200`). */
+export function isLoopbackOrigin(origin: string): boolean {
+  try {
+    return LOOPBACK_HOSTNAMES.includes(new URL(origin).hostname)
+  } catch {
+    return false
+  }
+}
+
+/** `Host` values of every loopback name with `port` (`localhost:4200`, `127.0.0.1:4200`, `[::1]:4200`). */
+export function loopbackHosts(port: number | string): string[] {
+  return LOOPBACK_HOSTNAMES.map((name) => `${name}:${port}`)
+}
+
+/**
+ * The `Host` values that name `origin`: its host, with and without the scheme's default port
+ * (`pay.example.com` and `pay.example.com:443` for `https://pay.example.com`). For a loopback
+ * origin, every loopback name with its port: browsers, tests and tools reach a local server as
+ * `localhost` or `127.0.0.1` alike, and no attacker can rebind those names.
+ */
+export function hostsOfOrigin(origin: string): string[] {
+  const url = new URL(origin)
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  const names = LOOPBACK_HOSTNAMES.includes(url.hostname) ? LOOPBACK_HOSTNAMES : [url.hostname]
+  return names.flatMap((name) => (url.port ? [`${name}:${port}`] : [name, `${name}:${port}`]))
+}
+
+/**
+ * Answers 421 Misdirected Request (problem+json, `code` `misdirected-host`) to any request whose
+ * `Host` is not one of `hosts` (see `hostsOfOrigin`, `loopbackHosts`): the DNS rebinding guard. A
+ * page on the attacker's name, re-resolved to this server's address, is same-origin with itself:
+ * its requests carry `Host: evil.example` and `Origin: http://evil.example`, so `refuseCrossSite`
+ * and the browser's same-origin policy both let it through, and only the Host tells it apart. The
+ * URL's authority is checked too (an absolute-form request target wins over Host in Node). Paths
+ * matching `except` are answered whatever the Host (health probes, which orchestrators send to the
+ * pod's address).
+ */
+export function refuseMisdirectedHost(options: { hosts: readonly string[]; except?: RegExp }): MiddlewareHandler {
+  const allowed = new Set(options.hosts.map((host) => host.toLowerCase()))
+  const shown = options.hosts[0] ?? 'its public host'
+  return async (c, next) => {
+    if (options.except?.test(c.req.path)) return next()
+    const header = c.req.header('host')?.toLowerCase()
+    let authority: string | undefined
+    try {
+      authority = new URL(c.req.url).host
+    } catch {
+      authority = undefined
+    }
+    if (authority !== undefined && allowed.has(authority) && (header === undefined || allowed.has(header)))
+      return next()
+    return problemResponse(
+      c,
+      new HttpProblem(
+        421,
+        'misdirected-host',
+        `This server answers only for ${shown}; the request named another host.`,
+        {
+          code: 'misdirected-host',
+        },
+      ),
+    )
+  }
+}
+
+/** The status of Node's own answer to a request it could not parse or wait for (as `node:http` picks it). */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+}
+
+/**
+ * Node answers requests it cannot parse (400), oversized headers (431) and slow-loris requests
+ * (408) itself, before any app sees them, without the app's headers. This answers the same
+ * statuses the same way (status line, `Connection: close`, no body, then the socket is closed),
+ * with `X-Content-Type-Options: nosniff`, so no answer of the server goes without it.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // Never write into a response already under way, nor to a peer that has gone.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+    if (socket.writable && !inFlight?.headersSent && error.code !== 'ECONNRESET') {
+      const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n\r\n`,
+      )
+    }
+    socket.destroy()
+  })
 }
 
 /** How long a client may take to send a whole request (headers and body) by default. */
