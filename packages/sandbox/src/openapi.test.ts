@@ -158,7 +158,7 @@ describe('openapi mode', () => {
     expect((await call('alipay.trade.query', { out_trade_no: outTradeNo }))['trade_status']).toBe('TRADE_CLOSED')
   })
 
-  it('page.pay → cashier → signed return with exactly the §7 fields; close and cancel', async () => {
+  it('page.pay → cashier → signed return with exactly the openapi §7 fields; close and cancel', async () => {
     const outTradeNo = orderNo()
     const params = await signed(
       'alipay.trade.page.pay',
@@ -224,7 +224,7 @@ describe('openapi mode', () => {
     ).toMatchObject({ sub_code: 'ACQ.TRADE_HAS_CLOSE' })
   })
 
-  it('checks requests in the order of §10.2 with the real code and sub_code', async () => {
+  it('checks requests in the order of openapi §10.2 with the real code and sub_code', async () => {
     const method = 'alipay.trade.query'
     const biz = { out_trade_no: 'X1' }
     const reply = async (params: Record<string, string>, path?: string) => {
