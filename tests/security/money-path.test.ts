@@ -125,4 +125,31 @@ describe('money-path rules', () => {
     const after = await merchantOrder(stack, paid.orderId)
     expect(after).toMatchObject({ status: 'success', gatewayStatus: 'TRADE_FINISHED' })
   })
+
+  it('rule: the relay posts notifies only to the partner’s configured origins (no SSRF by notify_url)', async () => {
+    const order = await placeOrder(stack)
+    const { data, total } = await paymentData(stack, order.orderId)
+    const shop = new URL(stack.merchant.url)
+    const elsewhere = [
+      'http://169.254.169.254/latest/meta-data/',
+      `http://127.0.0.1:${new URL(stack.signing.url).port}/api/sessions`,
+      `${shop.protocol}//${shop.hostname}:1/notify`,
+    ]
+    for (const notifyUrl of elsewhere) {
+      const { sign: _sign, sign_type: _type, ...unsigned } = data
+      // Signed with the merchant's own key: a genuine order whose notify_url points elsewhere.
+      const redirected = await signParams(
+        { ...unsigned, notify_url: notifyUrl },
+        {
+          signType: 'MD5',
+          keys: { md5Key: DEMO_PARTNER.md5Key },
+        },
+      )
+      const refused = await createSession(stack, redirected, total)
+      expect(refused.status, notifyUrl).toBe(403)
+      expect(refused.json.type).toMatch(/notify-url-not-allowed$/)
+    }
+    // The shop's own notify_url is fine.
+    expect((await createSession(stack, data, total)).status).toBe(201)
+  })
 })

@@ -41,16 +41,19 @@ describe('cross-check with alipay-sdk', () => {
     sandbox = await startSandbox(
       demoSandboxConfig({ port: 0, dbPath: `${tmp.dir}/sandbox.db`, timeScale: 0.001, log: () => {} }),
     )
+    receiver = await startReceiver()
     signing = await startSigningServer({
       port: 0,
       gatewayUrl: sandbox.gatewayUrl,
-      partners: [demoOpenapiPartnerConfig({ allowedOrigins: [MERCHANT_ORIGIN] })],
+      // The relay forwards only to the partner's configured origins.
+      partners: [
+        demoOpenapiPartnerConfig({ allowedOrigins: [MERCHANT_ORIGIN], notifyOrigins: [new URL(receiver.url).origin] }),
+      ],
       dbPath: `${tmp.dir}/signing.db`,
       logger: silentLogger(),
       outboxIntervalMs: 20,
       rateLimits: false,
     })
-    receiver = await startReceiver()
     sdk = new AlipaySdk({
       appId: DEMO_APP.appId,
       privateKey: DEMO_APP.privateKey,

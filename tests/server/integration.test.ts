@@ -25,11 +25,18 @@ describe('signing server against the real sandbox', () => {
   let sandbox: RunningSandbox
   let merchant: Merchant
   let signing: RunningSigningServer
+  // The relay forwards only to the partner's configured origins: the merchant's and this receiver's.
+  let receiver: NotifyReceiver
   let clockOffset = 0
   const serverConfig = (): SigningServerConfig => ({
     port: 0,
     gatewayUrl: sandbox.gatewayUrl,
-    partners: [demoPartnerConfig({ allowedOrigins: [MERCHANT_ORIGIN] })],
+    partners: [
+      demoPartnerConfig({
+        allowedOrigins: [MERCHANT_ORIGIN],
+        notifyOrigins: [new URL(merchant.url).origin, new URL(receiver.url).origin],
+      }),
+    ],
     dbPath: `${tmp.dir}/signing.db`,
     logger: silentLogger(),
     pollIntervalMs: 50,
@@ -45,10 +52,12 @@ describe('signing server against the real sandbox', () => {
       demoSandboxConfig({ port: 0, dbPath: `${tmp.dir}/sandbox.db`, timeScale: TIME_SCALE, log: () => {} }),
     )
     merchant = await startMerchant(sandbox.gatewayUrl, `${tmp.dir}/orders.db`)
+    receiver = await startReceiver()
     signing = await startSigningServer(serverConfig())
   })
   afterAll(async () => {
     await signing.close()
+    await receiver.close()
     await merchant.close()
     await sandbox.close()
     tmp.cleanup()
@@ -171,8 +180,7 @@ describe('signing server against the real sandbox', () => {
   })
 
   it('forwards each notify verbatim, retries on the schedule, and loses nothing across a restart', async () => {
-    const receiver: NotifyReceiver = await startReceiver()
-    try {
+    {
       // First delivery: not "success"; second: a 500; the third arrives after a restart.
       receiver.answers.push({ status: 200, body: 'fail' }, { status: 500, body: 'oops' })
       const data = await signedData({ notify_url: receiver.url })
@@ -199,8 +207,6 @@ describe('signing server against the real sandbox', () => {
       expect(row).toEqual({ state: 'delivered', attempts: 3 })
       // The session was settled by the notify even though the return never came.
       expect((await api(`/api/sessions/${session.sessionId}`)).json.status).toBe('paid')
-    } finally {
-      await receiver.close()
     }
   })
 

@@ -14,6 +14,7 @@ import {
   DEMO_MERCHANT_RSA,
   postCashierPay,
   startReceiver,
+  type NotifyReceiver,
 } from '@alipay-payment-handler/sandbox/testing'
 import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
 import { demoOpenapiPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
@@ -31,6 +32,8 @@ describe('signing server for an openapi partner, against the real sandbox', () =
   let sandbox: RunningSandbox
   let merchant: Merchant
   let signing: RunningSigningServer
+  // The relay forwards only to the partner's configured origins: the merchant's and this receiver's.
+  let receiver: NotifyReceiver
 
   beforeAll(async () => {
     sandbox = await startSandbox(
@@ -47,12 +50,19 @@ describe('signing server for an openapi partner, against the real sandbox', () =
         timeoutMs: 3000,
       }),
     })
+    receiver = await startReceiver()
     signing = await startSigningServer({
       port: 0,
       // Nothing listens on the server's gateway: every call must go to the partner's own gateway.do,
       // as when mapi and openapi partners share a server against the real (two-host) gateways.
       gatewayUrl: 'http://127.0.0.1:9/gateway.do',
-      partners: [demoOpenapiPartnerConfig({ allowedOrigins: [MERCHANT_ORIGIN], gatewayUrl: sandbox.gatewayUrl })],
+      partners: [
+        demoOpenapiPartnerConfig({
+          allowedOrigins: [MERCHANT_ORIGIN],
+          notifyOrigins: [new URL(merchant.url).origin, new URL(receiver.url).origin],
+          gatewayUrl: sandbox.gatewayUrl,
+        }),
+      ],
       dbPath: `${tmp.dir}/signing.db`,
       logger: silentLogger(),
       pollIntervalMs: 50,
@@ -64,6 +74,7 @@ describe('signing server for an openapi partner, against the real sandbox', () =
   })
   afterAll(async () => {
     await signing.close()
+    await receiver.close()
     await merchant.close()
     await sandbox.close()
     tmp.cleanup()
@@ -191,8 +202,7 @@ describe('signing server for an openapi partner, against the real sandbox', () =
   })
 
   it('settles from the notification alone and forwards it verbatim when the return never comes', async () => {
-    const receiver = await startReceiver()
-    try {
+    {
       const order = await merchant.orders.create('relay', '0.03')
       const { data } = await merchant.orders.paymentData(order.orderId)
       const redirected = await signParams(
@@ -211,8 +221,6 @@ describe('signing server for an openapi partner, against the real sandbox', () =
       // Built from the notification: trade_status and notify_id are signed members here.
       expect(view.outcome.details).toMatchObject({ trade_status: 'TRADE_SUCCESS', gateway: 'openapi', success: 'true' })
       expect(await verifyPaymentResponse(view.outcome.details, ALIPAY_RING)).toMatchObject({ ok: true })
-    } finally {
-      await receiver.close()
     }
   })
 

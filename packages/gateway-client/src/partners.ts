@@ -45,6 +45,11 @@ export interface PartnerConfig {
   /** Merchant page origins allowed to take payments for this partner, e.g. `http://localhost:4100`. */
   allowedOrigins: string[]
   /**
+   * Origins the relay may forward this partner's notifies to, besides `allowedOrigins` (a shop
+   * whose notify endpoint is on another host). A signed `notify_url` anywhere else is refused.
+   */
+  notifyOrigins?: string[] | undefined
+  /**
    * This partner's `gateway.do`, when it is not the server's: the real gateways are two hosts
    * (`https://mapi.alipay.com/gateway.do`, `https://openapi.alipay.com/gateway.do`).
    */
@@ -60,6 +65,8 @@ export interface PartnerInfo {
   readonly sellerId: string
   readonly signType: SignType
   readonly allowedOrigins: readonly string[]
+  /** Where notifies may be forwarded: `allowedOrigins` plus the configured `notifyOrigins`. */
+  readonly notifyOrigins: readonly string[]
   /** The partner's own `gateway.do` URL; the server's when absent. */
   readonly gatewayUrl?: string | undefined
   /** Sign types an incoming merchant `sign` may use, given the keys we hold. */
@@ -122,6 +129,7 @@ const PartnerSchema = v.object({
   merchantPublicKey: v.optional(v.string()),
   signType: v.optional(v.picklist(['MD5', 'RSA', 'RSA2'])),
   allowedOrigins: v.pipe(v.array(OriginSchema), v.minLength(1, 'needs at least one merchant origin')),
+  notifyOrigins: v.optional(v.array(OriginSchema)),
   gatewayUrl: v.optional(GatewayUrlSchema),
 })
 
@@ -253,6 +261,7 @@ async function checkPartner(raw: unknown, index: number): Promise<{ issues: Part
     sellerId: config.sellerId ?? config.partner,
     signType,
     allowedOrigins: Object.freeze([...config.allowedOrigins]),
+    notifyOrigins: Object.freeze([...new Set([...config.allowedOrigins, ...(config.notifyOrigins ?? [])])]),
     ...(config.gatewayUrl ? { gatewayUrl: config.gatewayUrl } : {}),
     merchantSignTypes: Object.freeze(merchantSignTypes),
   })

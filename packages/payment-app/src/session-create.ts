@@ -61,6 +61,13 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
     if (!partner.allowedOrigins.includes(input.merchantOrigin)) {
       throw problem(403, 'origin-not-allowed', `${input.merchantOrigin} may not take payments for this partner.`)
     }
+    // The relay will POST this partner's notifies to notify_url: only to the partner's own origins,
+    // never to whatever host, port or path a signed field names (the payment app's neighbours).
+    if (!notifyUrlAllowed(data.notify_url, partner.notifyOrigins)) {
+      throw problem(403, 'notify-url-not-allowed', 'notify_url must be on one of this partner’s configured origins.', {
+        field: 'notify_url',
+      })
+    }
     // One sign type per partner and direction: data signed any other way is refused, even when a
     // key for that other type is configured too (no "any key that verifies").
     const signType = data.sign_type
@@ -151,4 +158,15 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
   }
 
   return { create }
+}
+
+/** Whether a notify URL is http(s) on one of `origins` exactly (scheme, host and port). */
+function notifyUrlAllowed(url: string | undefined, origins: readonly string[]): boolean {
+  if (!url) return false
+  try {
+    const parsed = new URL(url)
+    return (parsed.protocol === 'https:' || parsed.protocol === 'http:') && origins.includes(parsed.origin)
+  } catch {
+    return false
+  }
 }
