@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, unit tests, browser and end-to-end tests and the consumer test, in
+// `npm test`: typecheck, lint, build, unit tests, browser and end-to-end tests and the consumer test, in
 // that order, all of them even when one fails, then one summary line `N passed, N failed` that CI reads.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
@@ -17,6 +17,8 @@ const bin = (name) => join(root, 'node_modules', '.bin', name)
 const steps = [
   { name: 'typecheck', command: ['npm', 'run', '--silent', 'typecheck'] },
   { name: 'lint', command: ['npm', 'run', '--silent', 'lint'] },
+  // Every package's dist (and the size budgets): tests that run the bins need them built.
+  { name: 'build', command: ['npm', 'run', '--silent', 'build'] },
   {
     name: 'unit',
     command: [
