@@ -217,13 +217,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     /** One payment: shop order, signed data, session at the relay, the cashier, then the pay trigger. */
     async function pay(): Promise<string> {
       const quantity = 1 + Math.floor(rand() * 5)
-      const order = (await (
-        await persistent(`${merchantUrl}/api/checkout`, {
+      // A checkout answered with anything but 201 (a shop in the middle of its restart) is tried
+      // again a few times; orders are not payments, so a repeated checkout loses or pays nothing.
+      let order: { orderId?: string } = {}
+      for (let attempt = 0; !order.orderId; attempt++) {
+        const response = await persistent(`${merchantUrl}/api/checkout`, {
           method: 'POST',
           headers: json,
           body: JSON.stringify({ items: [{ productId: 'tea-sachet', quantity }] }),
         })
-      ).json()) as { orderId: string }
+        const text = await response.text()
+        if (response.status === 201) order = JSON.parse(text) as { orderId: string }
+        else if (attempt >= 5) throw new Error(`[alipay-chaos] checkout ${response.status}: ${text}`)
+        else {
+          senderRetries++
+          await sleep(200)
+        }
+      }
       const dataResponse = await persistent(`${merchantUrl}/api/orders/${order.orderId}/payment-data`, {
         method: 'POST',
       })
