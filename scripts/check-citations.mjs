@@ -4,9 +4,9 @@
 //
 //   node scripts/check-citations.mjs
 //
-// Citations look like `mapi §6.2`, `openapi §5.1–5.3`, `notes §6b` or `payment-handler-notes §4 g2`,
-// also `mapi-protocol §13`, `docs/openapi-protocol.md` §10.3, or a markdown link to a document followed
-// by a section. Lists and ranges continue a citation: `mapi §3.2–§3.4, §13` cites 3.2, 3.3, 3.4 and 13.
+// Citations look like `mapi-protocol §6.2`, `openapi-protocol §5.1–5.3` or `payment-handler-notes §4 g2`,
+// also `docs/openapi-protocol.md` §10.3, or a markdown link to a document followed
+// by a section. Lists and ranges continue a citation: `mapi-protocol §3.2–§3.4, §13` cites 3.2, 3.3, 3.4 and 13.
 // A citation resolves when its document has a heading whose number is the cited one (`## 6. …`,
 // `### 6.2 …`, `## 6b. …`). Inside the three protocol documents a bare section number (a § sign and a
 // number) refers to the document itself and is checked the same way. A bare section number anywhere
@@ -21,13 +21,10 @@ import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
-/** The documents citations can name, by every name the code uses for them. */
+/** The documents citations can name: each by its file name in docs/, so a citation says where it resolves. */
 const DOCS = {
-  mapi: 'docs/mapi-protocol.md',
   'mapi-protocol': 'docs/mapi-protocol.md',
-  openapi: 'docs/openapi-protocol.md',
   'openapi-protocol': 'docs/openapi-protocol.md',
-  notes: 'docs/payment-handler-notes.md',
   'payment-handler-notes': 'docs/payment-handler-notes.md',
 }
 const PROTOCOL_DOCS = new Set(Object.values(DOCS))
@@ -41,7 +38,7 @@ const NUM = String.raw`\d+(?:\.\d+)*[a-z]?`
 /** A continuation: a comma, `and`, `or` or a dash and another § number, or a range end without § (`–5.3`). */
 const MORE = String.raw`(?:\s*(?:,|and|or|&|–|-)\s*§\s?${NUM}|\s*[–-]\s*${NUM}(?![\w.]))`
 const NAMES = 'payment-handler-notes|mapi-protocol|openapi-protocol|mapi|openapi|notes'
-/** `mapi §6.2`, `openapi-protocol.md` §3, or a link such as [docs/mapi-protocol.md](../docs/mapi-protocol.md) §4. */
+/** `mapi-protocol §6.2`, `openapi-protocol.md` §3, or a link such as [docs/mapi-protocol.md](../docs/mapi-protocol.md) §4. */
 const CITED = new RegExp(String.raw`(?<![\w-])(${NAMES})(?:\.md)?(?:\]\([^)\s]*\))?\`?\s?§\s?(${NUM})(${MORE}*)`, 'g')
 const BARE = new RegExp(String.raw`(?<![\w-])§\s?(${NUM})(${MORE}*)`, 'g')
 

@@ -77,7 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const merchantOrigin = options.merchantOrigin ?? `http://localhost:${ports.merchant}`
   const appOrigin = options.appOrigin ?? `http://localhost:${ports.app}`
   const gatewayUrl = options.real?.gatewayUrl ?? `http://localhost:${ports.gateway}/gateway.do`
-  // One partner for both: the payment app holds the merchant's partner keys (mapi §1.1).
+  // One partner for both: the payment app holds the merchant's partner keys (mapi-protocol §1.1).
   const demoPartner = options.gatewayKind === 'openapi' ? demoOpenapiPartnerConfig : demoPartnerConfig
   const partner: PartnerConfig = options.real?.partner ?? demoPartner({ allowedOrigins: [merchantOrigin] })
 

@@ -33,7 +33,7 @@ const CHECKOUT_PATH = '/pay/checkout.html'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * Watches the browser's targets (notes §6) and times how long after a click a new window first
+ * Watches the browser's targets (payment-handler-notes §6) and times how long after a click a new window first
  * shows up as a page target in a given browser context. The handler's window is created as an
  * "other" target and becomes a page when its URL is set; a window.open() popup is a page at once
  * (about:blank). Both count at the first event that lists them as a page.

@@ -1,6 +1,6 @@
 // One notify for every protocol row, so the Node and service-worker figures time the same input.
 
-/** A typical trade_status_sync notify: 20 parameters, Chinese subject (mapi §6.1). */
+/** A typical trade_status_sync notify: 20 parameters, Chinese subject (mapi-protocol §6.1). */
 export const NOTIFY: Record<string, string> = {
   notify_time: '2024-05-01 12:00:06',
   notify_type: 'trade_status_sync',

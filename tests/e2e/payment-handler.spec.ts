@@ -7,7 +7,7 @@ import type { OrderOptions } from './support/test-merchant.js'
 /**
  * The native path in real Chromium: fresh profile → merchant page → show() → just-in-time install
  * → worker → checkout window → sandbox cashier → return → show() settles. Each test gets a fresh
- * context, so each one installs the handler again. The window is driven over CDP (notes §6).
+ * context, so each one installs the handler again. The window is driven over CDP (payment-handler-notes §6).
  */
 const test = base.extend<object, { stack: HandlerStack }>({
   stack: [
@@ -121,7 +121,7 @@ test("the merchant's abort() ends the payment and aborts the server session", as
   } finally {
     await window.detach()
   }
-  // page.click() would not reach the merchant page while the handler window is up (notes §5).
+  // page.click() would not reach the merchant page while the handler window is up (payment-handler-notes §5).
   await page.evaluate(() => (window as any).__request.abort())
   await expect(page.locator('#status')).toHaveText('AbortError')
   await expect.poll(async () => (await stack.session(sessionId)).status).toBe('aborted')
@@ -228,7 +228,7 @@ test('a force-stopped worker loses show(), but the payment completes and the mer
   }
   // The notify reached the merchant through the relay; its page learns it by polling.
   await expect(page.locator('#order')).toHaveText('order paid by notify', { timeout: 20_000 })
-  // Chromium cannot settle that show() any more: only abort() ends it (notes §4).
+  // Chromium cannot settle that show() any more: only abort() ends it (payment-handler-notes §4).
   await expect(page.locator('#status')).toHaveText('showing')
   await page.evaluate(() => (window as any).__request.abort())
   await expect(page.locator('#status')).toHaveText('AbortError')

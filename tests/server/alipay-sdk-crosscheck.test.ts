@@ -78,7 +78,7 @@ describe('cross-check with alipay-sdk', () => {
         productCode: 'FAST_INSTANT_TRADE_PAY',
       },
       notifyUrl: receiver.url,
-      // The SDK stamps the host's local time; Alipay wants Beijing time whatever the zone (openapi §11.5).
+      // The SDK stamps the host's local time; Alipay wants Beijing time whatever the zone (openapi-protocol §11.5).
       timestamp: formatBeijingTime(new Date()),
     })
     const params = decodeForm(new URL(url).search)

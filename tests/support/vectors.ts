@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-/** Where the shared signing vectors live: ../shared/vectors next to the checkout, or VECTORS_DIR. */
+/** Where the signing vectors live: tests/vectors (see its README), or VECTORS_DIR. */
 const VECTORS_DIR = process.env['VECTORS_DIR'] ?? fileURLToPath(new URL('../vectors/', import.meta.url))
 
 export interface MapiVector {

@@ -2,7 +2,7 @@ import { escapeXml, type Params } from '@alipay-payment-handler/protocol'
 
 /**
  * The auto-submitting form that carries a signed pay request to the gateway, as the official
- * demo does (mapi §1.3). The inline script runs only with its nonce.
+ * demo does (mapi-protocol §1.3). The inline script runs only with its nonce.
  */
 export function renderCashierForm(form: { action: string; method: string; fields: Params }, nonce: string): string {
   const inputs = Object.entries(form.fields)
@@ -21,7 +21,7 @@ ${inputs}
 
 /**
  * The same form as a fragment a merchant page inserts (the order service's WAP_PAY answer,
- * openapi §9): the form plus a one-line script that submits it.
+ * openapi-protocol §9): the form plus a one-line script that submits it.
  */
 export function renderPayFormFragment(form: { action: string; method: string; fields: Params }): string {
   const inputs = Object.entries(form.fields)

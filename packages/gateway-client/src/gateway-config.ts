@@ -24,7 +24,7 @@ export interface MapiGatewayConfig extends TransportOptions {
   signType: SignType
 }
 
-/** openapi, named as in decision 0003 (openapi §2): appId, privateKey (the app's), publicKey (Alipay's). */
+/** openapi, named as in decision 0003 (openapi-protocol §2): appId, privateKey (the app's), publicKey (Alipay's). */
 export interface OpenapiGatewayConfig extends TransportOptions {
   kind: 'openapi'
   appId: string
@@ -89,7 +89,7 @@ export function createPaymentGateway(config: GatewayConfig): PaymentGateway {
 }
 
 /**
- * The openapi app from the environment, named as in decision 0003 (openapi §2): `ALIPAY_APP_ID`,
+ * The openapi app from the environment, named as in decision 0003 (openapi-protocol §2): `ALIPAY_APP_ID`,
  * `ALIPAY_APP_PRIVATE_KEY(_FILE)` (the app's private key), `ALIPAY_PUBLIC_KEY(_FILE)` (Alipay's
  * public key), optional `ALIPAY_APP_SELLER_ID` and `ALIPAY_APP_SIGN_TYPE`. Undefined without an app id.
  */

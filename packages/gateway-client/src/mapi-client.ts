@@ -53,7 +53,7 @@ export interface RefundInput {
   notifyUrl?: string
 }
 
-/** The gateway, one method per service (mapi §3, §7–§10). */
+/** The gateway, one method per service (mapi-protocol §3, §7–§10). */
 export interface MapiClient {
   readonly gatewayUrl: string
   readonly partner: string
@@ -65,9 +65,9 @@ export interface MapiClient {
     tradeNo?: string | undefined
     outTradeNo?: string | undefined
   }): Promise<{ closed: true } | { closed: false; error: string }>
-  /** `true`, `false` or `invalid`, as the gateway answers (mapi §7). */
+  /** `true`, `false` or `invalid`, as the gateway answers (mapi-protocol §7). */
   notifyVerify(notifyId: string): Promise<'true' | 'false' | 'invalid'>
-  /** Submits a no-password refund batch; `accepted` means queued, the result comes by notify (mapi §10.2). */
+  /** Submits a no-password refund batch; `accepted` means queued, the result comes by notify (mapi-protocol §10.2). */
   refund(input: RefundInput): Promise<{ accepted: true } | { accepted: false; error: string }>
 }
 
@@ -101,7 +101,7 @@ export function createMapiClient(options: MapiClientOptions): MapiClient {
   const common = (service: string): Params => ({ service, partner: options.partner, _input_charset: charset })
 
   const ref = (input: { tradeNo?: string | undefined; outTradeNo?: string | undefined }, outKey: string): Params => {
-    // trade_no wins when both are known (mapi §8, §9).
+    // trade_no wins when both are known (mapi-protocol §8, §9).
     if (input.tradeNo) return { trade_no: input.tradeNo }
     if (input.outTradeNo) return { [outKey]: input.outTradeNo }
     throw new RangeError('tradeNo or outTradeNo is required')
@@ -144,14 +144,14 @@ export function createMapiClient(options: MapiClientOptions): MapiClient {
 
     async closeTrade(input) {
       const service = MAPI_SERVICES.close
-      // The order-number name is uncertain (mapi §9); out_order_no is what the widely used client sends.
+      // The order-number name is uncertain (mapi-protocol §9); out_order_no is what the widely used client sends.
       const reply = await callXml(service, { ...common(service), ...ref(input, 'out_order_no') })
       return reply.isSuccess ? { closed: true } : { closed: false, error: reply.error ?? 'UNKNOWN' }
     },
 
     async notifyVerify(notifyId) {
       const service = MAPI_SERVICES.notifyVerify
-      // Unsigned (mapi §7); the once-decoded notify_id is sent properly encoded (mapi §5.2).
+      // Unsigned (mapi-protocol §7); the once-decoded notify_id is sent properly encoded (mapi-protocol §5.2).
       const text = (await call(service, { service, partner: options.partner, notify_id: notifyId })).trim()
       if (text === 'true' || text === 'false' || text === 'invalid') return text
       // The official demo accepts any body ending in "true"; we accept only the exact words.
@@ -166,7 +166,7 @@ export function createMapiClient(options: MapiClientOptions): MapiClient {
         refund_date: formatBeijingTime(now()),
         batch_no: input.batchNo,
         batch_num: '1',
-        // One entry, trade_no^amount^reason (mapi §10.1); the reason is the caller's to clean.
+        // One entry, trade_no^amount^reason (mapi-protocol §10.1); the reason is the caller's to clean.
         detail_data: buildRefundDetail([{ tradeNo: input.tradeNo, amount: input.amount, reason: input.reason }]),
       }
       if (input.notifyUrl) params['notify_url'] = input.notifyUrl

@@ -29,7 +29,7 @@ export interface MapiGatewayOptions {
   signType: SignType
 }
 
-/** The mapi gateway behind the PaymentGateway interface (mapi §3, §6–§10), wrapping the mapi client. */
+/** The mapi gateway behind the PaymentGateway interface (mapi-protocol §3, §6–§10), wrapping the mapi client. */
 export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
   const { client } = options
 
@@ -90,7 +90,7 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
         reason: input.reason,
         ...(input.notifyUrl ? { notifyUrl: input.notifyUrl } : {}),
       })
-      // mapi refunds are asynchronous: the batch_refund_notify settles them (mapi §10.2).
+      // mapi refunds are asynchronous: the batch_refund_notify settles them (mapi-protocol §10.2).
       return answer.accepted ? { state: 'submitted' } : { state: 'refused', error: answer.error }
     },
 
@@ -107,7 +107,7 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
       const notifyId = params['notify_id'] ?? ''
       const notifyType = params['notify_type'] ?? 'trade_status_sync'
       if (notifyType === 'batch_refund_notify') {
-        // result_details: trade_no^amount^SUCCESS|code per trade (mapi §10.3); every entry must succeed.
+        // result_details: trade_no^amount^SUCCESS|code per trade (mapi-protocol §10.3); every entry must succeed.
         const batchNo = params['batch_no'] ?? ''
         const codes = parseRefundResults(params['result_details'] ?? '').map((r) => r.result)
         const ok = codes.length > 0 && codes.every((c) => c === 'SUCCESS')

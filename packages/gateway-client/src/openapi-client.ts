@@ -12,7 +12,7 @@ import { httpClientFor } from './http-client.js'
 
 /**
  * Everything that decides which openapi gateway we talk to, with the names of
- * docs/decisions/0003-openapi-payment-request.md (openapi §2, §3.6).
+ * docs/decisions/0003-openapi-payment-request.md (openapi-protocol §2, §3.6).
  */
 export interface OpenapiClientOptions {
   /** e.g. `https://openapi.alipay.com/gateway.do`, or the sandbox's openapi endpoint. */
@@ -20,7 +20,7 @@ export interface OpenapiClientOptions {
   appId: string
   /** The app's RSA private key (signs requests). PEM or bare base64 PKCS#8. */
   privateKey: string
-  /** Alipay's public key (verifies replies and notifications), not the app's own (openapi §11.7). */
+  /** Alipay's public key (verifies replies and notifications), not the app's own (openapi-protocol §11.7). */
   publicKey: string
   /** RSA2 (default) or RSA. */
   signType?: OpenapiSignType
@@ -40,7 +40,7 @@ export interface OpenapiPageRequest {
 /**
  * A verified server reply. `ok` is `code=10000` only; a failure carries `code` and `subCode`
  * (`ACQ.*`, `isv.*`). `signed` is false for the unsigned error replies the gateway may send
- * (`error_response`, openapi §4.1): reported as failures, never accepted as successes.
+ * (`error_response`, openapi-protocol §4.1): reported as failures, never accepted as successes.
  */
 export type OpenapiCallResult =
   | { ok: true; response: Record<string, unknown> }
@@ -91,19 +91,19 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
       format: 'JSON',
       charset: CHARSET,
       sign_type: signType,
-      // Beijing time whatever the host's zone (openapi §11.5).
+      // Beijing time whatever the host's zone (openapi-protocol §11.5).
       timestamp: formatBeijingTime(now()),
       version: '1.0',
       biz_content: bizContent(biz),
     }
-    // Never send an empty parameter: SDKs disagree on whether it is signed (openapi §3.2).
+    // Never send an empty parameter: SDKs disagree on whether it is signed (openapi-protocol §3.2).
     if (extra.notifyUrl) params['notify_url'] = extra.notifyUrl
     if (extra.returnUrl) params['return_url'] = extra.returnUrl
     return signOpenapiRequest(params, options.privateKey)
   }
 
   async function post(method: string, params: Params): Promise<string> {
-    // The raw text: the signature covers these exact characters (openapi §4.2).
+    // The raw text: the signature covers these exact characters (openapi-protocol §4.2).
     return gatewayReplyText(http, method, {
       method: 'POST',
       url: `${options.gatewayUrl}?charset=${CHARSET}`,
@@ -124,7 +124,7 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
       return {
         params: signed,
         url: `${options.gatewayUrl}?${encodeForm(signed, CHARSET)}`,
-        // The charset stays in the action so the gateway decodes the body right (openapi §1.3).
+        // The charset stays in the action so the gateway decodes the body right (openapi-protocol §1.3).
         form: { action: `${options.gatewayUrl}?charset=${CHARSET}`, method: 'post', fields: signed },
       }
     },

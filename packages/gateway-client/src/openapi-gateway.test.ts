@@ -109,7 +109,7 @@ const paidTrade = (orderId: string, amount = '9.90', extra: Record<string, unkno
   ...extra,
 })
 
-/** A notification as the gateway signs it (openapi §6). */
+/** A notification as the gateway signs it (openapi-protocol §6). */
 function notification(orderId: string, overrides: Params = {}): Promise<Params> {
   return signOpenapiNotify(
     {
@@ -456,7 +456,7 @@ describe('the openapi gateway behind the order service (msw)', () => {
 })
 
 /**
- * A return as the gateway signs it: sign and sign_type left out of the string (openapi §7), although
+ * A return as the gateway signs it: sign and sign_type left out of the string (openapi-protocol §7), although
  * it carries `method` (protocol's signOpenapiNotify would keep sign_type for that shape).
  */
 async function signReturn(params: Params): Promise<Params> {

@@ -24,7 +24,7 @@ export interface OpenapiGatewayOptions {
   client: OpenapiClient
   /** The seller account (`2088…`) trades must name; the basic openapi config has none, so it is optional. */
   sellerId?: string | undefined
-  /** How often to repeat `alipay.trade.cancel` while it answers retry_flag=Y (openapi §5.6). */
+  /** How often to repeat `alipay.trade.cancel` while it answers retry_flag=Y (openapi-protocol §5.6). */
   cancelAttempts?: number
   /**
    * How this merchant signs PaymentMethodSpecificData for the payment app (docs/decisions/0003):
@@ -35,7 +35,7 @@ export interface OpenapiGatewayOptions {
   methodData?: { partner: string; privateKey: string; signType?: 'RSA2' | 'RSA' } | undefined
 }
 
-/** openapi §5 methods: protocol's table, still exported here for this package's callers. */
+/** openapi-protocol §5 methods: protocol's table, still exported here for this package's callers. */
 export { OPENAPI_METHODS } from '@alipay-payment-handler/protocol'
 
 const TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST'
@@ -85,7 +85,7 @@ function refused(method: string, result: Extract<OpenapiCallResult, { ok: false 
   )
 }
 
-/** The openapi gateway behind the PaymentGateway interface (openapi §5–§9). */
+/** The openapi gateway behind the PaymentGateway interface (openapi-protocol §5–§9). */
 export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGateway {
   const { client } = options
 
@@ -96,7 +96,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       if (failureCode(result) === TRADE_NOT_EXIST) return 'unknown'
       throw refused(method, result)
     }
-    // 10000 only means the query worked; refund data means refunded (openapi §5.8).
+    // 10000 only means the query worked; refund data means refunded (openapi-protocol §5.8).
     const status = str(result.response['refund_status'])
     if (status === 'REFUND_SUCCESS') return 'success'
     return status === undefined && str(result.response['refund_amount']) ? 'success' : 'unknown'
@@ -141,7 +141,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       const biz: Record<string, unknown> = {
         out_trade_no: input.order.orderId,
         total_amount: input.order.amount,
-        // The order keeps its own subject; the request's is cleaned (openapi §5.1).
+        // The order keeps its own subject; the request's is cleaned (openapi-protocol §5.1).
         subject: cleanOpenapiSubject(input.order.subject),
       }
       if (input.timeout) biz['timeout_express'] = input.timeout
@@ -171,7 +171,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       const method = OPENAPI_METHODS.query
       const result = await client.call(method, ref(input))
       if (!result.ok) {
-        // Also the normal answer before the payer logged in at a page/WAP cashier (openapi §5.1).
+        // Also the normal answer before the payer logged in at a page/WAP cashier (openapi-protocol §5.1).
         if (failureCode(result) === TRADE_NOT_EXIST) return { found: false }
         throw refused(method, result)
       }
@@ -205,7 +205,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       const result = await client.call(method, ref(input))
       if (result.ok) return { closed: true }
       const code = failureCode(result)
-      // Page/WAP orders whose payer never logged in have no trade: nothing can be paid (openapi §5.5).
+      // Page/WAP orders whose payer never logged in have no trade: nothing can be paid (openapi-protocol §5.5).
       if (code === TRADE_NOT_EXIST) return { closed: true }
       if (code === 'ACQ.SYSTEM_ERROR') throw refused(method, result)
       return { closed: false, error: code }
@@ -216,7 +216,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       const biz: Record<string, unknown> = {
         ...ref(input),
         refund_amount: input.amount,
-        // Identical on every retry of this refund: the gateway then refunds at most once (openapi §8.2).
+        // Identical on every retry of this refund: the gateway then refunds at most once (openapi-protocol §8.2).
         out_request_no: input.refundNo,
       }
       if (input.reason) biz['refund_reason'] = input.reason
@@ -226,7 +226,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
         if (error.retryable) throw error
         return { state: 'refused', error: failureCode(result) }
       }
-      // 10000 is not "refunded": fund_change=Y is; otherwise ask (openapi §8.2).
+      // 10000 is not "refunded": fund_change=Y is; otherwise ask (openapi-protocol §8.2).
       if (str(result.response['fund_change']) === 'Y') return { state: 'success' }
       return (await refundStatus(input)) === 'success' ? { state: 'success' } : { state: 'submitted' }
     },
@@ -254,7 +254,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       }
     },
 
-    // openapi has no notify_verify: the signature is the proof (openapi §0.1).
+    // openapi has no notify_verify: the signature is the proof (openapi-protocol §0.1).
     confirmNotify: async () => undefined,
 
     async verifyPaymentResponse(details) {
@@ -276,7 +276,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
       if (strings['app_id'] !== client.appId) return { ok: false, reason: 'app-id-mismatch' }
       const success = details['success']
       const trade = openapiTrade(strings)
-      // A return carries no trade_status (openapi §7): only the gateway can say it is paid.
+      // A return carries no trade_status (openapi-protocol §7): only the gateway can say it is paid.
       const paid = success === 'false' ? false : trade.status === undefined ? undefined : isPaidStatus(trade.status)
       return { ok: true, trade, paid }
     },

@@ -25,7 +25,7 @@ export interface PartnerConfig {
   partner: string
   /** openapi: the app's `app_id`. */
   appId?: string | undefined
-  /** openapi: Alipay's public key (verifies notifications, returns and replies); openapi §2 names it. */
+  /** openapi: Alipay's public key (verifies notifications, returns and replies); openapi-protocol §2 names it. */
   publicKey?: string | undefined
   /** Seller account the money goes to; defaults to `partner`. */
   sellerId?: string | undefined
@@ -459,7 +459,7 @@ export function readPartnerSources(env: Readonly<Record<string, string | undefin
   variables.allowedOrigins = 'ALIPAY_ALLOWED_ORIGINS'
   const appId = env['ALIPAY_APP_ID']
   if (env['ALIPAY_GATEWAY_KIND'] === 'openapi' && appId) {
-    // The openapi names of decision 0003 (openapi §2); the partner is the name merchants sign with
+    // The openapi names of decision 0003 (openapi-protocol §2); the partner is the name merchants sign with
     // (the app's merchant id).
     const sellerVariable =
       env['ALIPAY_APP_SELLER_ID'] || !env['ALIPAY_SELLER_ID'] ? 'ALIPAY_APP_SELLER_ID' : 'ALIPAY_SELLER_ID'

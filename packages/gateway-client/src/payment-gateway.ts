@@ -1,7 +1,7 @@
 import type { Params, PaymentMethodSpecificData } from '@alipay-payment-handler/protocol'
 import type { TradeLookup, TradeSnapshot } from './trade-snapshot.js'
 
-/** Pay types: the order service's PRE_PAY (QR) and WAP_PAY (mobile form), and their pc/mobile aliases (openapi §9). */
+/** Pay types: the order service's PRE_PAY (QR) and WAP_PAY (mobile form), and their pc/mobile aliases (openapi-protocol §9). */
 export const PAY_TYPES = ['PRE_PAY', 'WAP_PAY', 'pc', 'mobile'] as const
 export type PayType = (typeof PAY_TYPES)[number]
 
@@ -107,7 +107,7 @@ export interface PaymentGateway {
   parseNotify(params: Params, charset?: string): Promise<ParsedNotify>
   /**
    * Asks the gateway whether a notify is fresh (mapi notify_verify). `undefined` where the
-   * gateway has no such call (openapi: the signature is the proof, openapi §0.1).
+   * gateway has no such call (openapi: the signature is the proof, openapi-protocol §0.1).
    */
   confirmNotify(notifyId: string): Promise<boolean | undefined>
   verifyPaymentResponse(details: Record<string, unknown>): Promise<VerifiedResponse>

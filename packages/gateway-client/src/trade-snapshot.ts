@@ -22,7 +22,7 @@ export interface TradeSnapshot {
 /** What a trade query found: `found: false` is the gateway's "no such trade" (not an error). */
 export type TradeLookup = { found: true; trade: TradeSnapshot } | { found: false }
 
-/** Why a gateway-signed trade does not belong to an order (mapi §6.4, openapi §6.2). */
+/** Why a gateway-signed trade does not belong to an order (mapi-protocol §6.4, openapi-protocol §6.2). */
 export type TradeMismatch = 'ORDER_MISMATCH' | 'AMOUNT_MISMATCH' | 'SELLER_MISMATCH'
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)

@@ -79,7 +79,7 @@ export function refundUseCases(ctx: OrderContext): Pick<OrderService, 'refund' |
         log.info('order.refund-retry', { orderId, refundNo })
         return submitRefund(order, existing)
       }
-      // A reason the mapi batch grammar can carry (mapi §10.1); openapi gets the same text.
+      // A reason the mapi batch grammar can carry (mapi-protocol §10.1); openapi gets the same text.
       const cleanReason = cleanRefundReason(reason || 'refund')
       const batchNo = refundNo ?? newRefundNo()
       const reserved = await deps.store.reserveRefund({ batchNo, orderId, amount: value, reason: cleanReason }, now())

@@ -2,7 +2,7 @@ import { fromFen, toFen } from '@alipay-payment-handler/protocol'
 import { openDatabase, type Db, type Migration } from '@alipay-payment-handler/server-runtime'
 import { OrderError } from './order-errors.js'
 
-/** Local order states (the order-service API's PayStatusEnum; openapi §8.1 maps them). */
+/** Local order states (the order-service API's PayStatusEnum; openapi-protocol §8.1 maps them). */
 export type OrderState = 'wait' | 'success' | 'close' | 'timeout'
 
 /** One merchant order. Amounts are canonical decimal strings ("99.90"). */

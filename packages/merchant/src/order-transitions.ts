@@ -55,7 +55,7 @@ export function payTransition(trade: TradeSnapshot): Transition {
   }
 }
 
-/** A trade's statuses in the order its life goes through them (mapi §11.1). */
+/** A trade's statuses in the order its life goes through them (mapi-protocol §11.1). */
 const LIFECYCLE = ['WAIT_BUYER_PAY', 'TRADE_SUCCESS', 'TRADE_FINISHED', 'TRADE_CLOSED']
 
 /** Where a status stands in the trade's life; none or unknown is before the start. */

@@ -92,7 +92,7 @@ export interface OrderServiceDeps {
 /** Which path marked an order paid. */
 export type PaidVia = 'notify' | 'check' | 'confirm' | 'reconcile'
 
-/** The merchant's order service (its openapi mapping: openapi §9), on a storage interface and a payment gateway. */
+/** The merchant's order service (its openapi mapping: openapi-protocol §9), on a storage interface and a payment gateway. */
 export interface OrderService {
   create(subject: string, amount: string, orderId?: string): Promise<OrderView>
   getPayUrl(orderId: string, payType: string): Promise<PayUrlResult>

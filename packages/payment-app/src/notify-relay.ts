@@ -165,7 +165,7 @@ export interface OutboxDeps {
   logger: Logger
   fetch?: typeof fetch
   now?: () => number
-  /** Gaps between deliveries, in ms; the gateway's schedule by default (mapi §6.2). */
+  /** Gaps between deliveries, in ms; the gateway's schedule by default (mapi-protocol §6.2). */
   retryGapsMs?: readonly number[]
   timeoutMs?: number
 }

@@ -48,7 +48,7 @@ export interface SessionGateway {
   paymentResponse(params: Params, paid: boolean): AlipayPaymentResponse
   singleTradeQuery(ref: Ref): Promise<TradeLookup>
   closeTrade(ref: Ref): Promise<{ closed: true } | { closed: false; error: string }>
-  /** mapi `notify_verify`; `undefined` on openapi, which has none: the signature is the proof (openapi §0.1). */
+  /** mapi `notify_verify`; `undefined` on openapi, which has none: the signature is the proof (openapi-protocol §0.1). */
   notifyVerify(notifyId: string): Promise<'true' | 'false' | 'invalid' | undefined>
 }
 
@@ -87,7 +87,7 @@ function openapiRef(ref: Ref): Record<string, string> {
   return out
 }
 
-/** The openapi session gateway (openapi §5, §6, §7): page.pay/wap.pay, query, close, no notify_verify. */
+/** The openapi session gateway (openapi-protocol §5, §6, §7): page.pay/wap.pay, query, close, no notify_verify. */
 export function openapiSessionGateway(client: OpenapiClient): SessionGateway {
   return {
     kind: 'openapi',
@@ -115,7 +115,7 @@ export function openapiSessionGateway(client: OpenapiClient): SessionGateway {
     async singleTradeQuery(ref) {
       const result = await client.call(OPENAPI_METHODS.query, openapiRef(ref))
       if (!result.ok) {
-        // Also the normal answer before the payer logged in at the cashier (openapi §5.1).
+        // Also the normal answer before the payer logged in at the cashier (openapi-protocol §5.1).
         if ((result.subCode ?? result.code) === TRADE_NOT_EXIST) return { found: false }
         throw refused(OPENAPI_METHODS.query, result)
       }
@@ -129,7 +129,7 @@ export function openapiSessionGateway(client: OpenapiClient): SessionGateway {
       const code = result.subCode ?? result.code
       // A busy gateway is worth asking again (the caller defers); other refusals are answers.
       if (refused(OPENAPI_METHODS.close, result).retryable) throw refused(OPENAPI_METHODS.close, result)
-      // Page/WAP orders whose payer never logged in have no trade: nothing can be paid (openapi §5.5).
+      // Page/WAP orders whose payer never logged in have no trade: nothing can be paid (openapi-protocol §5.5).
       return { closed: false, error: code === TRADE_NOT_EXIST ? 'TRADE_NOT_EXIST' : code }
     },
 

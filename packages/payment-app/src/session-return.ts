@@ -109,7 +109,7 @@ export function returnUseCase(ctx: SessionContext): Pick<SessionService, 'handle
   }
 
   /**
-   * An openapi return has no trade_status (openapi §7): it proves who paid what if anything, never
+   * An openapi return has no trade_status (openapi-protocol §7): it proves who paid what if anything, never
    * that the money arrived. `alipay.trade.query` decides; the response is then the stored notify
    * when it came first (it signs trade_status), else the return itself (docs/decisions/0003).
    */

@@ -181,7 +181,7 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
     const nonce = crypto.randomUUID().replace(/-/g, '')
     c.header('content-security-policy', strictCsp([new URL(gatewayUrl).origin], nonce))
     c.header('cache-control', 'no-store')
-    // openapi names its charset `charset`, mapi `_input_charset` (openapi §1.3).
+    // openapi names its charset `charset`, mapi `_input_charset` (openapi-protocol §1.3).
     const charsetParam = request['app_id'] !== undefined ? 'charset' : '_input_charset'
     return c.html(
       renderCashierForm({ action: `${gatewayUrl}?${charsetParam}=utf-8`, method: 'get', fields: request }, nonce),
@@ -191,7 +191,7 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   for (const kind of ['mapi', 'openapi'] as const) {
     app.post(`/notify/${kind}`, async (c) => {
       const answer = await deps.receiveNotify(await c.req.text(), c.req.header('content-type') ?? '', kind)
-      // Exactly the seven characters, nothing else (mapi §6.2, openapi §6.4).
+      // Exactly the seven characters, nothing else (mapi-protocol §6.2, openapi-protocol §6.4).
       return c.body(answer, 200, { 'content-type': 'text/plain; charset=utf-8' })
     })
   }

@@ -18,7 +18,7 @@ export interface TranslateOptions {
   sellerId: string
   notifyUrl: string
   returnUrl: string
-  /** The WAP service wants a product link (mapi §3.3); the merchant's page origin serves. */
+  /** The WAP service wants a product link (mapi-protocol §3.3); the merchant's page origin serves. */
   showUrl: string
   /** `it_b_pay` to send (relative form), already converted from an absolute time. */
   itBPay: string | undefined
@@ -26,7 +26,7 @@ export interface TranslateOptions {
 
 /**
  * Re-targets the spec's APP-pay data onto `create_direct_pay_by_user` (pc) or
- * `alipay.wap.create.direct.pay.by.user` (wap), field by field as mapi §2.2. The result is
+ * `alipay.wap.create.direct.pay.by.user` (wap), field by field as mapi-protocol §2.2. The result is
  * unsigned; the gateway client signs it.
  */
 export function translateMethodData(data: PaymentMethodSpecificData, options: TranslateOptions): Params {
@@ -45,7 +45,7 @@ export function translateMethodData(data: PaymentMethodSpecificData, options: Tr
   }
   const seller = data.seller_id
   if (!seller || ALIPAY_USER_ID.test(seller)) out['seller_id'] = seller || options.sellerId
-  // A login (e-mail or phone) travels as seller_email (mapi §2.2, inferred).
+  // A login (e-mail or phone) travels as seller_email (mapi-protocol §2.2, inferred).
   else out['seller_email'] = seller
   if (data.body) out['body'] = data.body
   if (!wap && data.goods_type) out['goods_type'] = data.goods_type
@@ -68,7 +68,7 @@ export function translateToOpenapi(
   const biz: Record<string, string> = {
     out_trade_no: data.out_trade_no ?? '',
     total_amount: data.total_fee ?? '',
-    // Alipay refuses `/`, `=` and `&` in subject (openapi §5.1); the session keeps the signed one.
+    // Alipay refuses `/`, `=` and `&` in subject (openapi-protocol §5.1); the session keeps the signed one.
     subject: cleanOpenapiSubject(data.subject ?? ''),
     product_code: wap ? OPENAPI_PRODUCT_CODES.wapPay : OPENAPI_PRODUCT_CODES.pagePay,
   }
@@ -77,13 +77,13 @@ export function translateToOpenapi(
   // openapi wants the unit spelled out (`90m`); mapi takes a bare number as minutes.
   if (options.itBPay) biz['timeout_express'] = toTimeoutExpress(options.itBPay)
   if (wap) biz['quit_url'] = options.showUrl
-  // The openapi web pay methods (openapi §5.1, §5.2).
+  // The openapi web pay methods (openapi-protocol §5.1, §5.2).
   return { method: wap ? OPENAPI_METHODS.wapPay : OPENAPI_METHODS.pagePay, biz }
 }
 
 /**
  * Turns an absolute `it_b_pay` deadline into whole minutes from `now`, as the web services take
- * only relative forms (mapi §2.2). Undefined when less than a minute is left. Protocol's rule,
+ * only relative forms (mapi-protocol §2.2). Undefined when less than a minute is left. Protocol's rule,
  * kept under this name for the package's callers.
  */
 export const minutesUntil: (deadline: Date, now: Date) => string | undefined = relativeMinutesUntil

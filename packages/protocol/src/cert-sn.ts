@@ -16,7 +16,7 @@ const ATTRIBUTE_NAMES: Record<string, string> = {
   '0.9.2342.19200300.100.1.1': 'UID',
 }
 
-/** Signature algorithms of RSA-signed certificates share this OID prefix (openapi §3.6). */
+/** Signature algorithms of RSA-signed certificates share this OID prefix (openapi-protocol §3.6). */
 const RSA_SIGNATURE_PREFIX = '1.2.840.113549.1.1'
 
 /** Every certificate in a PEM file, as DER. */
@@ -91,7 +91,7 @@ export function readCertificate(der: Uint8Array): CertificateFields {
 
 /**
  * The certificate SN Alipay's certificate mode sends as `app_cert_sn`: lower-case hex MD5 of the
- * issuer DN (RDNs reversed) followed by the decimal serial number (openapi §3.6).
+ * issuer DN (RDNs reversed) followed by the decimal serial number (openapi-protocol §3.6).
  */
 export function certificateSn(pem: string): string {
   const [first] = pemCertificates(pem)

@@ -1,6 +1,6 @@
 import { ProtocolError } from './errors.js'
 
-/** Charsets the gateway accepts for `_input_charset` (mapi §3.1). */
+/** Charsets the gateway accepts for `_input_charset` (mapi-protocol §3.1). */
 export const GATEWAY_CHARSETS = ['utf-8', 'gbk', 'gb2312'] as const
 export type Charset = (typeof GATEWAY_CHARSETS)[number]
 

@@ -23,7 +23,7 @@ function percentEncode(bytes: Uint8Array): string {
 
 /**
  * Encodes parameters for transport (query string or form body) in the request's charset.
- * Signing happens before this, over raw values (mapi §1.3).
+ * Signing happens before this, over raw values (mapi-protocol §1.3).
  */
 export function encodeForm(params: Params, charset = 'utf-8'): string {
   return Object.entries(params)
@@ -84,7 +84,7 @@ export interface DecodedNotify {
  * The one decoder of a notify body, for every receiver (the relay, the merchant's routes, the demo
  * shop): the charset is the one the sender declared in `Content-Type` (UTF-8 when none), and the
  * same charset is what its signature is checked in. Receivers that decoded one body two ways would
- * acknowledge a GBK notify in one place and refuse it forever in another (mapi §6.1).
+ * acknowledge a GBK notify in one place and refuse it forever in another (mapi-protocol §6.1).
  */
 export function decodeNotify(body: string, contentType: string | undefined): DecodedNotify {
   const declared = /charset\s*=\s*"?([\w-]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase()

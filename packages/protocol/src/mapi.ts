@@ -1,7 +1,7 @@
 /** The payment method identifier of the Alipay payment method spec. */
 export const ALIPAY_METHOD = 'alipay'
 
-/** The APP-pay service the spec's data describes; the signing server re-targets it (mapi §2.1). */
+/** The APP-pay service the spec's data describes; the signing server re-targets it (mapi-protocol §2.1). */
 export const APP_PAY_SERVICE = 'mobile.securitypay.pay'
 export const PC_PAY_SERVICE = 'create_direct_pay_by_user'
 export const WAP_PAY_SERVICE = 'alipay.wap.create.direct.pay.by.user'
@@ -17,7 +17,7 @@ export const MAPI_SERVICES = {
   refund: 'refund_fastpay_by_platform_nopwd',
 } as const
 
-/** Trade statuses (mapi §11.1). */
+/** Trade statuses (mapi-protocol §11.1). */
 export const TRADE_STATUSES = [
   'WAIT_BUYER_PAY',
   'TRADE_CLOSED',
@@ -27,24 +27,24 @@ export const TRADE_STATUSES = [
 ] as const
 export type TradeStatus = (typeof TRADE_STATUSES)[number]
 
-/** Only these two statuses mean "paid" (mapi §14.10). */
+/** Only these two statuses mean "paid" (mapi-protocol §14.10). */
 export function isPaidStatus(status: string | undefined): boolean {
   return status === 'TRADE_SUCCESS' || status === 'TRADE_FINISHED'
 }
 
-/** Exactly what a notify receiver must answer: seven characters, nothing else (mapi §6.2). */
+/** Exactly what a notify receiver must answer: seven characters, nothing else (mapi-protocol §6.2). */
 export const NOTIFY_ACK = 'success'
 
 /**
  * Gaps between the 8 deliveries of one notify, in seconds: the domestic schedule
- * (4m, 10m, 10m, 1h, 2h, 6h, 15h; mapi §6.2). A sandbox may scale it.
+ * (4m, 10m, 10m, 1h, 2h, 6h, 15h; mapi-protocol §6.2). A sandbox may scale it.
  */
 export const NOTIFY_RETRY_GAPS_SECONDS: readonly number[] = [240, 600, 600, 3600, 7200, 21600, 54000]
 
-/** A return's notify_id verifies for about a minute (mapi §5.1). */
+/** A return's notify_id verifies for about a minute (mapi-protocol §5.1). */
 export const RETURN_NOTIFY_ID_LIFETIME_SECONDS = 60
 
-/** Gateway error codes (mapi §13), spelled as Alipay spells them, misspellings included. */
+/** Gateway error codes (mapi-protocol §13), spelled as Alipay spells them, misspellings included. */
 export const GATEWAY_ERROR_CODES = [
   'ILLEGAL_SIGN',
   'ILLEGAL_SIGN_TYPE',

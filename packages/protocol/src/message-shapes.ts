@@ -16,7 +16,7 @@ const OPENAPI_RESPONSE = ['app_id', 'out_trade_no', 'trade_no', 'total_amount', 
  * Checked before the signature, so that a message signed for one purpose (the merchant's method
  * data, the payment app's pay request, a query reply) is never accepted as another: under MD5 the
  * merchant and the gateway share one key, so the signature alone cannot tell them apart
- * (mapi §6.1, §7; openapi §6.1, §7).
+ * (mapi-protocol §6.1, §7; openapi-protocol §6.1, §7).
  */
 export function missingFields(params: Readonly<Record<string, unknown>>, kind: MessageKind): string[] {
   const present = (name: string) => typeof params[name] === 'string' && params[name] !== ''

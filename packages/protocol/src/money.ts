@@ -3,7 +3,7 @@ import { ProtocolError } from './errors.js'
 /** Amounts on the wire: RMB yuan, at most two decimals, no sign, no exponent, no leading zeros. */
 const AMOUNT_PATTERN = /^(0|[1-9]\d{0,11})(\.\d{1,2})?$/
 
-/** The gateway's amount range, in fen: [0.01, 100000000.00] (mapi §3.4). */
+/** The gateway's amount range, in fen: [0.01, 100000000.00] (mapi-protocol §3.4). */
 export const MIN_AMOUNT_FEN = 1n
 export const MAX_AMOUNT_FEN = 10_000_000_000n
 

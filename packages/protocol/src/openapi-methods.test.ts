@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { OPENAPI_METHODS, OPENAPI_PRODUCT_CODES } from './openapi-methods.js'
 
 describe('openapi names', () => {
-  // The wire spellings, written out here as the independent check (openapi §5).
+  // The wire spellings, written out here as the independent check (openapi-protocol §5).
   test('methods', () => {
     expect(OPENAPI_METHODS).toEqual({
       pagePay: 'alipay.trade.page.pay',

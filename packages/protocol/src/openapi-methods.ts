@@ -1,4 +1,4 @@
-/** The openapi methods the kit speaks, by their wire names (openapi §5). */
+/** The openapi methods the kit speaks, by their wire names (openapi-protocol §5). */
 export const OPENAPI_METHODS = {
   pagePay: 'alipay.trade.page.pay',
   wapPay: 'alipay.trade.wap.pay',
@@ -11,7 +11,7 @@ export const OPENAPI_METHODS = {
 } as const
 export type OpenapiMethod = (typeof OPENAPI_METHODS)[keyof typeof OPENAPI_METHODS]
 
-/** The `product_code` of each pay method, under the same key as its method (openapi §5.1–5.3). */
+/** The `product_code` of each pay method, under the same key as its method (openapi-protocol §5.1–5.3). */
 export const OPENAPI_PRODUCT_CODES = {
   pagePay: 'FAST_INSTANT_TRADE_PAY',
   wapPay: 'QUICK_WAP_WAY',

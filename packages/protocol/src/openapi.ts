@@ -4,7 +4,7 @@ import { stringToSign } from './string-to-sign.js'
 
 /**
  * Alipay's current gateway ("openapi": app_id, RSA2, alipay.trade.*). Its three signing rules
- * differ from mapi's and from each other (openapi §3.1): requests KEEP sign_type in the string,
+ * differ from mapi's and from each other (openapi-protocol §3.1): requests KEEP sign_type in the string,
  * notifications and returns drop it, and replies are verified over the raw text of one JSON value.
  */
 
@@ -13,7 +13,7 @@ export type OpenapiSignType = 'RSA2' | 'RSA'
 
 /**
  * The string to sign of an openapi request: everything but `sign` and empty values, sorted.
- * `keepEmpty` keeps empty values as `key=` (what the Node SDK signs, openapi §3.2 step 3).
+ * `keepEmpty` keeps empty values as `key=` (what the Node SDK signs, openapi-protocol §3.2 step 3).
  */
 export function openapiRequestString(
   params: Readonly<Record<string, string | undefined>>,
@@ -29,7 +29,7 @@ export function openapiRequestString(
 
 /**
  * The string to sign of a notification or return: `sign` and `sign_type` left out — except
- * application-gateway notifications, which carry `method` and keep `sign_type` (openapi §3.1).
+ * application-gateway notifications, which carry `method` and keep `sign_type` (openapi-protocol §3.1).
  */
 export function openapiNotifyString(params: Readonly<Record<string, string | undefined>>): string {
   return stringToSign(params, keepsSignType(params['method']) ? ['sign'] : ['sign', 'sign_type'])
@@ -38,7 +38,7 @@ export function openapiNotifyString(params: Readonly<Record<string, string | und
 /**
  * Application-gateway notifications (a `method` such as `alipay.open.servicemarket.order.notify`)
  * sign `sign_type`; browser returns also carry `method` (`alipay.trade.page.pay.return`) but
- * drop it like a trade notification (openapi §6.5, §7).
+ * drop it like a trade notification (openapi-protocol §6.5, §7).
  */
 function keepsSignType(method: string | undefined): boolean {
   return method !== undefined && !method.endsWith('.return')
@@ -178,7 +178,7 @@ export type OpenapiReplyResult =
 /**
  * Verifies a reply body: takes the raw text of `<method>_response` (or `error_response`),
  * verifies `sign` over exactly those bytes with the Alipay public key, and only then parses it.
- * A reply without a signature can be reported as an error but never accepted (openapi §4.1).
+ * A reply without a signature can be reported as an error but never accepted (openapi-protocol §4.1).
  */
 export async function verifyOpenapiReply(
   body: string,
@@ -219,7 +219,7 @@ export async function verifyOpenapiReply(
   return { ok: false, reason: verified.reason, message: verified.message, key, response }
 }
 
-/** Serialises biz_content once; the text sent is the text signed (openapi §3.5). */
+/** Serialises biz_content once; the text sent is the text signed (openapi-protocol §3.5). */
 export function bizContent(value: Record<string, unknown>): string {
   const text = JSON.stringify(value)
   if (text.length > 64 * 1024)

@@ -1,7 +1,7 @@
 import { compactBeijingTime } from './time.js'
 
 /**
- * A merchant order number as the order service makes them (openapi §9): `D` + `yyyyMMddHHmmss`
+ * A merchant order number as the order service makes them (openapi-protocol §9): `D` + `yyyyMMddHHmmss`
  * (Beijing time) + 6 random digits, e.g. `D20241220161615000001`.
  */
 export function generateOrderId(now: Date = new Date()): string {

@@ -4,7 +4,7 @@ import type { GatewayReply } from './xml.js'
 
 /**
  * Verifies a `single_trade_query` reply: the `<sign>` covers the `<trade>` children with the
- * usual rule (mapi §8, observed in two clients).
+ * usual rule (mapi-protocol §8, observed in two clients).
  */
 export function verifyTradeReply(reply: GatewayReply, keys: KeyRing, charset = 'utf-8'): Promise<VerifyResult> {
   if (!reply.trade)

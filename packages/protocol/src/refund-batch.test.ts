@@ -15,7 +15,7 @@ const OTHER = '2024050121001004330200654321'
 const plain = fc.string({ maxLength: 12 }).map((s) => s.replace(/[\^|$#]/g, ''))
 
 describe('detail_data', () => {
-  test('one entry is trade_no^amount^reason (the mapi §10.2 example)', () => {
+  test('one entry is trade_no^amount^reason (the mapi-protocol §10.2 example)', () => {
     expect(buildRefundDetail([{ tradeNo: TRADE, amount: '0.01', reason: '协商退款' }])).toBe(
       '2024050121001004330200123456^0.01^协商退款',
     )
@@ -68,7 +68,7 @@ describe('detail_data', () => {
 })
 
 describe('result_details', () => {
-  test('trade_no^amount^result per entry, joined with # (the mapi §10.3 example)', () => {
+  test('trade_no^amount^result per entry, joined with # (the mapi-protocol §10.3 example)', () => {
     expect(buildRefundResults([{ tradeNo: TRADE, amount: '0.01', result: 'SUCCESS' }])).toBe(
       '2024050121001004330200123456^0.01^SUCCESS',
     )
@@ -124,7 +124,7 @@ describe('cleanRefundReason', () => {
     expect(cleanRefundReason('协商退款')).toBe('协商退款')
   })
 
-  test('cut to 80 UTF-16 units, under the 256 bytes of mapi §10.1', () => {
+  test('cut to 80 UTF-16 units, under the 256 bytes of mapi-protocol §10.1', () => {
     expect(cleanRefundReason('x'.repeat(100))).toBe('x'.repeat(80))
     expect(cleanRefundReason('长'.repeat(100))).toBe('长'.repeat(80))
     expect(new TextEncoder().encode(cleanRefundReason('长'.repeat(100))).length).toBe(240)

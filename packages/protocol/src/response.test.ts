@@ -11,7 +11,7 @@ import { signParams } from './sign.js'
 
 const ALIPAY = { publicKey: DEMO_GATEWAY_RSA.publicKey }
 
-/** An openapi trade_status_sync as the gateway signs it (openapi §6.1). */
+/** An openapi trade_status_sync as the gateway signs it (openapi-protocol §6.1). */
 const notification = () =>
   signOpenapiNotify(
     {

@@ -4,7 +4,7 @@ import { verifyOpenapiNotify } from './openapi.js'
 import { verifyParams, type KeyRing, type SignType, type VerifyResult } from './sign.js'
 import type { AlipayPaymentResponse } from './types.js'
 
-/** `success` is added by the payment app and is outside the gateway's signature (mapi §15). */
+/** `success` is added by the payment app and is outside the gateway's signature (mapi-protocol §15). */
 export const RESPONSE_UNSIGNED_KEYS: readonly string[] = ['success']
 
 /**
@@ -31,14 +31,14 @@ export function buildPaymentResponse(signed: Readonly<Params>, verified: boolean
  * Builds the AlipayPaymentResponse of an openapi payment from ONE gateway-signed set (the
  * notification, or the return), verbatim, plus the three unsigned members. `paid` is the payment
  * app's verdict: a notification must also say TRADE_SUCCESS/TRADE_FINISHED itself; a return has no
- * `trade_status`, so `paid` there comes from a verified `alipay.trade.query` (openapi §7).
+ * `trade_status`, so `paid` there comes from a verified `alipay.trade.query` (openapi-protocol §7).
  */
 export function buildOpenapiPaymentResponse(signed: Readonly<Params>, paid: boolean): AlipayPaymentResponse {
   const status = signed['trade_status']
   const success = paid && (status === undefined || isPaidStatus(status)) ? 'true' : 'false'
   const response: Params = { ...signed, gateway: OPENAPI_RESPONSE_MARKER, success }
   if (signed['total_amount'] !== undefined) response['total_fee'] = signed['total_amount']
-  // A return-built response lacks notify_id/notify_time/notify_type: openapi returns have none (openapi §7).
+  // A return-built response lacks notify_id/notify_time/notify_type: openapi returns have none (openapi-protocol §7).
   return response as AlipayPaymentResponse
 }
 

@@ -1,17 +1,17 @@
 import { parseBeijingTime } from './time.js'
 
-/** Alipay user ids: partner, seller and buyer (mapi §3.4). */
+/** Alipay user ids: partner, seller and buyer (mapi-protocol §3.4). */
 export const ALIPAY_USER_ID = /^2088\d{12}$/
 
-/** Merchant order numbers: letters, digits, `-`, `_`, at most 64 (mapi §3.4, inferred charset). */
+/** Merchant order numbers: letters, digits, `-`, `_`, at most 64 (mapi-protocol §3.4, inferred charset). */
 export const OUT_TRADE_NO = /^[A-Za-z0-9_-]{1,64}$/
 
-/** Relative forms: whole m/h/d, or `1c` (next midnight). Decimals are refused (mapi §3.4). */
+/** Relative forms: whole m/h/d, or `1c` (next midnight). Decimals are refused (mapi-protocol §3.4). */
 const RELATIVE_TIMEOUT = /^(?:([1-9]\d*)([mhd])|1c)$/
 /** The sandbox's openapi reading of `timeout_express`: up to five digits, 0 and leading zeros included [sandbox]. */
 const LOOSE_RELATIVE_TIMEOUT = /^(\d{1,5})([mhd])$/
 
-/** Upper bounds of each unit: 15 days (mapi §3.4, openapi §5.1). */
+/** Upper bounds of each unit: 15 days (mapi-protocol §3.4, openapi-protocol §5.1). */
 const MAX_MINUTES = 21_600
 const RELATIVE_TIMEOUT_MAX: Record<string, number> = { m: MAX_MINUTES, h: 360, d: 15 }
 const MINUTES_PER: Record<string, number> = { m: 1, h: 60, d: 1440 }
@@ -24,8 +24,8 @@ export type RelativeTimeout = { kind: 'minutes'; minutes: number } | { kind: 'mi
 export type ItBPay = RelativeTimeout | { kind: 'absolute'; at: Date }
 
 /**
- * Parses a relative timeout: whole minutes, hours or days from `1m` to `15d`, or `1c` (mapi §3.4,
- * openapi §5.1). `loose` is how the sandbox reads openapi's `timeout_express`: at most five digits,
+ * Parses a relative timeout: whole minutes, hours or days from `1m` to `15d`, or `1c` (mapi-protocol §3.4,
+ * openapi-protocol §5.1). `loose` is how the sandbox reads openapi's `timeout_express`: at most five digits,
  * zero and leading zeros allowed, no upper bound [sandbox]. Undefined when malformed or out of range.
  */
 export function parseRelativeTimeout(value: string, options: { loose?: boolean } = {}): RelativeTimeout | undefined {
@@ -72,7 +72,7 @@ export function relativeTimeoutMs(value: RelativeTimeout, now: number): number {
 
 /**
  * Whole minutes from `now` to `deadline` as a relative timeout (`90m`), capped at 15 days: the
- * web services take only relative forms (mapi §2.2, §3.4). Undefined when less than a minute is left.
+ * web services take only relative forms (mapi-protocol §2.2, §3.4). Undefined when less than a minute is left.
  */
 export function relativeMinutesUntil(deadline: Date, now: Date): string | undefined {
   const minutes = Math.floor((deadline.getTime() - now.getTime()) / 60_000)
@@ -84,7 +84,7 @@ export function toTimeoutExpress(itBPay: string): string {
   return /^\d+$/.test(itBPay) ? `${itBPay}m` : itBPay
 }
 
-/** Absolute http(s) URL without a query string or fragment (mapi §14.12). */
+/** Absolute http(s) URL without a query string or fragment (mapi-protocol §14.12). */
 export function isNotifyUrl(value: string): boolean {
   if (!/^https?:\/\//i.test(value)) return false
   try {

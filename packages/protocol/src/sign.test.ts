@@ -35,7 +35,7 @@ describe('shared signing vectors', () => {
   }
 })
 
-describe('the worked example of mapi §4.2', () => {
+describe('the worked example of mapi-protocol §4.2', () => {
   const params = {
     service: 'create_direct_pay_by_user',
     partner: '2088101122136241',
@@ -72,7 +72,7 @@ describe('the worked example of mapi §4.2', () => {
     expect(await verifyParams(signed, { keys: { md5Key: DEMO_KEY }, charset: 'utf-8' })).toMatchObject({ ok: false })
   })
 
-  test('verifies the documented return with its double-encoded notify_id (mapi §5.3)', async () => {
+  test('verifies the documented return with its double-encoded notify_id (mapi-protocol §5.3)', async () => {
     const query =
       'is_success=T&exterface=create_direct_pay_by_user&notify_id=RqPnCoPT3K9%252Fvwbh3InXmPq1Zk8Wd0LrT%252BaYc5vN2uQeHjS4tKgFbE7oMwCzVx&notify_time=2024-05-01%2012%3A00%3A05&notify_type=trade_status_sync&out_trade_no=20240501-0001&payment_type=1&seller_id=2088101122136241&buyer_id=2088102122524333&buyer_email=buyer%40example.com&subject=%E6%B5%8B%E8%AF%95%E5%95%86%E5%93%81&total_fee=0.01&trade_no=2024050121001004330200123456&trade_status=TRADE_SUCCESS&sign_type=MD5&sign=8222a43361b5604d6c6c62740531f86e'
     const params = Object.fromEntries(new URLSearchParams(query))
@@ -127,7 +127,7 @@ describe('the worked example of mapi §4.2', () => {
   })
 })
 
-describe('verifier rejects the known library deviations (mapi §4.9)', () => {
+describe('verifier rejects the known library deviations (mapi-protocol §4.9)', () => {
   const params = { service: 'x', partner: '2088101122136241', body: '', sign_type: 'MD5' }
   const good = md5Sign('partner=2088101122136241&service=x', DEMO_KEY)
 

@@ -7,7 +7,7 @@ import { importPrivateKey, importPublicKey, modulusBytes, nativeKey, type Crypto
 import { nativeCrypto } from './native-crypto.js'
 import { MAPI_UNSIGNED_KEYS, stringToSign } from './string-to-sign.js'
 
-/** Signature types the kit signs and verifies. DSA is listed by Alipay but never specified (mapi §4.7). */
+/** Signature types the kit signs and verifies. DSA is listed by Alipay but never specified (mapi-protocol §4.7). */
 export const SIGN_TYPES = ['MD5', 'RSA', 'RSA2'] as const
 export type SignType = (typeof SIGN_TYPES)[number]
 
@@ -54,7 +54,7 @@ export function md5Hex(bytes: Uint8Array): string {
 }
 
 /**
- * MD5 signature of a string to sign: md5(bytes(string) ++ bytes(key)), lower-case hex (mapi §4.3).
+ * MD5 signature of a string to sign: md5(bytes(string) ++ bytes(key)), lower-case hex (mapi-protocol §4.3).
  *   md5Sign('partner=123&service=test', '10000000000000000000000000000000')
  *     === 'bbd13b52823b576291595f472ebcfbc2'
  */
@@ -198,7 +198,7 @@ export interface SignOptions {
   charset?: string
 }
 
-/** Returns a copy of `params` with `sign_type` and `sign` set (mapi §4). */
+/** Returns a copy of `params` with `sign_type` and `sign` set (mapi-protocol §4). */
 export async function signParams(params: Params, options: SignOptions): Promise<Params> {
   const { sign: _sign, sign_type: _signType, ...rest } = params
   const charset = options.charset ?? params['_input_charset'] ?? 'utf-8'

@@ -1,16 +1,16 @@
 import type { Params } from './form.js'
 
-/** Keys never signed by mapi: the signature itself and its type (mapi §4.1). */
+/** Keys never signed by mapi: the signature itself and its type (mapi-protocol §4.1). */
 export const MAPI_UNSIGNED_KEYS: readonly string[] = ['sign', 'sign_type']
 
-/** Byte-order comparison of ASCII keys; never locale collation (mapi §14.17). */
+/** Byte-order comparison of ASCII keys; never locale collation (mapi-protocol §14.17). */
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
 /**
  * The mapi string to sign: drop `sign`, `sign_type` (and any `exclude` key) and empty values,
- * sort keys by byte value, join `key=value` with `&`, no encoding (mapi §4.1).
+ * sort keys by byte value, join `key=value` with `&`, no encoding (mapi-protocol §4.1).
  *   { service: 'test', partner: '123' } → 'partner=123&service=test'
  */
 export function stringToSign(

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { cleanOpenapiSubject, fitSubject, isOpenapiSubject } from './subject.js'
 
 describe('subjects', () => {
-  test('openapi: each / = & becomes a space (openapi §5.1)', () => {
+  test('openapi: each / = & becomes a space (openapi-protocol §5.1)', () => {
     expect(cleanOpenapiSubject('a/b=c&d')).toBe('a b c d')
     expect(cleanOpenapiSubject('//&&')).toBe('    ')
     expect(cleanOpenapiSubject('2 × Celadon tea cup')).toBe('2 × Celadon tea cup')

@@ -1,12 +1,12 @@
-/** The longest order subject both gateways take: String(256) (mapi §3.2, openapi §5.1). */
+/** The longest order subject both gateways take: String(256) (mapi-protocol §3.2, openapi-protocol §5.1). */
 export const SUBJECT_MAX_LENGTH = 256
 
-/** Characters openapi refuses in `subject` (openapi §5.1). */
+/** Characters openapi refuses in `subject` (openapi-protocol §5.1). */
 const OPENAPI_SUBJECT_REFUSED = /[/=&]/
 const OPENAPI_SUBJECT_REFUSED_ALL = new RegExp(OPENAPI_SUBJECT_REFUSED.source, 'g')
 
 /**
- * The subject to send to openapi: each `/`, `=` and `&` becomes a space (openapi §5.1). The order
+ * The subject to send to openapi: each `/`, `=` and `&` becomes a space (openapi-protocol §5.1). The order
  * and the signed method data keep their own subject; only the request carries this one.
  */
 export function cleanOpenapiSubject(subject: string): string {
@@ -15,7 +15,7 @@ export function cleanOpenapiSubject(subject: string): string {
 
 /**
  * Whether openapi takes `subject` as it is: at most 256 UTF-16 units and none of `/ = &`
- * (openapi §5.1). Emptiness is the caller's check (a required field).
+ * (openapi-protocol §5.1). Emptiness is the caller's check (a required field).
  */
 export function isOpenapiSubject(subject: string): boolean {
   return subject.length <= SUBJECT_MAX_LENGTH && !OPENAPI_SUBJECT_REFUSED.test(subject)

@@ -12,7 +12,7 @@ import { formatBeijingTime } from './time.js'
 const NOON = Date.UTC(2024, 4, 1, 4, 0, 0) // 2024-05-01 12:00 Beijing
 
 describe('parseRelativeTimeout', () => {
-  test('whole minutes, hours and days, and 1c (mapi §3.4, openapi §5.1)', () => {
+  test('whole minutes, hours and days, and 1c (mapi-protocol §3.4, openapi-protocol §5.1)', () => {
     expect(parseRelativeTimeout('90m')).toEqual({ kind: 'minutes', minutes: 90 })
     expect(parseRelativeTimeout('2h')).toEqual({ kind: 'minutes', minutes: 120 })
     expect(parseRelativeTimeout('1d')).toEqual({ kind: 'minutes', minutes: 1440 })

@@ -24,7 +24,7 @@ export interface PaymentMethodSpecificData {
 /**
  * What `PaymentResponse.details` holds: the gateway-signed parameter set copied verbatim, plus
  * `success` (outside the signature, like `sign_type`). Members the dictionary does not list
- * (`is_success`, `exterface`, …) stay, because the gateway's `sign` covers them (mapi §15).
+ * (`is_success`, `exterface`, …) stay, because the gateway's `sign` covers them (mapi-protocol §15).
  */
 export interface AlipayPaymentResponse {
   success: 'true' | 'false'
@@ -71,7 +71,7 @@ export const REQUIRED_RESPONSE_FIELDS = [
   'sign',
 ] as const
 
-/** Parameters common to every signed mapi request (mapi §3.1). */
+/** Parameters common to every signed mapi request (mapi-protocol §3.1). */
 export interface MapiCommonParams {
   service: string
   partner: string
@@ -80,7 +80,7 @@ export interface MapiCommonParams {
   sign: string
 }
 
-/** `create_direct_pay_by_user` and `alipay.wap.create.direct.pay.by.user` requests (mapi §3.2, §3.3). */
+/** `create_direct_pay_by_user` and `alipay.wap.create.direct.pay.by.user` requests (mapi-protocol §3.2, §3.3). */
 export interface MapiPayRequest extends MapiCommonParams {
   out_trade_no: string
   subject: string
@@ -100,7 +100,7 @@ export interface MapiPayRequest extends MapiCommonParams {
   [extra: string]: string | undefined
 }
 
-/** The synchronous return to `return_url` (mapi §5.1). */
+/** The synchronous return to `return_url` (mapi-protocol §5.1). */
 export interface MapiReturnParams {
   is_success: string
   sign_type: string
@@ -124,7 +124,7 @@ export interface MapiReturnParams {
   [extra: string]: string | undefined
 }
 
-/** The asynchronous `trade_status_sync` notify (mapi §6.1). */
+/** The asynchronous `trade_status_sync` notify (mapi-protocol §6.1). */
 export interface MapiNotifyParams {
   notify_time: string
   notify_type: string
@@ -157,7 +157,7 @@ export interface MapiNotifyParams {
   [extra: string]: string | undefined
 }
 
-/** The asynchronous `batch_refund_notify` (mapi §10.3). */
+/** The asynchronous `batch_refund_notify` (mapi-protocol §10.3). */
 export interface MapiRefundNotifyParams {
   notify_time: string
   notify_type: string

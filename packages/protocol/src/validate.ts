@@ -7,7 +7,7 @@ import { ALIPAY_USER_ID, OUT_TRADE_NO, charLength, isNotifyUrl, isSellerAccount,
 import { isSignType } from './sign.js'
 import { REQUIRED_METHOD_DATA_FIELDS, type PaymentMethodSpecificData } from './types.js'
 
-/** Limits of the APP-pay table, the origin of the spec's dictionary (mapi §2.2). */
+/** Limits of the APP-pay table, the origin of the spec's dictionary (mapi-protocol §2.2). */
 const MAX_LENGTH: Record<string, number> = { notify_url: 200, subject: 128, body: 512, seller_id: 100 }
 
 type Issue = Omit<FieldIssue, 'field'>
@@ -101,7 +101,7 @@ const refuse = (code: GatewayErrorCode, field: string): GatewayRefusal => ({ cod
 
 /**
  * The business-parameter rules of the two web pay services, as the gateway applies them
- * after the signature check (mapi §3.2–§3.4, §13). Undefined when the request is acceptable.
+ * after the signature check (mapi-protocol §3.2–§3.4, §13). Undefined when the request is acceptable.
  */
 export function checkPayRequest(params: Readonly<Record<string, string | undefined>>): GatewayRefusal | undefined {
   const service = params['service']

@@ -2,7 +2,7 @@ import { XMLParser } from 'fast-xml-parser'
 import { ProtocolError } from './errors.js'
 import type { Params } from './form.js'
 
-/** A gateway XML reply (mapi §12), every value kept as the exact text the gateway sent. */
+/** A gateway XML reply (mapi-protocol §12), every value kept as the exact text the gateway sent. */
 export interface GatewayReply {
   isSuccess: boolean
   /** `is_success` as sent: `T`, `F` or (refunds, unconfirmed) `P`. */
@@ -105,7 +105,7 @@ export interface GatewayReplyContent {
   charset?: string | undefined
 }
 
-/** Writes a gateway XML reply, compact like the real ones (mapi §8, §12). */
+/** Writes a gateway XML reply, compact like the real ones (mapi-protocol §8, §12). */
 export function renderGatewayReply(content: GatewayReplyContent): string {
   const flag = content.isSuccess === 'P' ? 'P' : content.isSuccess ? 'T' : 'F'
   let body = `<is_success>${flag}</is_success>`

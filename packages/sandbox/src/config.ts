@@ -34,14 +34,14 @@ export interface PartnerProfile {
   refundWindowSeconds?: number | undefined
   /** Whether `it_b_pay` is activated; if not, it gives SELF_TIMEOUT_NOT_SUPPORT. Default true. */
   itBPay?: boolean | undefined
-  /** Whether an API refund also sends a trade_status_sync notify (mapi §10.3, unknown in reality). Default true. */
+  /** Whether an API refund also sends a trade_status_sync notify (mapi-protocol §10.3, unknown in reality). Default true. */
   refundTradeStatusSync?: boolean | undefined
 }
 
-/** Products of the openapi mode, each with its own default notify table (openapi §6.3). */
+/** Products of the openapi mode, each with its own default notify table (openapi-protocol §6.3). */
 export type OpenapiProduct = 'page' | 'wap' | 'precreate'
 
-/** One openapi application: what Alipay's current gateway knows about an app_id (openapi §10.1). */
+/** One openapi application: what Alipay's current gateway knows about an app_id (openapi-protocol §10.1). */
 export interface OpenapiApp {
   /** Application id (16 digits in every example seen). */
   appId: string
@@ -53,7 +53,7 @@ export interface OpenapiApp {
   sellerId: string
   /** Sent as `seller_email` in notifications when set. */
   sellerEmail?: string | undefined
-  /** Which trade statuses each product notifies; default openapi §6.3. */
+  /** Which trade statuses each product notifies; default openapi-protocol §6.3. */
   notifyStatuses?: Partial<Record<OpenapiProduct, readonly TradeStatus[]>> | undefined
 }
 

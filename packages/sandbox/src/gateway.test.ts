@@ -335,7 +335,7 @@ describe('single_trade_query, close_trade and notify_verify', () => {
     const { token } = await openTrade({ return_url: 'http://shop.example/return' })
     const id = returnParams((await pay(token)).headers.get('location')!)['notify_id']!
     expect(await verify({ partner: DEMO_PARTNER.partner, notify_id: id })).toBe('true')
-    // X and decodeURIComponent(X) are the same notify id (mapi §5.2).
+    // X and decodeURIComponent(X) are the same notify id (mapi-protocol §5.2).
     expect(await verify({ partner: DEMO_PARTNER.partner, notify_id: decodeURIComponent(id) })).toBe('true')
     expect(await verify({ partner: OTHER_PARTNER, notify_id: id })).toBe('false')
     deps.advanceClock!(61_000)

@@ -30,7 +30,7 @@ const PAGE_SERVICES: readonly string[] = [PC_PAY_SERVICE, WAP_PAY_SERVICE]
 /** Signed server-to-server services answered in XML. */
 const XML_SERVICES: readonly string[] = [MAPI_SERVICES.query, MAPI_SERVICES.close, MAPI_SERVICES.refund]
 
-/** The gateway's HTML error page (browser services, mapi §12). */
+/** The gateway's HTML error page (browser services, mapi-protocol §12). */
 export function htmlError(c: Context, refusal: Refusal, status = 200): Response | Promise<Response> {
   for (const [k, v] of Object.entries(pageHeaders())) c.header(k, v)
   return c.html(errorPage(refusal.code, refusal.field), status as 200)
@@ -68,7 +68,7 @@ export function refuseUnknown(c: Context, deps: SandboxDeps, refusal: Refusal, s
   return status === 200 ? response : new Response(response.body, { status, headers: response.headers })
 }
 
-/** Partner, sign_type, key, signature and contract checks shared by every signed service (mapi §3.1, §4). */
+/** Partner, sign_type, key, signature and contract checks shared by every signed service (mapi-protocol §3.1, §4). */
 async function checkSigned(
   deps: SandboxDeps,
   params: Params,
@@ -179,7 +179,7 @@ function singleTradeQuery(c: Context, deps: SandboxDeps, params: Params, partner
 
 function closeTrade(c: Context, deps: SandboxDeps, params: Params, partner: PartnerProfile, charset: string) {
   const service = MAPI_SERVICES.close
-  // The order-number parameter's name is uncertain (mapi §9): accept both.
+  // The order-number parameter's name is uncertain (mapi-protocol §9): accept both.
   const tradeNo = params['trade_no'] || undefined
   const outNo = params['out_order_no'] || params['out_trade_no'] || undefined
   if (!tradeNo && !outNo) return xmlError(c, deps, service, { code: 'PARAMTER_IS_NULL', field: 'trade_no' }, charset)
@@ -192,7 +192,7 @@ function closeTrade(c: Context, deps: SandboxDeps, params: Params, partner: Part
   return xmlReply(c, deps, service, { isSuccess: true }, charset)
 }
 
-/** Checks a refund request's batch fields (mapi §10.1, §13); the first broken rule wins. */
+/** Checks a refund request's batch fields (mapi-protocol §10.1, §13); the first broken rule wins. */
 export function checkRefundRequest(
   params: Params,
   partner: PartnerProfile,

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { compactBeijingTime } from '@alipay-payment-handler/protocol'
 
-/** A 28-digit trade number shaped like newer real ones: yyyyMMdd + 2100100 + 13 digits (mapi §3.4, observed). */
+/** A 28-digit trade number shaped like newer real ones: yyyyMMdd + 2100100 + 13 digits (mapi-protocol §3.4, observed). */
 export function newTradeNo(now: number): string {
   let digits = ''
   for (let i = 0; i < 13; i++) digits += String(randomInt(10))
@@ -10,7 +10,7 @@ export function newTradeNo(now: number): string {
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789'
 
-/** An asynchronous notify_id: 34 letters and digits, nothing to escape (mapi §5.2, observed). */
+/** An asynchronous notify_id: 34 letters and digits, nothing to escape (mapi-protocol §5.2, observed). */
 export function newAsyncNotifyId(): string {
   let out = ''
   for (const byte of randomBytes(34)) out += ALNUM[byte % ALNUM.length]
@@ -18,7 +18,7 @@ export function newAsyncNotifyId(): string {
 }
 
 /**
- * A return notify_id. Real ones carry percent escapes inside the value (mapi §5.2); ours always
+ * A return notify_id. Real ones carry percent escapes inside the value (mapi-protocol §5.2); ours always
  * contain both `%2F` and `%2B`, so every return exercises the decode-once rule.
  */
 export function newReturnNotifyId(): string {

@@ -31,7 +31,7 @@ const EXCERPT_CHARS = 200
 
 /**
  * Delivers asynchronous notifications: POSTs them to notify_url, retries on the scaled mapi
- * schedule (mapi §6.2) until the receiver answers 200 with exactly `success`, and records every
+ * schedule (mapi-protocol §6.2) until the receiver answers 200 with exactly `success`, and records every
  * attempt. State is written before each POST, so a restart never repeats an attempt.
  */
 export class Notifier implements TimedWork {

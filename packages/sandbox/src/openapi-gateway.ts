@@ -32,7 +32,7 @@ const invalid = (subMsg: string) => ({ failure: failure('40004', 'ACQ.INVALID_PA
 const business = (subCode: string, subMsg: string) => ({ failure: failure('40004', subCode, subMsg) })
 const time = (ms: number | null) => (ms === null ? undefined : formatBeijingTime(new Date(ms)))
 
-/** A biz_content string field (numbers are accepted for amounts, openapi §3.5). */
+/** A biz_content string field (numbers are accepted for amounts, openapi-protocol §3.5). */
 function str(biz: Record<string, unknown>, key: string): string | undefined {
   const value = biz[key]
   if (typeof value === 'string') return value === '' ? undefined : value
@@ -56,7 +56,7 @@ const PRODUCT_CODES: Partial<Record<OpenapiMethod, string>> = {
 }
 
 /**
- * The openapi gateway (openapi §10): common checks, then one handler per method. Page methods
+ * The openapi gateway (openapi-protocol §10): common checks, then one handler per method. Page methods
  * answer with the cashier or an HTML error page; the others with signed JSON.
  */
 export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Response> {
@@ -105,7 +105,7 @@ export class OpenapiTradeBook {
     this.#refunds = new OpenapiRefunds(deps.store)
   }
 
-  /** Checks the order fields shared by page.pay, wap.pay and precreate (openapi §5.1–5.3). */
+  /** Checks the order fields shared by page.pay, wap.pay and precreate (openapi-protocol §5.1–5.3). */
   #orderFields(request: OpenapiRequest): { failure: OpenapiFailure } | { order: Record<string, string | undefined> } {
     const { biz } = request
     const outTradeNo = str(biz, 'out_trade_no')
@@ -140,7 +140,7 @@ export class OpenapiTradeBook {
     }
   }
 
-  /** When an unpaid trade expires, counted from `from` (openapi §10.4). */
+  /** When an unpaid trade expires, counted from `from` (openapi-protocol §10.4). */
   #deadline(order: Record<string, string | undefined>, from: number): number | null {
     if (order['timeExpire']) return parseBeijingTime(order['timeExpire'])!.getTime()
     if (!order['timeoutExpress']) return null
@@ -279,7 +279,7 @@ export class OpenapiTradeBook {
     return { fields: { trade_no: found.trade.tradeNo, out_trade_no: found.trade.outTradeNo } }
   }
 
-  /** cancel: unpaid → closed (even an unscanned precreate); paid → refunded in full (openapi §5.6). */
+  /** cancel: unpaid → closed (even an unscanned precreate); paid → refunded in full (openapi-protocol §5.6). */
   cancel(request: OpenapiRequest): Outcome {
     const { biz } = request
     if (!str(biz, 'trade_no') && !str(biz, 'out_trade_no')) return invalid('out_trade_no和trade_no不能同时为空')
@@ -310,7 +310,7 @@ export class OpenapiTradeBook {
     return 'failure' in outcome ? outcome : reply('refund')
   }
 
-  /** refund: out_request_no idempotency, fund_change, cumulative refund_fee (openapi §8.2). */
+  /** refund: out_request_no idempotency, fund_change, cumulative refund_fee (openapi-protocol §8.2). */
   refund(biz: Record<string, unknown>): Outcome {
     const amount = str(biz, 'refund_amount')
     if (!amount || !isAmountString(amount) || toFen(amount) < 1n) return invalid('refund_amount无效')

@@ -12,7 +12,7 @@ import type { OpenapiApp, OpenapiProduct, ResolvedConfig } from './config.js'
 import type { Notifier } from './notifier.js'
 import type { Trade } from './store.js'
 
-/** Statuses notified per product unless the app says otherwise (openapi §6.3). */
+/** Statuses notified per product unless the app says otherwise (openapi-protocol §6.3). */
 const DEFAULT_NOTIFY_STATUSES: Record<OpenapiProduct, readonly TradeStatus[]> = {
   page: ['TRADE_SUCCESS'],
   wap: ['TRADE_SUCCESS', 'TRADE_CLOSED', 'TRADE_FINISHED'],
@@ -31,7 +31,7 @@ export function productOf(trade: Pick<Trade, 'service'>): OpenapiProduct {
   return 'precreate'
 }
 
-/** A notify_id: 34 digits (openapi §6.1, observed). */
+/** A notify_id: 34 digits (openapi-protocol §6.1, observed). */
 function newDigitsNotifyId(): string {
   let out = String(1 + randomInt(9))
   for (let i = 1; i < 34; i++) out += String(randomInt(10))
@@ -55,14 +55,14 @@ function compact(params: Record<string, string | null | undefined>): Params {
   return out
 }
 
-/** Refund facts a notification carries (openapi §8.2). */
+/** Refund facts a notification carries (openapi-protocol §8.2). */
 export interface RefundNote {
   outRequestNo: string
 }
 
 /**
  * Builds and signs what the openapi gateway sends about a trade: the `trade_status_sync`
- * notification (signed once; retries resend it unchanged) and the return URL (openapi §6, §7).
+ * notification (signed once; retries resend it unchanged) and the return URL (openapi-protocol §6, §7).
  */
 export class OpenapiMessages {
   constructor(
@@ -137,7 +137,7 @@ export class OpenapiMessages {
     )
   }
 
-  /** The signed return URL after payment: exactly the fields of openapi §7, space as `+`. */
+  /** The signed return URL after payment: exactly the fields of openapi-protocol §7, space as `+`. */
   async returnTarget(trade: Trade): Promise<string | null> {
     const app = this.app(trade)
     if (!trade.returnUrl || !app) return null

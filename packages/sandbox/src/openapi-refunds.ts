@@ -1,6 +1,6 @@
 import type { SandboxStore } from './store.js'
 
-/** One openapi refund, keyed by its trade and `out_request_no` (openapi §8.2). */
+/** One openapi refund, keyed by its trade and `out_request_no` (openapi-protocol §8.2). */
 export interface OpenapiRefund {
   tradeNo: string
   outRequestNo: string

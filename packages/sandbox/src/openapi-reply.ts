@@ -2,7 +2,7 @@ import { responseKeyOf, signString } from '@alipay-payment-handler/protocol'
 import type { OpenapiApp } from './config.js'
 import type { SandboxDeps } from './deps.js'
 
-/** The `code`/`msg` pairs of openapi §4.3 the sandbox answers with. */
+/** The `code`/`msg` pairs of openapi-protocol §4.3 the sandbox answers with. */
 export const OPENAPI_CODES = {
   '10000': 'Success',
   '20000': 'Service Currently Unavailable',
@@ -28,13 +28,13 @@ export const failure = (code: OpenapiFailure['code'], subCode: string, subMsg: s
 
 /**
  * Compact JSON as the real gateway writes it: every `/` inside a string written `\/`, non-ASCII
- * raw (openapi §10.3). JSON.stringify only emits `/` inside strings, so one replace is exact.
+ * raw (openapi-protocol §10.3). JSON.stringify only emits `/` inside strings, so one replace is exact.
  */
 export function gatewayJson(value: unknown): string {
   return JSON.stringify(value).replace(/\//g, '\\/')
 }
 
-/** The response object: code, msg, sub_code, sub_msg first, then the business fields (openapi §10.3). */
+/** The response object: code, msg, sub_code, sub_msg first, then the business fields (openapi-protocol §10.3). */
 export function responseObject(
   result: { failure: OpenapiFailure } | { fields: Record<string, unknown> },
 ): Record<string, unknown> {

@@ -14,10 +14,10 @@ import type { OpenapiApp } from './config.js'
 import type { SandboxDeps } from './deps.js'
 import { failure, type OpenapiFailure } from './openapi-reply.js'
 
-/** The methods the sandbox's openapi mode implements: all of the kit's (openapi §5). */
+/** The methods the sandbox's openapi mode implements: all of the kit's (openapi-protocol §5). */
 const IMPLEMENTED_METHODS: readonly string[] = Object.values(OPENAPI_METHODS)
 
-/** Methods the browser submits; their failures are HTML pages, never JSON (openapi §10.3). */
+/** Methods the browser submits; their failures are HTML pages, never JSON (openapi-protocol §10.3). */
 export const OPENAPI_PAGE_METHODS: readonly string[] = [OPENAPI_METHODS.pagePay, OPENAPI_METHODS.wapPay]
 
 /** A request that passed every common check: its app, method, parameters and parsed biz_content. */
@@ -82,7 +82,7 @@ const MISSING: readonly (readonly [param: string, subCode: string])[] = [
 
 /**
  * Decodes an openapi request (query and body merged; `charset` read from the query first) and
- * runs the common checks in the order of openapi §10.2, up to and including biz_content.
+ * runs the common checks in the order of openapi-protocol §10.2, up to and including biz_content.
  */
 export async function readOpenapiRequest(c: Context, deps: SandboxDeps): Promise<OpenapiRequest | OpenapiRefusal> {
   const { query, body } = await rawParts(c)

@@ -19,7 +19,7 @@ export function openapiRoutes(deps: SandboxDeps): Hono {
   })
 
   // Opening the code as the test payer is the scan: the trade comes to exist now, and its
-  // timeout_express starts counting (openapi §10.4). Then the buyer's phone page takes over.
+  // timeout_express starts counting (openapi-protocol §10.4). Then the buyer's phone page takes over.
   app.get('/qr/:token', (c) => {
     const token = c.req.param('token')
     const found = /^[0-9a-f]{32}$/.test(token) ? deps.store.tradeByCashierToken(token) : undefined

@@ -158,7 +158,7 @@ describe('openapi mode', () => {
     expect((await call('alipay.trade.query', { out_trade_no: outTradeNo }))['trade_status']).toBe('TRADE_CLOSED')
   })
 
-  it('page.pay → cashier → signed return with exactly the openapi §7 fields; close and cancel', async () => {
+  it('page.pay → cashier → signed return with exactly the openapi-protocol §7 fields; close and cancel', async () => {
     const outTradeNo = orderNo()
     const params = await signed(
       'alipay.trade.page.pay',
@@ -173,7 +173,7 @@ describe('openapi mode', () => {
     const opened = await fetch(`${sandbox.gatewayUrl}?${encodeForm(params)}`, { redirect: 'manual' })
     expect(opened.status).toBe(302)
     const cashier = new URL(opened.headers.get('location')!, sandbox.url).toString()
-    // Created only at the payer's login (openapi §5.1).
+    // Created only at the payer's login (openapi-protocol §5.1).
     expect((await call('alipay.trade.close', { out_trade_no: outTradeNo }))['sub_code']).toBe('ACQ.TRADE_NOT_EXIST')
     const paid = await postCashierPay(cashier)
     expect(paid.status).toBe(303)
@@ -224,7 +224,7 @@ describe('openapi mode', () => {
     ).toMatchObject({ sub_code: 'ACQ.TRADE_HAS_CLOSE' })
   })
 
-  it('checks requests in the order of openapi §10.2 with the real code and sub_code', async () => {
+  it('checks requests in the order of openapi-protocol §10.2 with the real code and sub_code', async () => {
     const method = 'alipay.trade.query'
     const biz = { out_trade_no: 'X1' }
     const reply = async (params: Record<string, string>, path?: string) => {

@@ -9,7 +9,7 @@ const WRONG_KEYS: KeyRing = { md5Key: 'wrong0key0for0fault0injection000', privat
 
 /**
  * Signs what the gateway sends: returns, notifies and XML replies, with the sign_type of the
- * originating request (MD5 with the partner key, RSA/RSA2 with the gateway's private key; mapi §4.6).
+ * originating request (MD5 with the partner key, RSA/RSA2 with the gateway's private key; mapi-protocol §4.6).
  */
 export class GatewaySigner {
   constructor(

@@ -43,7 +43,7 @@ export interface Trade {
   businessScene: string | null
   /**
    * When the trade came to exist at the gateway: mapi at the pay request; openapi page and WAP
-   * trades at the payer's login, QR trades at the scan (openapi §10.4). Null until then.
+   * trades at the payer's login, QR trades at the scan (openapi-protocol §10.4). Null until then.
    */
   visibleAt: number | null
 }
@@ -70,7 +70,7 @@ export interface Notify {
   ackedAt: number | null
   /**
    * A body signed once and POSTed as is on every attempt (openapi: retries resend the identical
-   * signed set, openapi §10.4); null when each attempt is signed anew (mapi).
+   * signed set, openapi-protocol §10.4); null when each attempt is signed anew (mapi).
    */
   fixedBody: string | null
   /** The exact body of the last POST, kept so a replay can send the same bytes again. */

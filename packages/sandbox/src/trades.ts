@@ -26,7 +26,7 @@ import type { TimedWork } from './scheduler.js'
 import type { GatewaySigner } from './signer.js'
 import type { SandboxStore, Trade } from './store.js'
 
-/** Default refund period: 90 days, before scaling (mapi §11.1 leaves it unspecified). */
+/** Default refund period: 90 days, before scaling (mapi-protocol §11.1 leaves it unspecified). */
 const DEFAULT_REFUND_WINDOW_SECONDS = 90 * 86_400
 
 /** Why the cashier refused to pay; each is shown as the real cashier would. */
@@ -34,7 +34,7 @@ export type PayRefusal = 'bad-login' | 'not-payable' | 'wrong-buyer' | 'buyer-se
 
 export type PayOutcome = { kind: 'paid'; trade: Trade } | { kind: 'refused'; reason: PayRefusal; trade: Trade }
 
-/** Codes the sandbox emits beyond protocol's GATEWAY_ERROR_CODES (mapi §13). */
+/** Codes the sandbox emits beyond protocol's GATEWAY_ERROR_CODES (mapi-protocol §13). */
 export type SandboxErrorCode = GatewayErrorCode | 'SELLER_INFO_NOT_EXIST'
 
 /** A gateway error code plus the parameter that caused it. */
@@ -88,7 +88,7 @@ export class TradeBook implements TimedWork {
     const has = (key: string) => (params[key] ?? '') !== ''
     if (has('it_b_pay') && partner.itBPay === false)
       return { refusal: { code: 'SELF_TIMEOUT_NOT_SUPPORT', field: 'it_b_pay' } }
-    // Seller precedence: seller_id, then seller_account_name, then seller_email (mapi §3.2).
+    // Seller precedence: seller_id, then seller_account_name, then seller_email (mapi-protocol §3.2).
     let sellerId = partner.partner
     if (has('seller_id')) {
       sellerId = params['seller_id']!
@@ -206,15 +206,15 @@ export class TradeBook implements TimedWork {
     return this.deps.store.nextTradeDeadline()
   }
 
-  // it_b_pay timeout: TRADE_CLOSED, not notified by default (mapi §6, observed).
+  // it_b_pay timeout: TRADE_CLOSED, not notified by default (mapi-protocol §6, observed).
   #expire(trade: Trade): void {
     const at = trade.expiresAt ?? this.deps.clock.now()
     this.deps.store.updateTrade(trade.tradeNo, { status: 'TRADE_CLOSED', closedAt: at, modifiedAt: at })
-    // openapi: WAP notifies TRADE_CLOSED by default (openapi §6.3); the product table decides.
+    // openapi: WAP notifies TRADE_CLOSED by default (openapi-protocol §6.3); the product table decides.
     if (isOpenapiTrade(trade) && trade.visibleAt !== null) this.notifyStatus(this.deps.store.tradeByNo(trade.tradeNo)!)
   }
 
-  // End of the refund period: TRADE_SUCCESS → TRADE_FINISHED, notified (mapi §11.1).
+  // End of the refund period: TRADE_SUCCESS → TRADE_FINISHED, notified (mapi-protocol §11.1).
   #finish(trade: Trade): void {
     const at = trade.finishAt ?? this.deps.clock.now()
     this.deps.store.updateTrade(trade.tradeNo, { status: 'TRADE_FINISHED', modifiedAt: at })
@@ -244,7 +244,7 @@ export class TradeBook implements TimedWork {
       if (compareAmounts(balance, trade.totalFee) < 0) return false
       const now = clock.now()
       const openapi = isOpenapiTrade(trade)
-      // openapi has no automatic refund period: a trigger finishes the trade (openapi §10.4).
+      // openapi has no automatic refund period: a trigger finishes the trade (openapi-protocol §10.4).
       const refundable = openapi || partner?.refundable !== false
       const window = openapi ? null : now + this.#scaled(partner?.refundWindowSeconds ?? DEFAULT_REFUND_WINDOW_SECONDS)
       store.setBalance(buyer.userId, subtractAmounts(balance, trade.totalFee))
@@ -281,7 +281,7 @@ export class TradeBook implements TimedWork {
     return this.deps.store.balance(buyer.userId, buyer.balance)
   }
 
-  /** The signed return URL (mapi §5.1); its notify_id verifies for about a minute. */
+  /** The signed return URL (mapi-protocol §5.1); its notify_id verifies for about a minute. */
   async #returnTarget(trade: Trade): Promise<string> {
     const { clock, config, store, signer } = this.deps
     const now = clock.now()
@@ -315,7 +315,7 @@ export class TradeBook implements TimedWork {
     return `${trade.returnUrl}?${encodeForm(signed, trade.charset)}`
   }
 
-  /** The trade_status_sync parameters of a trade (mapi §6.1), without notify_id/time and sign. */
+  /** The trade_status_sync parameters of a trade (mapi-protocol §6.1), without notify_id/time and sign. */
   notifyParams(trade: Trade): Params {
     return compact({
       notify_type: 'trade_status_sync',
@@ -360,7 +360,7 @@ export class TradeBook implements TimedWork {
     })
   }
 
-  /** The `<trade>` children of a single_trade_query reply (mapi §8). */
+  /** The `<trade>` children of a single_trade_query reply (mapi-protocol §8). */
   queryFields(trade: Trade): Params {
     const paid = trade.paidAt !== null
     return compact({
@@ -405,7 +405,7 @@ export class TradeBook implements TimedWork {
     return this.refresh(trade)
   }
 
-  /** close_trade: only an unpaid trade closes (mapi §9). */
+  /** close_trade: only an unpaid trade closes (mapi-protocol §9). */
   close(trade: Trade): 'closed' | 'not-closable' {
     if (trade.status !== 'WAIT_BUYER_PAY') return 'not-closable'
     const now = this.deps.clock.now()
@@ -479,7 +479,7 @@ export class TradeBook implements TimedWork {
 
   /**
    * Moves `amount` back to the buyer: adds it to refundedFee, sets REFUND_SUCCESS, and closes the
-   * trade on a full refund (mapi §11.1, openapi §8.1). The caller has checked status and amount.
+   * trade on a full refund (mapi-protocol §11.1, openapi-protocol §8.1). The caller has checked status and amount.
    */
   applyRefund(trade: Trade, amount: string, now: number): Trade {
     const refundedFee = addAmounts(trade.refundedFee, amount)
@@ -500,7 +500,7 @@ export class TradeBook implements TimedWork {
 
   /**
    * A refund made in the merchant console (sandbox trigger): no batch and no batch_refund_notify,
-   * but a trade_status_sync with refund_status and gmt_refund, as mapi §10.3 says console refunds do.
+   * but a trade_status_sync with refund_status and gmt_refund, as mapi-protocol §10.3 says console refunds do.
    */
   consoleRefund(
     trade: Trade,
@@ -515,7 +515,7 @@ export class TradeBook implements TimedWork {
     return { trade: refunded }
   }
 
-  /** Ends the refund period now: TRADE_SUCCESS → TRADE_FINISHED, notified like the scheduled end (mapi §11.1). */
+  /** Ends the refund period now: TRADE_SUCCESS → TRADE_FINISHED, notified like the scheduled end (mapi-protocol §11.1). */
   finishNow(trade: Trade): { trade: Trade } | { error: 'TRADE_STATUS_ERROR' } {
     const current = this.refresh(trade)
     if (current.status !== 'TRADE_SUCCESS') return { error: 'TRADE_STATUS_ERROR' }

@@ -98,7 +98,7 @@ export class Triggers {
     return this.deps.config.buyers.map((b) => b.login).join(', ')
   }
 
-  /** Closes an unpaid trade, as close_trade does (no notify, mapi §9). */
+  /** Closes an unpaid trade, as close_trade does (no notify, mapi-protocol §9). */
   close(ref: TradeRef): TriggerResult<{ trade: Trade }> {
     const found = this.#trade(ref)
     if (!found.ok) return found

@@ -19,7 +19,7 @@ interface CdpResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** The payment handler window, driven over CDP (Playwright never wraps it in a Page; notes §6). */
+/** The payment handler window, driven over CDP (Playwright never wraps it in a Page; payment-handler-notes §6). */
 export interface HandlerWindow {
   readonly targetId: string
   evaluate<T>(expression: string, timeoutMs?: number): Promise<T>

@@ -67,7 +67,7 @@ export function createHandlerAssets(config: HandlerAssetsConfig): Hono {
     c.header('content-security-policy', csp)
   })
 
-  // GET also answers HEAD in Hono; Chromium sends HEAD first (notes §3.5).
+  // GET also answers HEAD in Hono; Chromium sends HEAD first (payment-handler-notes §3.5).
   app.get('/pay', (c) => {
     c.header('link', paymentMethodLink(config))
     return c.text('Alipay payment method. See the payment method manifest in the Link header.\n')

@@ -20,12 +20,12 @@ export interface IdentityConfig {
   name?: string
 }
 
-/** The icons the web app manifest lists; they must download and decode or JIT install fails (notes §3). */
+/** The icons the web app manifest lists; they must download and decode or JIT install fails (payment-handler-notes §3). */
 export const ICON_SIZES = [32, 192, 512] as const
 
 const DEFAULT_NAME = 'Alipay'
 
-/** The `Link` header of the URL payment method identifier (notes §3.1). */
+/** The `Link` header of the URL payment method identifier (payment-handler-notes §3.1). */
 export function paymentMethodLink(config: IdentityConfig): string {
   return `<${new URL(PAYMENT_MANIFEST_PATH, config.publicOrigin).href}>; rel="payment-method-manifest"`
 }

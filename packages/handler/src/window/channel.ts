@@ -29,7 +29,7 @@ const POPUP_REQUEST_TIMEOUT_MS = 15_000
 
 /**
  * The native path: messages to the controlling worker, each with its own reply port. The window
- * was opened by openWindow(), so it is controlled by our worker (notes §2.3); `ready.active`
+ * was opened by openWindow(), so it is controlled by our worker (payment-handler-notes §2.3); `ready.active`
  * covers the moment a restarted worker is not yet the controller.
  */
 export function createWorkerChannel(paymentRequestId: string): OpenerChannel {

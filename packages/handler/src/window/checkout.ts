@@ -16,7 +16,7 @@ import { outcomeView } from './outcome-views.js'
 import { registerHandlerWorker } from './register.js'
 import { render, type Action, type Summary } from './view.js'
 
-// Chromium's paymentrequest event may time out after 5 minutes (notes §5); a message keeps the
+// Chromium's paymentrequest event may time out after 5 minutes (payment-handler-notes §5); a message keeps the
 // worker busy, so ping well inside that and inside the 30 s idle timeout's reach.
 const KEEPALIVE_INTERVAL_MS = 20_000
 

@@ -141,7 +141,7 @@ export function resultPage(input: {
   })
 }
 
-/** The gateway error page: the code as text and in `<meta name="alipay-error">` (mapi §12). */
+/** The gateway error page: the code as text and in `<meta name="alipay-error">` (mapi-protocol §12). */
 export function errorPage(code: string, field: string | undefined): Markup {
   return layout({
     title: '错误 Error',
@@ -156,7 +156,7 @@ export function errorPage(code: string, field: string | undefined): Markup {
   })
 }
 
-/** The openapi gateway's HTML error page for page methods (openapi §10.3). */
+/** The openapi gateway's HTML error page for page methods (openapi-protocol §10.3). */
 export function openapiErrorPage(code: string, subCode: string, subMsg: string): Markup {
   return layout({
     title: '错误 Error',
