@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signParams, type Params } from '@alipay-payment-handler/protocol'
+import { signParams } from '@alipay-payment-handler/protocol'
 import { DEMO_MERCHANT_RSA, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import {
   call,
   createSession,
   gatewaySign,
   merchantOrder,
+  notifyFor,
   paymentData,
   payOrder,
   placeOrder,
@@ -26,20 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack.close()
 })
-
-function notifyFor(orderId: string, amount: string, overrides: Params = {}): Params {
-  return {
-    notify_time: '2024-12-20 16:16:15',
-    notify_type: 'trade_status_sync',
-    notify_id: `forged${Math.random().toString(36).slice(2)}`,
-    out_trade_no: orderId,
-    trade_no: `2024122021001004${String(Math.floor(Math.random() * 1e12)).padStart(12, '0')}`,
-    trade_status: 'TRADE_SUCCESS',
-    total_fee: amount,
-    seller_id: DEMO_PARTNER.sellerId,
-    ...overrides,
-  }
-}
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 600))
 

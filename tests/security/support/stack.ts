@@ -179,3 +179,21 @@ export async function postNotify(url: string, params: Params, charset = 'utf-8')
   })
   return { status: response.status, text: await response.text() }
 }
+
+/** A notify for `orderId` as the gateway would send it, unsigned. */
+export function notifyFor(orderId: string, amount: string, overrides: Params = {}): Params {
+  return {
+    notify_time: '2024-12-20 16:16:15',
+    notify_type: 'trade_status_sync',
+    notify_id: `forged${Math.random().toString(36).slice(2)}`,
+    out_trade_no: orderId,
+    trade_no: `2024122021001004${String(Math.floor(Math.random() * 1e12)).padStart(12, '0')}`,
+    trade_status: 'TRADE_SUCCESS',
+    total_fee: amount,
+    seller_id: DEMO_PARTNER.sellerId,
+    seller_email: DEMO_PARTNER.sellerEmail,
+    buyer_id: '2088102122524333',
+    subject: 'Tea House order',
+    ...overrides,
+  }
+}
