@@ -11,6 +11,8 @@ export default defineConfig({
   test: {
     include: ['{packages,apps,scripts,tests}/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', 'tests/e2e/**', 'tests/browsers/**', 'tests/consumer/**'],
+    // One PostgreSQL for the run (DATABASE_URL, or a throwaway cluster): TEST_POSTGRES_URL.
+    globalSetup: ['packages/testing/src/postgres-vitest-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },

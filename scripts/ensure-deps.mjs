@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Installs what a fresh clone lacks before `npm start` / `npm test` / `npm run bench`:
 // npm packages (npm ci when node_modules is missing or older than the lockfile) and, with
-// --browsers, Debian's Chromium, Firefox ESR, WebKitWebDriver and Xvfb for the browser tests.
+// --browsers, Debian's Chromium, Firefox ESR, WebKitWebDriver and Xvfb for the browser tests, and
+// PostgreSQL for the store tests (unless DATABASE_URL names a server).
 // Plain JavaScript on purpose: it must run before any dependency is installed.
 import { execSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -36,10 +37,17 @@ const BROWSER_PACKAGES = {
   '/usr/bin/xauth': 'xauth',
 }
 
+/** Any installed major of Debian's PostgreSQL server: the tests start throwaway clusters from it. */
+function postgresInstalled() {
+  const root = '/usr/lib/postgresql'
+  return existsSync(root) && readdirSync(root).some((major) => existsSync(join(root, major, 'bin', 'initdb')))
+}
+
 if (process.argv.includes('--browsers')) {
   const missing = Object.entries(BROWSER_PACKAGES)
     .filter(([file]) => !existsSync(file))
     .map(([, pkg]) => pkg)
+  if (!postgresInstalled() && !process.env.DATABASE_URL) missing.push('postgresql')
   if (missing.length > 0) {
     const asRoot = process.getuid?.() === 0 ? '' : 'sudo '
     log(`installing Debian packages: ${missing.join(' ')}`)
