@@ -9,8 +9,9 @@ import { protocolSuite } from './suites/protocol.js'
 import { relaySuite } from './suites/relay.js'
 import { sessionsSuite } from './suites/sessions.js'
 import { sizesSuite } from './suites/sizes.js'
+import { startupSuite } from './suites/startup.js'
 
-const all: BenchSuite[] = [protocolSuite, sizesSuite, sessionsSuite, relaySuite, browserSuite]
+const all: BenchSuite[] = [protocolSuite, sizesSuite, startupSuite, sessionsSuite, relaySuite, browserSuite]
 const wanted = process.argv.slice(2).map((word) => word.toLowerCase())
 const suites = wanted.length ? all.filter((s) => wanted.some((w) => s.name.includes(w))) : all
 

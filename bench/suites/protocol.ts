@@ -98,7 +98,7 @@ export const protocolSuite: BenchSuite = {
         micros(md5, 'ours sync'),
         'node createHash md5 ×2',
         micros(md5, 'node'),
-        1.5,
+        1.2,
         means(md5, 'ours sync', 'node'),
       ),
     )
@@ -108,39 +108,40 @@ export const protocolSuite: BenchSuite = {
         micros(md5, 'ours verifyParams'),
         'node createHash md5 ×2',
         micros(md5, 'node'),
-        1.5,
+        1.2,
         means(md5, 'ours verifyParams', 'node'),
       ),
     )
 
-    // RSA / RSA2 verify: ours (WebCrypto, cached key) vs crypto.verify on the same bytes.
+    // RSA / RSA2 verify: ours (Node's crypto in Node, cached key) vs crypto.verify of the same string.
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
     const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
     const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
-    const bytes = Buffer.from(text, 'utf8')
     for (const [type, hash] of [
       ['RSA2', 'sha256'],
       ['RSA', 'sha1'],
     ] as const) {
       const sig = await signString(text, type, { privateKey: privatePem })
-      const sigBytes = Buffer.from(sig, 'base64')
       const keyObject = createPublicKey(publicPem)
       const bench = new Bench({ time: 400, warmupTime: 100 })
       bench
         .add('ours', async () => {
           if (!(await verifyString(text, sig, type, { publicKey: publicPem })).ok) throw new Error('bad')
         })
+        // The same inputs ours gets (the string and the base64 sign), so the conversions a
+        // caller of crypto.verify must do are in both sides; the key object is cached.
         .add('node', () => {
-          if (!nodeVerify(hash, bytes, keyObject, sigBytes)) throw new Error('bad')
+          if (!nodeVerify(hash, Buffer.from(text, 'utf8'), keyObject, Buffer.from(sig, 'base64')))
+            throw new Error('bad')
         })
       await bench.run()
       rows.push(
         timeRow(
           `${type} verify, Node (2048-bit)`,
           micros(bench, 'ours'),
-          'crypto.verify',
+          'crypto.verify of the same string, cached key',
           micros(bench, 'node'),
-          1.2,
+          1.08,
           means(bench, 'ours', 'node'),
         ),
       )

@@ -1,4 +1,5 @@
 import { ProtocolError } from './errors.js'
+import { nativeBuffer } from './native-crypto.js'
 
 /** Charsets the gateway accepts for `_input_charset` (mapi-protocol §3.1). */
 export const GATEWAY_CHARSETS = ['utf-8', 'gbk', 'gb2312'] as const
@@ -61,7 +62,9 @@ export function encodeText(text: string, charset: string): Uint8Array {
   const cs = normalizeCharset(charset)
   if (!cs)
     throw new ProtocolError('UNSUPPORTED_CHARSET', `charset "${charset}" is not utf-8, gbk or gb2312`, { charset })
-  return cs === 'utf-8' ? utf8.encode(text) : encodeGbk(text)
+  if (cs !== 'utf-8') return encodeGbk(text)
+  // Lone surrogates: both encoders write U+FFFD's bytes, so the native one changes no signature.
+  return nativeBuffer()?.from(text, 'utf8') ?? utf8.encode(text)
 }
 
 /** Decodes bytes in `charset`, refusing invalid sequences instead of inventing U+FFFD. */

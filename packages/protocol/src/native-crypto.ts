@@ -19,8 +19,15 @@ export interface NodeCrypto {
 
 type GlobalWithProcess = { process?: { getBuiltinModule?: (id: string) => unknown } }
 
-const detected = (globalThis as GlobalWithProcess).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
-let enabled = detected !== undefined
+/** Node's Buffer, for the byte conversions around a native verify (typed structurally too). */
+export interface NodeBufferClass {
+  from(text: string, encoding: 'base64' | 'utf8'): Uint8Array & { toString(encoding: 'base64'): string }
+}
+
+const builtin = (globalThis as GlobalWithProcess).process?.getBuiltinModule
+const detected = builtin?.('node:crypto') as NodeCrypto | undefined
+const detectedBuffer = (builtin?.('node:buffer') as { Buffer: NodeBufferClass } | undefined)?.Buffer
+let enabled = detected !== undefined && detectedBuffer !== undefined
 
 /** Node's crypto when present and enabled, else undefined (windows, workers, or disabled). */
 export function nativeCrypto(): NodeCrypto | undefined {
@@ -28,9 +35,18 @@ export function nativeCrypto(): NodeCrypto | undefined {
 }
 
 /**
+ * Node's Buffer when the native path is on. Its base64 and UTF-8 conversions run in C++: for a
+ * 2048-bit signature and a 20-parameter notify they cost a fifth of `atob` + a copy loop and of
+ * `TextEncoder`, which is most of what separated our verify from a bare `crypto.verify`.
+ */
+export function nativeBuffer(): NodeBufferClass | undefined {
+  return enabled ? detectedBuffer : undefined
+}
+
+/**
  * Turns the native path on or off (on by default in Node). Tests switch it off to prove the
  * WebCrypto path gives byte-identical results.
  */
 export function useNativeCrypto(on: boolean): void {
-  enabled = on && detected !== undefined
+  enabled = on && detected !== undefined && detectedBuffer !== undefined
 }
