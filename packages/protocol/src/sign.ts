@@ -229,6 +229,7 @@ export async function verifyParams(
     }
   }
   const charset = options.charset ?? params['_input_charset'] ?? 'utf-8'
-  const text = stringToSign(params, [...MAPI_UNSIGNED_KEYS, ...(options.alsoExclude ?? [])])
+  const exclude = options.alsoExclude?.length ? [...MAPI_UNSIGNED_KEYS, ...options.alsoExclude] : MAPI_UNSIGNED_KEYS
+  const text = stringToSign(params, exclude)
   return verifyString(text, params['sign'] ?? '', signType as SignType, options.keys, charset)
 }
