@@ -183,6 +183,11 @@ export interface SessionStore {
    * writers racing on one session cannot both win). Returns whether it applied.
    */
   updateSession(id: string, patch: SessionPatch, onlyFrom?: readonly SessionStatus[]): boolean
+  /**
+   * Moves every open session of (`partner`, `outTradeNo`) to `cancelled` with `outcome` (the
+   * merchant cancelled the order), in one statement; answers the ids it moved.
+   */
+  cancelOpenSessionsForOrder(partner: string, outTradeNo: string, outcome: CheckoutOutcome): string[]
   /** Open sessions the poller should look at now: window closed, or past their deadline. */
   dueForPoll(now: number, limit: number): Session[]
   hasNotify(partner: string, notifyId: string): boolean
@@ -348,6 +353,15 @@ export function openSessionStore(path: string): SessionStore {
         where += ` AND status IN (${names.join(', ')})`
       }
       return db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`).run(params).changes === 1
+    },
+    cancelOpenSessionsForOrder(partner, outTradeNo, outcome) {
+      return db
+        .prepare<[string, number, string, string], { id: string }>(
+          `UPDATE sessions SET status = 'cancelled', outcome_json = ?, next_poll_at = NULL, updated_at = ?
+           WHERE partner = ? AND out_trade_no = ? AND status IN ('created', 'at_cashier') RETURNING id`,
+        )
+        .all(JSON.stringify(outcome), Date.now(), partner, outTradeNo)
+        .map((row) => row.id)
     },
     dueForPoll(now, limit) {
       return db

@@ -34,6 +34,12 @@ export interface SessionView {
   outcome?: CheckoutOutcome
 }
 
+/** The answer of `POST /api/merchant/revoke`: how many open sessions of the order were cancelled. */
+export interface RevokedSessions {
+  outTradeNo: string
+  revoked: number
+}
+
 /** Why the window stops: the buyer cancelled, the worker aborted, or the window just closed. */
 export type CancelReason = 'buyer' | 'aborted' | 'window-closed'
 
@@ -62,6 +68,8 @@ export interface SessionService {
   waitView(id: string, waitMs: number, known?: string, signal?: AbortSignal): Promise<SessionView>
   handleReturn(id: string, query: string): Promise<SessionView>
   cancel(id: string, reason: CancelReason): Promise<SessionView>
+  /** Cancels the open sessions of an order, on the merchant's signed revoke (session-revoke.ts). */
+  revokeOrder(params: Params): Promise<RevokedSessions>
   /** The signed pay request of an open session and the gateway it goes to, to render its cashier form. */
   cashierRequest(id: string): { gatewayUrl: string; fields: Params }
   /** One round of the background poller; returns how many sessions it looked at. */
