@@ -70,7 +70,8 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
       return (await signParams(data, { signType: options.signType, keys: options.keys })) as PaymentMethodSpecificData
     },
 
-    signForPaymentApp: (params) => signParams(params, { signType: options.signType, keys: options.keys }),
+    signForPaymentApp: (params) =>
+      signParams({ ...params, partner: options.partner }, { signType: options.signType, keys: options.keys }),
 
     async queryTrade(ref) {
       const result = await client.singleTradeQuery({ tradeNo: ref.tradeNo, outTradeNo: ref.orderId })

@@ -136,7 +136,10 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
     : undefined
   const signForPaymentApp = methodData
     ? (params: Params) =>
-        signParams(params, { signType: methodData.signType ?? 'RSA2', keys: { privateKey: methodData.privateKey } })
+        signParams(
+          { ...params, partner: methodData.partner },
+          { signType: methodData.signType ?? 'RSA2', keys: { privateKey: methodData.privateKey } },
+        )
     : undefined
 
   return {

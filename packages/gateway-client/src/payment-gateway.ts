@@ -100,7 +100,8 @@ export interface PaymentGateway {
   }): Promise<PaymentMethodSpecificData>
   /**
    * Signs a merchant → payment app message (the session revoke of a cancelled order) with the key
-   * and sign type of this merchant's method data; absent where `paymentData` is.
+   * and sign type of this merchant's method data, `partner` set to the one the method data names;
+   * absent where `paymentData` is.
    */
   signForPaymentApp?(params: Params): Promise<Params>
   queryTrade(ref: TradeRef): Promise<TradeLookup>
