@@ -32,6 +32,11 @@ export interface SessionView {
   sessionId: string
   status: SessionStatus
   outcome?: CheckoutOutcome
+  /** What the session was created for, so the service worker can tell it is its own (rule 5). */
+  paymentRequestId: string
+  merchantOrigin: string
+  outTradeNo: string
+  totalFee: string
 }
 
 /** The answer of `POST /api/merchant/revoke`: how many open sessions of the order were cancelled. */
