@@ -132,6 +132,8 @@ describe('signing server for an openapi partner, against the real sandbox', () =
       total_amount: '0.02',
       subject: 'openapi 测试',
       product_code: 'FAST_INSTANT_TRADE_PAY',
+      // The order's signed deadline (it_b_pay, absolute), as whole minutes left.
+      timeout_express: expect.stringMatching(/^\d+m$/),
     })
 
     const location = await payAtCashier(session.cashierUrl)

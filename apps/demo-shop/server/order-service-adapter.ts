@@ -53,6 +53,7 @@ export function createShopOrders(deps: ShopOrdersDeps): ShopOrders {
       createdAt: createdAtOf(order.orderId),
       paidAt: beijingToIso(order.payTime ?? undefined),
       refundedAmount: refunded,
+      ...(order.latePayment ? { latePayment: order.latePayment } : {}),
       notifies,
     }
   }

@@ -33,6 +33,13 @@ export interface MerchantServerConfig {
   publicOrigin?: string | undefined
   /** The payment app's origin, handed to the pages for the polyfill. */
   appOrigin: string
+  /**
+   * Where a cancel revokes the order's payment sessions (default `appOrigin`); a function is read at
+   * each cancel, for a payment app started after the shop.
+   */
+  paymentAppUrl?: string | (() => string) | undefined
+  /** Refund a payment for a cancelled order automatically (default true); false flags it for a person. */
+  refundLatePayments?: boolean | undefined
   /** The full `gateway.do` URL the order service talks to. */
   gatewayUrl: string
   /** The merchant's partner (gateway-client's PartnerConfig): partner id, seller id, keys, sign type. */
@@ -121,6 +128,8 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       showUrl: `${url}/`,
       logger,
       ...(config.orderTtlMs ? { orderTtlMs: config.orderTtlMs } : {}),
+      paymentApp: { url: config.paymentAppUrl ?? config.appOrigin },
+      ...(config.refundLatePayments !== undefined ? { refundLatePayments: config.refundLatePayments } : {}),
     })
     const orders = createShopOrders({ service, store, ledger, totalLabel: `${SHOP_NAME} order` })
     // Finds what a lost notify left behind (paid at Alipay, unpaid here) without anyone asking.

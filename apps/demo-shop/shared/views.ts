@@ -20,6 +20,8 @@ export interface OrderView {
   createdAt: string
   paidAt?: string | undefined
   refundedAmount?: string | undefined
+  /** A cancelled order paid all the same: its refund is under way, or a person must look at it. */
+  latePayment?: 'refunding' | 'needs-review' | undefined
   notifies: NotifyView[]
 }
 

@@ -2,6 +2,7 @@ import {
   APP_PAY_SERVICE,
   PC_PAY_SERVICE,
   WAP_PAY_SERVICE,
+  formatBeijingTime,
   isOpenapiResponse,
   isPaidStatus,
   missingFields,
@@ -62,13 +63,15 @@ export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
       return { payUrl: request.url, form: request.form, channel: wap ? 'mapi-wap' : 'mapi-direct' }
     },
 
-    async paymentData({ order, notifyUrl }) {
-      const data = await signParams(
-        { service: APP_PAY_SERVICE, ...baseRequest(order, notifyUrl) },
-        { signType: options.signType, keys: options.keys },
-      )
-      return data as PaymentMethodSpecificData
+    async paymentData({ order, notifyUrl, expiresAt }) {
+      const data: Params = { service: APP_PAY_SERVICE, ...baseRequest(order, notifyUrl) }
+      // The APP-pay dictionary takes an absolute it_b_pay (mapi-protocol §2.2): a signed deadline.
+      if (expiresAt) data['it_b_pay'] = formatBeijingTime(expiresAt)
+      return (await signParams(data, { signType: options.signType, keys: options.keys })) as PaymentMethodSpecificData
     },
+
+    signForPaymentApp: (params) =>
+      signParams({ ...params, partner: options.partner }, { signType: options.signType, keys: options.keys }),
 
     async queryTrade(ref) {
       const result = await client.singleTradeQuery({ tradeNo: ref.tradeNo, outTradeNo: ref.orderId })

@@ -4,6 +4,7 @@ import {
   OPENAPI_PRODUCT_CODES,
   OPENAPI_RESPONSE_UNSIGNED_KEYS,
   cleanOpenapiSubject,
+  formatBeijingTime,
   isOpenapiResponse,
   isPaidStatus,
   missingFields,
@@ -107,9 +108,11 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
     ? async ({
         order,
         notifyUrl,
+        expiresAt,
       }: {
         order: { orderId: string; subject: string; amount: string }
         notifyUrl: string
+        expiresAt?: Date | undefined
       }) => {
         // The spec's dictionary, as on mapi; the signing server re-signs it as page.pay/wap.pay.
         const data: Params = {
@@ -123,6 +126,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
           total_fee: order.amount,
         }
         if (options.sellerId) data['seller_id'] = options.sellerId
+        if (expiresAt) data['it_b_pay'] = formatBeijingTime(expiresAt)
         const signed = await signParams(data, {
           signType: methodData.signType ?? 'RSA2',
           keys: { privateKey: methodData.privateKey },
@@ -130,9 +134,17 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
         return signed as PaymentMethodSpecificData
       }
     : undefined
+  const signForPaymentApp = methodData
+    ? (params: Params) =>
+        signParams(
+          { ...params, partner: methodData.partner },
+          { signType: methodData.signType ?? 'RSA2', keys: { privateKey: methodData.privateKey } },
+        )
+    : undefined
 
   return {
     ...(paymentData ? { paymentData } : {}),
+    ...(signForPaymentApp ? { signForPaymentApp } : {}),
     kind: 'openapi',
     gatewayUrl: client.gatewayUrl,
     sellerId: options.sellerId,

@@ -92,7 +92,18 @@ export interface PaymentGateway {
   readonly sellerId: string | undefined
   payPage(input: PayPageInput): Promise<PayPage>
   /** PaymentMethodSpecificData for the payment handler; absent where the gateway has no such request. */
-  paymentData?(input: { order: PayPageInput['order']; notifyUrl: string }): Promise<PaymentMethodSpecificData>
+  paymentData?(input: {
+    order: PayPageInput['order']
+    notifyUrl: string
+    /** Signed as an absolute `it_b_pay`: the payment app opens no session for the data after it. */
+    expiresAt?: Date | undefined
+  }): Promise<PaymentMethodSpecificData>
+  /**
+   * Signs a merchant → payment app message (the session revoke of a cancelled order) with the key
+   * and sign type of this merchant's method data, `partner` set to the one the method data names;
+   * absent where `paymentData` is.
+   */
+  signForPaymentApp?(params: Params): Promise<Params>
   queryTrade(ref: TradeRef): Promise<TradeLookup>
   closeTrade(ref: TradeRef & { channel?: string | undefined }): Promise<CloseResult>
   refund(input: GatewayRefundInput): Promise<GatewayRefundResult>

@@ -67,6 +67,10 @@ export interface MerchantOptions {
   showUrl?: string
   orderTtlMs?: number
   onPaid?: OrderServiceDeps['onPaid']
+  /** The payment app a cancel revokes the order's sessions at (see OrderServiceDeps). */
+  paymentApp?: OrderServiceDeps['paymentApp']
+  /** Refund a payment for a cancelled order automatically (default true). */
+  refundLatePayments?: boolean
   logger?: Logger
 }
 
@@ -92,6 +96,8 @@ export async function createMerchant(options: MerchantOptions): Promise<Merchant
     ...(options.showUrl ? { showUrl: options.showUrl } : {}),
     ...(options.orderTtlMs ? { orderTtlMs: options.orderTtlMs } : {}),
     ...(options.onPaid ? { onPaid: options.onPaid } : {}),
+    ...(options.paymentApp ? { paymentApp: options.paymentApp } : {}),
+    ...(options.refundLatePayments !== undefined ? { refundLatePayments: options.refundLatePayments } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   })
   const routes = createOrderRoutes(orders, options.logger ? { logger: options.logger } : {})

@@ -81,7 +81,12 @@ export function checkoutUseCases(ctx: OrderContext): Pick<OrderService, 'create'
           { gateway: gateway.kind },
         )
       }
-      const data = await gateway.paymentData({ order, notifyUrl: deps.notifyUrl })
+      // The order's own deadline, signed: the payment app opens no session for this data after it.
+      const data = await gateway.paymentData({
+        order,
+        notifyUrl: deps.notifyUrl,
+        expiresAt: new Date(order.expiresAt),
+      })
       return { data, total: { currency: 'CNY', value: order.amount } }
     },
   }

@@ -49,6 +49,9 @@ export function confirmUseCase(ctx: OrderContext): Pick<OrderService, 'confirm'>
       const move = payTransition(paidTrade)
       if (await deps.store.transition(orderId, move.from, move.patch, now())) {
         await paid(orderId, 'confirm')
+      } else if ((await mustGet(orderId)).state === 'close') {
+        // Paid after the merchant cancelled: recorded and refunded, never paid (rule 3).
+        await ctx.latePaid(orderId, paidTrade, 'confirm')
       }
       return toView(await mustGet(orderId))
     },

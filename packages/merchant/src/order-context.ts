@@ -4,6 +4,7 @@ import {
   tradeMismatch,
   type PaymentGateway,
   type TradeLookup,
+  type TradeSnapshot,
 } from '@alipay-payment-handler/gateway-client'
 import { ProtocolError, isAmountInRange, isPaidStatus, normalizeAmount } from '@alipay-payment-handler/protocol'
 import { silentLogger, type Logger } from '@alipay-payment-handler/server-runtime'
@@ -33,6 +34,11 @@ export interface OrderContext {
   queryTrade(order: Order): Promise<TradeLookup>
   /** Asks the gateway whether the order is paid, for the amount we expect. */
   gatewaySaysPaid(order: Order): Promise<boolean>
+  /**
+   * A confirmed payment for a cancelled order: recorded and refunded, never paid (order-late-payment).
+   * Set by createOrderService once the refund use case exists.
+   */
+  latePaid(orderId: string, trade: TradeSnapshot, via: PaidVia): Promise<void>
 }
 
 export function assertAmount(amount: unknown, field = 'amount'): string {
@@ -57,7 +63,12 @@ export function assertAmount(amount: unknown, field = 'amount'): string {
 }
 
 export function toView(order: Order): OrderView {
+  const late =
+    order.state === 'close' &&
+    order.tradeNo !== undefined &&
+    (isPaidStatus(order.tradeStatus) || order.refunded !== '0.00')
   return {
+    ...(late ? { latePayment: order.refunded === '0.00' ? ('needs-review' as const) : ('refunding' as const) } : {}),
     orderId: order.orderId,
     subject: order.subject,
     amount: order.amount,
@@ -160,5 +171,6 @@ export function createOrderContext(deps: OrderServiceDeps): OrderContext {
     paid,
     queryTrade,
     gatewaySaysPaid,
+    latePaid: () => Promise.reject(new Error('latePaid is set by createOrderService')),
   }
 }

@@ -1,5 +1,5 @@
 import { isPaidStatus, type Params } from '@alipay-payment-handler/protocol'
-import { GatewayError, tradeMismatch } from '@alipay-payment-handler/gateway-client'
+import { GatewayError, tradeMismatch, type TradeSnapshot } from '@alipay-payment-handler/gateway-client'
 import type { OrderContext } from './order-context.js'
 import type { NotifyResult, OrderService } from './order-types.js'
 import { tradeTransition } from './order-transitions.js'
@@ -7,6 +7,7 @@ import { tradeTransition } from './order-transitions.js'
 /** Receiving the gateway's (or the relay's) notifies: verify, match, confirm, apply once. */
 export function notifyUseCase(ctx: OrderContext): Pick<OrderService, 'notify'> {
   const { deps, now, log, gateway, sellerId, confirmWithGateway, paid, gatewaySaysPaid } = ctx
+  const latePaid = (orderId: string, trade: TradeSnapshot, via: 'notify') => ctx.latePaid(orderId, trade, via)
 
   async function notify(params: Params, charset?: string): Promise<NotifyResult> {
     const parsed = await gateway.parseNotify(params, charset)
@@ -86,14 +87,19 @@ export function notifyUseCase(ctx: OrderContext): Pick<OrderService, 'notify'> {
         }
       }
       const { move, sync } = tradeTransition(trade, order.tradeStatus)
+      const cancelled = order.state === 'close'
       const result = await deps.store.applyNotify(
-        { ...base, orderId, outcome: 'paid', outcomeIfUnchanged: 'updated' },
+        { ...base, orderId, outcome: 'paid', outcomeIfUnchanged: cancelled ? 'late-payment' : 'updated' },
         now(),
         move,
       )
       if (result.duplicate) return { ack: 'success', outcome: 'duplicate', orderId }
-      if (!result.transitioned && sync) await deps.store.transition(orderId, sync.from, sync.patch, now())
-      else if (result.transitioned) await paid(orderId, 'notify')
+      if (result.transitioned) await paid(orderId, 'notify')
+      else if ((await deps.store.get(orderId))?.state === 'close') {
+        // Paid after the merchant cancelled: recorded and refunded, never paid (rule 3).
+        await latePaid(orderId, trade, 'notify')
+        return { ack: 'success', outcome: 'late-payment', orderId }
+      } else if (sync) await deps.store.transition(orderId, sync.from, sync.patch, now())
       await settleRefund()
       return { ack: 'success', outcome: result.transitioned ? 'paid' : 'updated', orderId }
     }

@@ -1,11 +1,19 @@
 import { amountsEqual, isPaidStatus } from '@alipay-payment-handler/protocol'
-import { GatewayError, tradeMismatch, type TradeLookup } from '@alipay-payment-handler/gateway-client'
+import {
+  GatewayError,
+  tradeMismatch,
+  type TradeLookup,
+  type TradeSnapshot,
+} from '@alipay-payment-handler/gateway-client'
 import type { Logger } from '@alipay-payment-handler/server-runtime'
 import type { Order, OrderPatch, OrderState, OrderStore } from './order-store.js'
 import { tradeTransition } from './order-transitions.js'
 
-/** What reconciliation repairs by itself: both are the transitions a notify or check would make. */
-export type RepairAction = 'MARK_PAID' | 'MARK_CLOSED'
+/**
+ * What reconciliation repairs by itself: the transitions a notify or check would make, and the
+ * refund of a payment for a cancelled order (order-late-payment), which never marks it paid.
+ */
+export type RepairAction = 'MARK_PAID' | 'MARK_CLOSED' | 'REFUND_LATE_PAYMENT'
 
 /** Disagreements left to a human: repairing them automatically could lose or invent money. */
 export type NeedsHumanReason =
@@ -15,12 +23,14 @@ export type NeedsHumanReason =
   | 'PAID_LOCALLY_CLOSED_REMOTELY'
   | 'PAID_LOCALLY_UNPAID_REMOTELY'
   | 'PAID_LOCALLY_UNKNOWN_REMOTELY'
+  | 'PAID_AFTER_CANCEL'
 
 /** What the gateway said about one order, and what the order should become. */
 export type Verdict =
   | { kind: 'agree'; sync?: OrderPatch }
   | { kind: 'repair'; action: RepairAction; from: readonly OrderState[]; patch: OrderPatch }
   | { kind: 'flag'; reason: NeedsHumanReason; message: string }
+  | { kind: 'late'; trade: TradeSnapshot }
 
 /** One repair that was applied. */
 export interface RepairedEntry {
@@ -133,6 +143,8 @@ export function judge(order: Order, lookup: TradeLookup, sellerId: string | unde
   const agree = (): Verdict => (sync ? { kind: 'agree', sync } : { kind: 'agree' })
   if (isPaidStatus(trade.status)) {
     if (order.state === 'success') return agree()
+    // Cancelled here, paid there: refunded, never paid (rule 3); the handler does it once.
+    if (order.state === 'close') return { kind: 'late', trade }
     return { kind: 'repair', action: 'MARK_PAID', ...tradeTransition(trade).move }
   }
   if (trade.status === 'TRADE_CLOSED') {
@@ -166,6 +178,8 @@ export interface ReconcileDeps {
   queryTrade(order: Order): Promise<TradeLookup>
   /** Called once for each order this run marked paid (the same hook notify and check call). */
   paid(order: Order): Promise<void>
+  /** A paid trade of a cancelled order: recorded and refunded (the same handler notify and check call). */
+  latePaid(order: Order, trade: TradeSnapshot): Promise<void>
   now: () => number
   log: Logger
 }
@@ -224,6 +238,33 @@ export async function runReconciliation(deps: ReconcileDeps, options: ReconcileO
     if (verdict.kind === 'agree') {
       // Not a disagreement: the newest gateway status, only while the state is still the one judged.
       if (verdict.sync) await deps.store.transition(order.orderId, [order.state], verdict.sync, deps.now())
+      continue
+    }
+    if (verdict.kind === 'late') {
+      await deps.latePaid(order, verdict.trade)
+      const latest = await deps.store.get(order.orderId)
+      // Reported while its refund is not reserved yet (the first run that saw it, or refund off).
+      if (latest && latest.refunded !== order.refunded) {
+        report.repaired.push({
+          orderId: order.orderId,
+          action: 'REFUND_LATE_PAYMENT',
+          from: 'close',
+          to: 'close',
+          tradeStatus: verdict.trade.status,
+          tradeNo: verdict.trade.tradeNo,
+        })
+      } else if (latest?.refunded === '0.00') {
+        report.needsHuman.push({
+          orderId: order.orderId,
+          reason: 'PAID_AFTER_CANCEL',
+          message: 'the order was cancelled here but paid at the gateway, and no refund is reserved',
+          localState: order.state,
+          localAmount: order.amount,
+          tradeStatus: verdict.trade.status,
+          gatewayAmount: verdict.trade.amount,
+          tradeNo: verdict.trade.tradeNo,
+        })
+      }
       continue
     }
     if (verdict.kind === 'flag') {

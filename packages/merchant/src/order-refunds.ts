@@ -1,4 +1,4 @@
-import { cleanRefundReason, compactBeijingTime } from '@alipay-payment-handler/protocol'
+import { cleanRefundReason, compactBeijingTime, isPaidStatus } from '@alipay-payment-handler/protocol'
 import { assertAmount, gatewayFailure, type OrderContext } from './order-context.js'
 import { OrderError } from './order-errors.js'
 import type { OrderService } from './order-types.js'
@@ -51,7 +51,9 @@ export function refundUseCases(ctx: OrderContext): Pick<OrderService, 'refund' |
     async refund(orderId, amount, reason, refundNo) {
       const value = assertAmount(amount)
       const order = await mustGet(orderId)
-      if (order.state !== 'success' || !order.tradeNo) {
+      // A cancelled order paid all the same (order-late-payment) is refunded like a paid one.
+      const latePaid = order.state === 'close' && (isPaidStatus(order.tradeStatus) || order.refunded !== '0.00')
+      if ((order.state !== 'success' && !latePaid) || !order.tradeNo) {
         throw new OrderError(
           'ORDER_STATE_CONFLICT',
           `order ${orderId} is ${order.state}; only paid orders are refunded`,

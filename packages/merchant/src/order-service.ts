@@ -2,6 +2,7 @@ import { generateOrderId } from '@alipay-payment-handler/protocol'
 import { checkoutUseCases } from './order-checkout.js'
 import { confirmUseCase } from './order-confirm.js'
 import { createOrderContext } from './order-context.js'
+import { latePaymentHandler } from './order-late-payment.js'
 import { notifyUseCase } from './order-notify.js'
 import { runReconciliation, type ReconcileReport } from './order-reconcile.js'
 import { refundUseCases } from './order-refunds.js'
@@ -17,12 +18,14 @@ export * from './order-types.js'
 export function createOrderService(deps: OrderServiceDeps): OrderService {
   const ctx = createOrderContext(deps)
   const { now, log, sellerId, queryTrade, paid } = ctx
+  const refunds = refundUseCases(ctx)
+  ctx.latePaid = latePaymentHandler(ctx, refunds.refund)
   let reconciling: Promise<ReconcileReport> | undefined
   return {
     ...checkoutUseCases(ctx),
     ...statusUseCases(ctx),
     ...notifyUseCase(ctx),
-    ...refundUseCases(ctx),
+    ...refunds,
     ...confirmUseCase(ctx),
     generateOrderId: () => generateOrderId(new Date(now())),
 
@@ -34,6 +37,7 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
           sellerId,
           queryTrade,
           paid: (order) => paid(order.orderId, 'reconcile'),
+          latePaid: (order, trade) => ctx.latePaid(order.orderId, trade, 'reconcile'),
           now,
           log,
         },

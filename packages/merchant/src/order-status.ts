@@ -4,6 +4,7 @@ import { gatewayFailure, toView, type OrderContext } from './order-context.js'
 import { OrderError } from './order-errors.js'
 import { SUCCESS_RETURN, type OrderService } from './order-types.js'
 import type { Order } from './order-store.js'
+import { revokeSessions } from './order-revoke.js'
 import { tradeTransition } from './order-transitions.js'
 
 /** Reading and settling an order's state with the gateway: query, check (single_trade_query), cancel. */
@@ -33,6 +34,8 @@ export function statusUseCases(
     const { move, sync } = tradeTransition(trade, order.tradeStatus)
     if (await deps.store.transition(order.orderId, move.from, move.patch, t)) {
       if (move.patch.state === 'success') await paid(order.orderId, 'check')
+    } else if (isPaidStatus(status) && (await mustGet(order.orderId)).state === 'close') {
+      await ctx.latePaid(order.orderId, trade, 'check')
     } else if (sync) {
       await deps.store.transition(order.orderId, sync.from, sync.patch, t)
     }
@@ -85,11 +88,18 @@ export function statusUseCases(
           status: 'success',
         })
       }
-      if (order.state === 'close') return toView(order)
+      if (order.state === 'close') {
+        // A repeated cancel repeats the revoke: the first may not have reached the payment app.
+        await revokeSessions(ctx, orderId)
+        return toView(await mustGet(orderId))
+      }
       await cancelThird(orderId)
       await deps.store.transition(orderId, ['wait', 'timeout'], { state: 'close' }, now())
       const closed = await mustGet(orderId)
       log.info('order.cancelled', { orderId, status: closed.state })
+      // Closed here first, then the payment app's sessions: a payment racing the revoke finds a
+      // closed order and is refunded (order-late-payment), never marked paid.
+      if (closed.state === 'close') await revokeSessions(ctx, orderId)
       return toView(closed)
     },
 

@@ -78,8 +78,9 @@ export interface OrderStore {
   hasNotify(notifyId: string): Promise<boolean>
   notifies(orderId: string): Promise<OrderNotifyRecord[]>
   /**
-   * Reserves `amount` of a paid order for a refund batch: fails (false) when the order is not
-   * `success` or the refunds would exceed the amount paid.
+   * Reserves `amount` of a paid order for a refund batch: fails (false) when the order is neither
+   * `success` nor a cancelled order with a trade (a late payment), or the refunds would exceed the
+   * amount paid.
    */
   reserveRefund(refund: Omit<Refund, 'state' | 'gatewayCode'>, now: number): Promise<boolean>
   /** Settles a batch; a failed one gives its reservation back. */
@@ -374,7 +375,8 @@ export function openSqliteOrderStore(path: string): OrderStore {
         const reserved = db
           .prepare(
             `UPDATE orders SET refunded_fen = refunded_fen + @amountFen, updated_at = @now
-             WHERE order_id = @orderId AND state = 'success' AND refunded_fen + @amountFen <= amount_fen`,
+             WHERE order_id = @orderId AND state IN ('success', 'close') AND trade_no IS NOT NULL
+               AND refunded_fen + @amountFen <= amount_fen`,
           )
           .run({ amountFen, now, orderId: refund.orderId })
         if (reserved.changes !== 1) return false

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { TradeSnapshot } from '@alipay-payment-handler/gateway-client'
-import { payTransition, tradeTransition } from './order-transitions.js'
+import { latePaymentTransition, payTransition, tradeTransition } from './order-transitions.js'
 
 const trade = (status: string | undefined): TradeSnapshot => ({
   outTradeNo: 'D1',
@@ -13,11 +13,11 @@ const trade = (status: string | undefined): TradeSnapshot => ({
 })
 
 describe('the order state machine (tradeTransition)', () => {
-  it('a paid trade moves wait, timeout and close to success with its trade fields', () => {
+  it('a paid trade moves wait and timeout to success with its trade fields, never a cancelled order', () => {
     for (const status of ['TRADE_SUCCESS', 'TRADE_FINISHED']) {
       expect(tradeTransition(trade(status))).toEqual({
         move: {
-          from: ['wait', 'timeout', 'close'],
+          from: ['wait', 'timeout'],
           patch: { state: 'success', tradeStatus: status, tradeNo: '2024T1', payTime: '2024-05-01 10:00:00' },
         },
         sync: { from: ['success'], patch: { tradeStatus: status } },
@@ -41,9 +41,18 @@ describe('the order state machine (tradeTransition)', () => {
 
   it('payTransition keeps the fields of a trade proven paid by the gateway, status or not', () => {
     expect(payTransition(trade(undefined))).toEqual({
-      from: ['wait', 'timeout', 'close'],
+      from: ['wait', 'timeout'],
       patch: { state: 'success', tradeStatus: undefined, tradeNo: '2024T1', payTime: '2024-05-01 10:00:00' },
     })
+  })
+
+  it('a late payment keeps a cancelled order closed and records its trade, the status forward only', () => {
+    expect(latePaymentTransition(trade('TRADE_SUCCESS'))).toEqual({
+      from: ['close'],
+      patch: { tradeStatus: 'TRADE_SUCCESS', tradeNo: '2024T1', payTime: '2024-05-01 10:00:00' },
+    })
+    expect(latePaymentTransition(trade('TRADE_SUCCESS'), 'TRADE_CLOSED').patch).not.toHaveProperty('tradeStatus')
+    expect(latePaymentTransition(trade('TRADE_SUCCESS')).patch.state).toBeUndefined()
   })
 
   it("the recorded gateway status only moves forward in the trade's life", () => {

@@ -14,8 +14,9 @@ export interface Transition {
  * status without changing the state. Pure: notify, check, confirm and reconciliation all call it
  * and then apply it with the store's compare-and-set, so two paths racing never pay twice.
  *
- * - paid (TRADE_SUCCESS, TRADE_FINISHED): wait, timeout and close become success; a paid order
- *   keeps its state and takes the newer status (TRADE_SUCCESS → TRADE_FINISHED).
+ * - paid (TRADE_SUCCESS, TRADE_FINISHED): wait and timeout become success; a paid order keeps its
+ *   state and takes the newer status (TRADE_SUCCESS → TRADE_FINISHED). A cancelled (`close`) order
+ *   never becomes success: its payment is a late one (`latePaymentTransition`), refunded.
  * - TRADE_CLOSED: an unpaid order closes; a paid one (fully refunded) keeps success.
  * - anything else (WAIT_BUYER_PAY): only the status and trade number of an unpaid order.
  *
@@ -50,8 +51,20 @@ export function tradeTransition(
  */
 export function payTransition(trade: TradeSnapshot): Transition {
   return {
-    from: ['wait', 'timeout', 'close'],
+    from: ['wait', 'timeout'],
     patch: { state: 'success', tradeStatus: trade.status, tradeNo: trade.tradeNo, payTime: trade.payTime },
+  }
+}
+
+/**
+ * What a paid trade does to a cancelled order: it records the trade (number, time, and the status
+ * while it moves forward) and keeps the order closed, so the refund can name the trade.
+ */
+export function latePaymentTransition(trade: TradeSnapshot, current?: string | undefined): Transition {
+  const forward = statusRank(trade.status) > statusRank(current)
+  return {
+    from: ['close'],
+    patch: { ...(forward ? { tradeStatus: trade.status } : {}), tradeNo: trade.tradeNo, payTime: trade.payTime },
   }
 }
 

@@ -22,6 +22,12 @@ export interface OrderView {
   payTime: string | null
   refunded: string
   expiresAt: string
+  /**
+   * Only on a cancelled (`close`) order that was paid at the gateway all the same: `refunding` once
+   * a refund of the whole amount is reserved (sent, or settled: see refunds()), `needs-review` while
+   * a person must act (automatic refund off). Such an order never becomes `success` (docs/security.md, rule 3).
+   */
+  latePayment?: 'refunding' | 'needs-review'
 }
 
 /** getPayUrl's answer: a link (and its QR image) for PRE_PAY/pc, a link and a form for WAP_PAY/mobile. */
@@ -40,7 +46,7 @@ export interface PayUrlResult {
 export interface NotifyResult {
   /** `success` when the notify was accepted (also for duplicates), `fail` when it should come again. */
   ack: 'success' | 'fail'
-  outcome: 'paid' | 'closed' | 'updated' | 'duplicate' | 'refund' | 'rejected' | 'unconfirmed'
+  outcome: 'paid' | 'closed' | 'updated' | 'duplicate' | 'refund' | 'rejected' | 'unconfirmed' | 'late-payment'
   orderId?: string
   code?: string
 }
@@ -80,6 +86,17 @@ export interface OrderServiceDeps {
    * browser responses are confirmed with alipay.trade.query.
    */
   confirmWithGateway?: boolean
+  /**
+   * The payment app whose sessions a cancel revokes (its signed `POST /api/merchant/revoke`): its
+   * origin, or a function answering it (read at each cancel). Unreachable, it never blocks the
+   * cancel: the order is closed here all the same, and a late payment is refunded.
+   */
+  paymentApp?: { url: string | (() => string); timeoutMs?: number }
+  /**
+   * A payment that arrives for a cancelled order is refunded in full automatically (default true);
+   * false leaves it for a person (an audit row `FLAG_LATE_PAYMENT`, `latePayment: 'needs-review'`).
+   */
+  refundLatePayments?: boolean
   /**
    * Called once per order, when it becomes paid (by notify, check, confirm or reconciliation):
    * the place to fulfil it. Errors are logged, never undo the payment.

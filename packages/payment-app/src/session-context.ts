@@ -56,8 +56,16 @@ export function createSessionContext(deps: SessionServiceDeps): SessionContext {
     if (!session) throw problem(404, 'session-not-found', `No payment session ${id}.`)
     return session
   }
-  const toView = (s: Session): SessionView =>
-    s.outcome ? { sessionId: s.id, status: s.status, outcome: s.outcome } : { sessionId: s.id, status: s.status }
+  // What the session is for travels with its status: the worker checks it against its own event.
+  const toView = (s: Session): SessionView => ({
+    sessionId: s.id,
+    status: s.status,
+    ...(s.outcome ? { outcome: s.outcome } : {}),
+    paymentRequestId: s.paymentRequestId,
+    merchantOrigin: s.merchantOrigin,
+    outTradeNo: s.outTradeNo,
+    totalFee: s.totalFee,
+  })
 
   const settle = (id: string, status: SessionStatus, outcome?: CheckoutOutcome, tradeNo?: string): boolean => {
     const applied = deps.store.updateSession(

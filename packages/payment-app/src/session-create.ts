@@ -109,6 +109,10 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
       }
       expiresAt = deadline.getTime()
     }
+    // Cancelled by its merchant (a signed revoke): its method data pays nothing any more.
+    if (deps.store.isOrderRevoked(partner.partner, outTradeNo)) {
+      throw problem(410, 'order-cancelled', `Order ${outTradeNo} was cancelled by the merchant.`)
+    }
     if (deps.store.findPaidSession(partner.partner, outTradeNo)) {
       throw problem(409, 'order-already-paid', `Order ${outTradeNo} is already paid.`)
     }

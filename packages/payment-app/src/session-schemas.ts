@@ -36,5 +36,8 @@ export const StatusQuery = v.object({
   status: v.optional(v.pipe(v.string(), v.maxLength(20))),
 })
 
+/** `POST /api/merchant/revoke`: the merchant's signed revoke (protocol's sessionRevokeParams), as one flat map. */
+export const RevokeBody = v.object({ params: v.record(v.string(), v.string('every member must be a string')) })
+
 /** `POST /api/sessions/:id/abort` takes no body. */
 export const EmptyBody = v.object({})

@@ -5,6 +5,7 @@ import { cancelUseCase } from './session-cancel.js'
 import { createUseCase } from './session-create.js'
 import { pollUseCase } from './session-poll.js'
 import { returnUseCase } from './session-return.js'
+import { revokeUseCase } from './session-revoke.js'
 
 import type { SessionService, SessionServiceDeps } from './session-types.js'
 
@@ -22,6 +23,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     ...returnUseCase(ctx),
     ...cancelUseCase(ctx),
     ...pollUseCase(ctx),
+    ...revokeUseCase(ctx),
     view: (id) => toView(mustGet(id)),
     async waitView(id, waitMs, known, signal) {
       const start = mustGet(id)
@@ -41,6 +43,10 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       const session = mustGet(id)
       if (!OPEN_STATUSES.includes(session.status)) {
         throw problem(409, 'session-closed', `Session ${id} is ${session.status}; start a new payment.`)
+      }
+      // Past the signed it_b_pay (or the server's own limit): no buyer goes to the cashier any more.
+      if (ctx.now() >= session.expiresAt) {
+        throw problem(410, 'order-expired', `Session ${id} expired; start a new payment.`)
       }
       return { gatewayUrl: deps.gateway(session.partner).gatewayUrl, fields: session.request }
     },

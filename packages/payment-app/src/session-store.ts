@@ -114,6 +114,18 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
     `,
   },
+  {
+    // Orders their merchant cancelled: no new session opens for them (docs/security.md, rule 3).
+    version: 2,
+    sql: `
+      CREATE TABLE revoked_orders (
+        partner TEXT NOT NULL,
+        out_trade_no TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        PRIMARY KEY (partner, out_trade_no)
+      );
+    `,
+  },
 ]
 
 interface SessionRow {
@@ -183,6 +195,14 @@ export interface SessionStore {
    * writers racing on one session cannot both win). Returns whether it applied.
    */
   updateSession(id: string, patch: SessionPatch, onlyFrom?: readonly SessionStatus[]): boolean
+  /**
+   * The merchant cancelled the order: records it as revoked (so `isOrderRevoked` answers true from
+   * now on) and moves every open session of (`partner`, `outTradeNo`) to `cancelled` with
+   * `outcome`, in one transaction; answers the ids it moved.
+   */
+  cancelOpenSessionsForOrder(partner: string, outTradeNo: string, outcome: CheckoutOutcome): string[]
+  /** Whether the merchant revoked this order (cancelOpenSessionsForOrder). */
+  isOrderRevoked(partner: string, outTradeNo: string): boolean
   /** Open sessions the poller should look at now: window closed, or past their deadline. */
   dueForPoll(now: number, limit: number): Session[]
   hasNotify(partner: string, notifyId: string): boolean
@@ -348,6 +368,29 @@ export function openSessionStore(path: string): SessionStore {
         where += ` AND status IN (${names.join(', ')})`
       }
       return db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`).run(params).changes === 1
+    },
+    cancelOpenSessionsForOrder(partner, outTradeNo, outcome) {
+      return db.transaction(() => {
+        const now = Date.now()
+        db.prepare('INSERT OR IGNORE INTO revoked_orders (partner, out_trade_no, revoked_at) VALUES (?, ?, ?)').run(
+          partner,
+          outTradeNo,
+          now,
+        )
+        return db
+          .prepare<[string, number, string, string], { id: string }>(
+            `UPDATE sessions SET status = 'cancelled', outcome_json = ?, next_poll_at = NULL, updated_at = ?
+             WHERE partner = ? AND out_trade_no = ? AND status IN ('created', 'at_cashier') RETURNING id`,
+          )
+          .all(JSON.stringify(outcome), now, partner, outTradeNo)
+          .map((row) => row.id)
+      })()
+    },
+    isOrderRevoked(partner, outTradeNo) {
+      return (
+        db.prepare('SELECT 1 FROM revoked_orders WHERE partner = ? AND out_trade_no = ?').get(partner, outTradeNo) !==
+        undefined
+      )
     },
     dueForPoll(now, limit) {
       return db

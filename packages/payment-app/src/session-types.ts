@@ -32,6 +32,17 @@ export interface SessionView {
   sessionId: string
   status: SessionStatus
   outcome?: CheckoutOutcome
+  /** What the session was created for, so the service worker can tell it is its own (rule 5). */
+  paymentRequestId: string
+  merchantOrigin: string
+  outTradeNo: string
+  totalFee: string
+}
+
+/** The answer of `POST /api/merchant/revoke`: how many open sessions of the order were cancelled. */
+export interface RevokedSessions {
+  outTradeNo: string
+  revoked: number
 }
 
 /** Why the window stops: the buyer cancelled, the worker aborted, or the window just closed. */
@@ -62,6 +73,8 @@ export interface SessionService {
   waitView(id: string, waitMs: number, known?: string, signal?: AbortSignal): Promise<SessionView>
   handleReturn(id: string, query: string): Promise<SessionView>
   cancel(id: string, reason: CancelReason): Promise<SessionView>
+  /** Cancels the open sessions of an order, on the merchant's signed revoke (session-revoke.ts). */
+  revokeOrder(params: Params): Promise<RevokedSessions>
   /** The signed pay request of an open session and the gateway it goes to, to render its cashier form. */
   cashierRequest(id: string): { gatewayUrl: string; fields: Params }
   /** One round of the background poller; returns how many sessions it looked at. */

@@ -36,7 +36,7 @@ import {
 import { createNotifyReceiver, createOutboxDispatcher } from './notify-relay.js'
 import { SessionEvents } from './session-events.js'
 import { mapiSessionGateway, openapiSessionGateway, type SessionGateway } from './session-gateway.js'
-import { CancelBody, CreateSessionBody, ReturnBody, StatusQuery } from './session-schemas.js'
+import { CancelBody, CreateSessionBody, ReturnBody, RevokeBody, StatusQuery } from './session-schemas.js'
 import { createSessionService, type SessionService } from './session-service.js'
 import { openSessionStore, type SessionStore } from './session-store.js'
 
@@ -174,6 +174,13 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   })
 
   app.post('/api/sessions/:id/abort', async (c) => c.json(await deps.sessions.cancel(c.req.param('id'), 'aborted')))
+
+  // Server to server: the merchant cancelled an order. It sends no Origin and no Fetch Metadata;
+  // its signature (the partner's key) is what admits it, so no page can forge one.
+  app.post('/api/merchant/revoke', async (c) => {
+    const body = await jsonBody(c, RevokeBody)
+    return c.json(await deps.sessions.revokeOrder(body.params))
+  })
 
   // The cashier as an auto-submitting form, for windows that prefer a page to a URL.
   app.get('/api/sessions/:id/cashier', (c) => {

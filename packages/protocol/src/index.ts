@@ -150,3 +150,10 @@ export {
 export { useNativeCrypto } from './native-crypto.js'
 export { certificateSn, rootCertificateSn, readCertificate, pemCertificates } from './cert-sn.js'
 export { missingFields, signatureIsGatewayProof, type MessageKind } from './message-shapes.js'
+export {
+  SESSION_REVOKE_MAX_SKEW_MS,
+  SESSION_REVOKE_SERVICE,
+  checkSessionRevoke,
+  sessionRevokeParams,
+  type SessionRevokeShape,
+} from './session-revoke.js'

@@ -2,7 +2,7 @@ import type { Params } from './form.js'
 import { REQUIRED_RESPONSE_FIELDS } from './types.js'
 
 /** The signed messages a receiver accepts, each with a shape of its own. */
-export type MessageKind = 'mapi-notify' | 'openapi-notify' | 'mapi-response' | 'openapi-response'
+export type MessageKind = 'mapi-notify' | 'openapi-notify' | 'mapi-response' | 'openapi-response' | 'session-revoke'
 
 const MAPI_TRADE_NOTIFY = ['out_trade_no', 'trade_no', 'trade_status', 'total_fee'] as const
 const MAPI_REFUND_NOTIFY = ['batch_no', 'result_details'] as const
@@ -10,6 +10,7 @@ const NOTIFY_COMMON = ['notify_id', 'notify_type', 'notify_time', 'sign', 'sign_
 const OPENAPI_NOTIFY = ['app_id', 'out_trade_no', 'trade_no', 'trade_status', 'total_amount'] as const
 const MAPI_RESPONSE = ['out_trade_no', 'trade_no', 'trade_status', 'total_fee'] as const
 const OPENAPI_RESPONSE = ['app_id', 'out_trade_no', 'trade_no', 'total_amount', 'sign', 'sign_type'] as const
+const SESSION_REVOKE = ['service', 'partner', 'out_trade_no', 'timestamp', 'sign', 'sign_type'] as const
 
 /**
  * The fields a message of `kind` lacks, in a fixed order; empty when its shape is complete.
@@ -33,6 +34,8 @@ export function missingFields(params: Readonly<Record<string, unknown>>, kind: M
         return [...REQUIRED_RESPONSE_FIELDS, ...MAPI_RESPONSE]
       case 'openapi-response':
         return [...OPENAPI_RESPONSE]
+      case 'session-revoke':
+        return [...SESSION_REVOKE]
     }
   })()
   return required.filter((name) => !present(name))

@@ -31,10 +31,13 @@ export async function startSecurityStack(): Promise<SecurityStack> {
   const sandbox = await startSandbox(
     demoSandboxConfig({ port: 0, dbPath: join(dir, 'sandbox.db'), timeScale: 0.0005, log: write }),
   )
-  // The merchant needs the payment app's origin only for /config.json; it is fixed up below.
+  // The merchant needs the payment app's origin for /config.json (unused here) and for the revoke
+  // of a cancel, read at each cancel: the signing server starts after the merchant.
+  let signingUrl = 'http://127.0.0.1:1'
   const merchant = await startMerchant({
     port: 0,
     appOrigin: 'http://127.0.0.1:1',
+    paymentAppUrl: () => signingUrl,
     gatewayUrl: sandbox.gatewayUrl,
     partner: demoPartnerConfig(),
     dataDir: dir,
@@ -52,6 +55,7 @@ export async function startSecurityStack(): Promise<SecurityStack> {
     rateLimits: false,
     gatewayTimeoutMs: 3000,
   })
+  signingUrl = signing.url
   return {
     sandbox,
     signing,

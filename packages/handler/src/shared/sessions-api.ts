@@ -22,6 +22,11 @@ export interface SessionState {
   sessionId?: string
   status: SessionStatus
   outcome?: CheckoutOutcome
+  /** What the server created the session for (older servers leave them out). */
+  paymentRequestId?: string
+  merchantOrigin?: string
+  outTradeNo?: string
+  totalFee?: string
 }
 
 /** What the checkout and the worker call on the signing server. */

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest'
 import type { AlipayPaymentResponse } from '@alipay-payment-handler/protocol'
 import { ABORT_REASONS, handleClientMessage, type ClientMessageDeps } from './client-message.js'
 import type { HandlerResponse } from './events.js'
+import type { SessionState } from '../shared/sessions-api.js'
 import { METHOD, ORIGIN, fakeApi, fakeMessage, storedSession } from './fakes.js'
 import { createPendingResponses } from './pending-responses.js'
 import { createMemorySessionStore, type HandlerSession } from './session-store.js'
@@ -143,17 +144,6 @@ describe('handleClientMessage', () => {
       storedSession({ sessionId: 's-1' }),
     ],
     ['the window never created a session', { get: async () => ({ status: 'paid' as const }) }, storedSession()],
-    [
-      'the server says paid for another order',
-      { get: async () => ({ status: 'paid' as const }) },
-      storedSession({
-        sessionId: 's-1',
-        request: {
-          ...storedSession().request,
-          methodData: { ...storedSession().request.methodData, out_trade_no: 'OTHER' },
-        },
-      }),
-    ],
   ])('never passes on a payment when %s', async (_title, answers, session) => {
     const { api } = fakeApi(answers)
     const { deps, pending } = setup(session, api)
@@ -167,6 +157,40 @@ describe('handleClientMessage', () => {
       code: 'UNCONFIRMED_PAYMENT',
     })
     expect(details).not.toHaveProperty('trade_no')
+  })
+
+  const paidElsewhere = { status: 'paid' as const, outcome: { kind: 'paid' as const, details: verified } }
+  test.each([
+    ['another session', { ...paidElsewhere, sessionId: 's-cheap' }],
+    ['another payment request', { ...paidElsewhere, paymentRequestId: 'req-cheap' }],
+    ['another merchant', { ...paidElsewhere, merchantOrigin: 'http://evil.example' }],
+    ['another order', { ...paidElsewhere, outTradeNo: 'D20250101120000999999' }],
+    ['another amount', { ...paidElsewhere, totalFee: '128.00' }],
+    ['no description at all', { ...paidElsewhere, outTradeNo: undefined, totalFee: undefined }],
+    [
+      'paid details of another order',
+      { ...paidElsewhere, outcome: { kind: 'paid' as const, details: { ...verified, out_trade_no: 'CHEAP' } } },
+    ],
+    [
+      'paid details of another amount',
+      { ...paidElsewhere, outcome: { kind: 'paid' as const, details: { ...verified, total_fee: '0.02' } } },
+    ],
+  ])('rule: the worker resolves only with its own session, never %s', async (_title, state) => {
+    const { api } = fakeApi({ get: async () => state as SessionState })
+    const { deps, pending } = setup(storedSession({ sessionId: 's-1' }), api)
+    const response = pending.wait('req-1')
+    await handleClientMessage(fakeMessage(done({ kind: 'paid', details: verified })), deps)
+    const { details } = await response
+    expect(details).toMatchObject({ success: 'false', cancelled: 'true', reason: 'failed', code: 'SESSION_MISMATCH' })
+    expect(details).not.toHaveProperty('trade_no')
+  })
+
+  test('rule: the window copy of a payment must be of this order and amount too', async () => {
+    const { api } = fakeApi({ get: async () => ({ status: 'paid' }) })
+    const { deps, pending } = setup(storedSession({ sessionId: 's-1' }), api)
+    const response = pending.wait('req-1')
+    await handleClientMessage(fakeMessage(done({ kind: 'paid', details: { ...verified, total_fee: '0.02' } })), deps)
+    expect((await response).details).toMatchObject({ code: 'SESSION_MISMATCH' })
   })
 
   test('passes on the server outcome when it differs from the window report', async () => {

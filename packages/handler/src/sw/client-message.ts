@@ -1,11 +1,12 @@
 import {
+  amountsEqual,
   parseWindowMessage,
   type CheckoutOutcome,
   type OpenerToWindow,
   type WindowToOpener,
 } from '@alipay-payment-handler/protocol'
 import { HANDLER_PREFIX, errorMessage } from '../shared/errors.js'
-import type { SessionsApi } from '../shared/sessions-api.js'
+import type { SessionState, SessionsApi } from '../shared/sessions-api.js'
 import type { ClientMessageLike, HandlerResponse } from './events.js'
 import type { PendingResponses } from './pending-responses.js'
 import { cancelledResponse, responseForOutcome } from './responses.js'
@@ -136,13 +137,56 @@ async function decide(
   } catch (error) {
     return unconfirmed(errorMessage(error))
   }
+  // The window names the session; the worker resolves only with the one created for its own event.
+  const foreign = notThisRequest(session, state, outcome)
+  if (foreign) {
+    return cancelledResponse(methodName, 'failed', {
+      code: 'SESSION_MISMATCH',
+      message: `${HANDLER_PREFIX} The reported payment is not the one this request asked for (${foreign}).`,
+    })
+  }
   if (state.outcome) {
     if (state.outcome.kind === 'paid' && state.status !== 'paid') return unconfirmed(`status ${state.status}`)
     return responseForOutcome(methodName, state.outcome)
   }
   if (state.status !== 'paid') return unconfirmed(`status ${state.status}`)
-  // The server says paid but keeps no outcome: accept the window's copy only for this very order.
-  const expected = session.request.methodData.out_trade_no
-  if (expected !== undefined && outcome.details.out_trade_no !== expected) return unconfirmed('another order')
+  // The server says paid but keeps no outcome: the window's copy passed the same checks above.
   return responseForOutcome(methodName, outcome)
+}
+
+/**
+ * Why the server's session is not the one this worker created for the `paymentrequest` event, or
+ * undefined when it is: the same session id, payment request, merchant origin, order and amount,
+ * and paid details (the server's, or the window's copy) of that order and amount (docs/security.md,
+ * rule 5). A server that names none of them is refused too.
+ */
+export function notThisRequest(
+  session: HandlerSession,
+  state: SessionState,
+  reported: CheckoutOutcome,
+): string | undefined {
+  const { request } = session
+  const order = request.methodData.out_trade_no
+  const total = request.total.value
+  if (state.sessionId !== session.sessionId) return 'another session'
+  if (state.paymentRequestId !== session.paymentRequestId) return 'another payment request'
+  if (state.merchantOrigin !== request.merchantOrigin) return 'another merchant'
+  if (state.outTradeNo !== order) return 'another order'
+  if (!sameAmount(state.totalFee, total)) return 'another amount'
+  const paid = state.outcome?.kind === 'paid' ? state.outcome : reported.kind === 'paid' ? reported : undefined
+  if (paid) {
+    const details = paid.details as unknown as Record<string, unknown>
+    if (details['out_trade_no'] !== order) return 'another order'
+    if (!sameAmount(details['total_fee'] ?? details['total_amount'], total)) return 'another amount'
+  }
+  return undefined
+}
+
+function sameAmount(a: unknown, b: string): boolean {
+  if (typeof a !== 'string') return false
+  try {
+    return amountsEqual(a, b)
+  } catch {
+    return false
+  }
 }

@@ -91,13 +91,26 @@ export function storedSession(overrides: Partial<HandlerSession> = {}): HandlerS
   }
 }
 
+/** What the signing server says session `id` was created for: by default, storedSession()'s request. */
+export function serverSession(id: string): Omit<SessionState, 'status'> {
+  return {
+    sessionId: id,
+    paymentRequestId: 'req-1',
+    merchantOrigin: MERCHANT,
+    outTradeNo: 'D20250101120000123456',
+    totalFee: '0.01',
+  }
+}
+
 /** A sessions API whose answers the test sets, recording every call. */
 export function fakeApi(answers: { get?: () => Promise<SessionState>; abort?: () => Promise<SessionState> } = {}) {
   const calls: string[] = []
   const api: Pick<SessionsApi, 'get' | 'abort'> = {
-    get(id) {
+    async get(id) {
       calls.push(`get ${id}`)
-      return answers.get ? answers.get() : Promise.reject(new Error('no answer set'))
+      if (!answers.get) throw new Error('no answer set')
+      // The server names what the session is for; by default, the stored session's own request.
+      return { ...serverSession(id), ...(await answers.get()) }
     },
     abort(id) {
       calls.push(`abort ${id}`)
