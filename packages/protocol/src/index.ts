@@ -150,3 +150,22 @@ export {
 export { useNativeCrypto } from './native-crypto.js'
 export { certificateSn, rootCertificateSn, readCertificate, pemCertificates } from './cert-sn.js'
 export { missingFields, signatureIsGatewayProof, type MessageKind } from './message-shapes.js'
+export {
+  BILL_TYPES,
+  TRADE_DETAIL_COLUMNS,
+  TRADE_SUMMARY_COLUMNS,
+  ACCOUNT_DETAIL_COLUMNS,
+  ACCOUNT_SUMMARY_COLUMNS,
+  parseBillDate,
+  parseStatement,
+  statementAmount,
+  statementFileNames,
+  buildStatementZip,
+  type BillType,
+  type BillPeriod,
+  type TradeDetailRow,
+  type AccountDetailRow,
+  type StatementRow,
+  type StatementEntry,
+  type StatementInput,
+} from './statement.js'
