@@ -5,7 +5,7 @@ import type { Order, OrderPatch, OrderState, OrderStore } from './order-store.js
 import { tradeTransition } from './order-transitions.js'
 
 /** What reconciliation repairs by itself: both are the transitions a notify or check would make. */
-export type RepairAction = 'MARK_PAID' | 'MARK_CLOSED'
+export type RepairAction = 'MARK_PAID' | 'MARK_CLOSED' | 'MARK_REFUNDED'
 
 /** Disagreements left to a human: repairing them automatically could lose or invent money. */
 export type NeedsHumanReason =
@@ -15,6 +15,10 @@ export type NeedsHumanReason =
   | 'PAID_LOCALLY_CLOSED_REMOTELY'
   | 'PAID_LOCALLY_UNPAID_REMOTELY'
   | 'PAID_LOCALLY_UNKNOWN_REMOTELY'
+  // Found only by reading the statement (statement-reconcile.ts).
+  | 'MISSING_LOCALLY'
+  | 'MISSING_REMOTELY'
+  | 'REFUND_MISMATCH'
 
 /** What the gateway said about one order, and what the order should become. */
 export type Verdict =
@@ -30,6 +34,8 @@ export interface RepairedEntry {
   to: OrderState
   tradeStatus: string | undefined
   tradeNo: string | undefined
+  /** MARK_REFUNDED: the refund settled. */
+  refundNo?: string
 }
 
 /** One disagreement for a human. */
@@ -37,8 +43,9 @@ export interface NeedsHumanEntry {
   orderId: string
   reason: NeedsHumanReason
   message: string
-  localState: OrderState
-  localAmount: string
+  /** Undefined when the shop has no such order (a statement's MISSING_LOCALLY). */
+  localState: OrderState | undefined
+  localAmount: string | undefined
   tradeStatus: string | undefined
   gatewayAmount: string | undefined
   tradeNo: string | undefined
