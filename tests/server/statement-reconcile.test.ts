@@ -72,7 +72,7 @@ async function payOutside(outTradeNo: string, amount: string) {
     subject: 'outside',
   })
   expect(created.ok).toBe(true)
-  await scanAndPay((created as { response: { qr_code: string } }).response.qr_code)
+  await scanAndPay(String(created.response['qr_code']))
   return client
 }
 
