@@ -23,6 +23,7 @@ import { failure, openapiReply, type OpenapiFailure } from './openapi-reply.js'
 import { isOpenapiRefusal, OPENAPI_PAGE_METHODS, readOpenapiRequest, type OpenapiRequest } from './openapi-request.js'
 import { OpenapiRefunds } from './openapi-refunds.js'
 import { statementUrl } from './statements.js'
+import { alipayCertDownload } from './cert-mode.js'
 import type { Trade } from './store.js'
 import { pageHeaders } from './views/layout.js'
 import { openapiErrorPage } from './views/pages.js'
@@ -89,6 +90,8 @@ export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Resp
       return openapiReply(deps, target, book.refundQuery(request))
     case OPENAPI_METHODS.billDownloadUrl:
       return openapiReply(deps, target, statementUrl(deps, request, c))
+    case OPENAPI_METHODS.certDownload:
+      return openapiReply(deps, target, alipayCertDownload(deps.config, request.biz))
   }
 }
 
