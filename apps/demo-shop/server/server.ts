@@ -8,6 +8,7 @@ import {
   openSqliteOrderStore,
   orderGatewayDeps,
   scheduleReconciliation,
+  scheduleStatementReconciliation,
 } from '@alipay-payment-handler/merchant'
 import {
   answerClientErrors,
@@ -59,6 +60,8 @@ export interface MerchantServerConfig {
   requestTimeoutMs?: number | undefined
   /** Time between reconciliation runs; default 10 minutes. */
   reconcileIntervalMs?: number | undefined
+  /** Beijing hour at which yesterday's statement is reconciled (openapi only); default 10. */
+  statementReconcileHour?: number | undefined
 }
 
 /** Often enough that a lost notify is repaired within minutes, rarely enough to spare the gateway. */
@@ -81,6 +84,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
   const logger = config.logger ?? createLogger({ name: 'demo-merchant' })
   let handler: ((request: Request) => Response | Promise<Response>) | undefined
   let reconcileLoop: Loop | undefined
+  let statementLoop: Loop | undefined
   const hostname = config.hostname ?? '127.0.0.1'
   const listener = serve({
     fetch: (request: Request) =>
@@ -137,6 +141,13 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       intervalMs: config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
       logger,
     })
+    // Once a day, the statement: also finds money the shop never heard of (openapi only).
+    if (config.partner.kind === 'openapi') {
+      statementLoop = scheduleStatementReconciliation(service, {
+        ...(config.statementReconcileHour !== undefined ? { hour: config.statementReconcileHour } : {}),
+        logger,
+      })
+    }
     const app = createMerchantApp({
       orders,
       publicDir: config.publicDir,
@@ -156,6 +167,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     handler = (request) => app.fetch(request)
   } catch (error) {
     await reconcileLoop?.stop()
+    await statementLoop?.stop()
     await closeListener()
     store?.close()
     ledger?.close()
@@ -167,6 +179,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     close() {
       closing ??= (async () => {
         await reconcileLoop?.stop()
+        await statementLoop?.stop()
         await closeListener()
         store?.close()
         ledger?.close()

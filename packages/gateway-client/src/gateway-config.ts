@@ -61,6 +61,7 @@ export function createPaymentGateway(config: GatewayConfig): PaymentGateway {
         ...(config.signType ? { signType: config.signType } : {}),
       }),
       sellerId: config.sellerId,
+      ...(config.fetch ? { fetch: config.fetch } : {}),
       ...((config.partner ?? config.sellerId)
         ? {
             methodData: {

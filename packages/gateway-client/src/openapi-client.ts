@@ -2,6 +2,7 @@ import {
   bizContent,
   encodeForm,
   formatBeijingTime,
+  OPENAPI_METHODS,
   signOpenapiRequest,
   verifyOpenapiReply,
   type OpenapiSignType,
@@ -9,6 +10,7 @@ import {
 } from '@alipay-payment-handler/protocol'
 import { GatewayError, gatewayReplyText } from './gateway-error.js'
 import { httpClientFor } from './http-client.js'
+import { certificateParams, replyKey, type OpenapiCertificates } from './openapi-cert.js'
 
 /**
  * Everything that decides which openapi gateway we talk to, with the names of
@@ -20,8 +22,13 @@ export interface OpenapiClientOptions {
   appId: string
   /** The app's RSA private key (signs requests). PEM or bare base64 PKCS#8. */
   privateKey: string
-  /** Alipay's public key (verifies replies and notifications), not the app's own (openapi-protocol §11.7). */
+  /**
+   * Alipay's public key (verifies replies and notifications), not the app's own (openapi-protocol §11.7).
+   * In certificate mode, the key of `certificates`' current Alipay certificate is used instead.
+   */
   publicKey: string
+  /** Certificate mode (openapi-protocol §3.6): see `loadOpenapiCertificates`. */
+  certificates?: OpenapiCertificates | undefined
   /** RSA2 (default) or RSA. */
   signType?: OpenapiSignType
   fetch?: typeof fetch
@@ -83,6 +90,7 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const now = options.now ?? (() => new Date())
   const signType = options.signType ?? 'RSA2'
+  const certificates = options.certificates
 
   async function sign(method: string, biz: Record<string, unknown>, extra: OpenapiExtra = {}): Promise<Params> {
     const params: Params = {
@@ -99,6 +107,7 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
     // Never send an empty parameter: SDKs disagree on whether it is signed (openapi-protocol §3.2).
     if (extra.notifyUrl) params['notify_url'] = extra.notifyUrl
     if (extra.returnUrl) params['return_url'] = extra.returnUrl
+    if (certificates) Object.assign(params, certificateParams(certificates))
     return signOpenapiRequest(params, options.privateKey)
   }
 
@@ -117,7 +126,10 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
     gatewayUrl: options.gatewayUrl,
     appId: options.appId,
     signType,
-    publicKey: options.publicKey,
+    // In certificate mode, the current certificate's key: it changes when Alipay renews it.
+    get publicKey() {
+      return certificates ? certificates.publicKey : options.publicKey
+    },
 
     async pageRequest(method, biz, extra) {
       const signed = await sign(method, biz, extra)
@@ -131,7 +143,12 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
 
     async call(method, biz, extra) {
       const body = await post(method, await sign(method, biz, extra))
-      const verified = await verifyOpenapiReply(body, method, { publicKey: options.publicKey }, signType)
+      const publicKey = certificates
+        ? await replyKey(certificates, body, method, signType, async (sn) =>
+            post(OPENAPI_METHODS.certDownload, await sign(OPENAPI_METHODS.certDownload, { alipay_cert_sn: sn })),
+          )
+        : options.publicKey
+      const verified = await verifyOpenapiReply(body, method, { publicKey }, signType)
       if (verified.ok) {
         const code = text(verified.response['code']) ?? ''
         if (code === SUCCESS_CODE) return { ok: true, response: verified.response }

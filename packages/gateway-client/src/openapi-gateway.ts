@@ -17,6 +17,7 @@ import {
 } from '@alipay-payment-handler/protocol'
 import { GatewayError } from './gateway-error.js'
 import type { OpenapiCallResult, OpenapiClient } from './openapi-client.js'
+import { openapiStatementRows } from './openapi-statement.js'
 import type { PaymentGateway, TradeRef } from './payment-gateway.js'
 import type { TradeSnapshot } from './trade-snapshot.js'
 
@@ -34,6 +35,8 @@ export interface OpenapiGatewayOptions {
    * `paymentData` is not offered.
    */
   methodData?: { partner: string; privateKey: string; signType?: 'RSA2' | 'RSA' } | undefined
+  /** Downloads statements (default: the global fetch). */
+  fetch?: typeof fetch | undefined
 }
 
 /** openapi-protocol §5 methods: protocol's table, still exported here for this package's callers. */
@@ -265,6 +268,8 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
         ...(appId !== client.appId ? { foreign: 'APP_ID_MISMATCH' } : {}),
       }
     },
+
+    statementRows: (request) => openapiStatementRows(client, request, options.fetch ? { fetch: options.fetch } : {}),
 
     // openapi has no notify_verify: the signature is the proof (openapi-protocol §0.1).
     confirmNotify: async () => undefined,

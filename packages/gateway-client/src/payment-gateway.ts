@@ -1,4 +1,5 @@
-import type { Params, PaymentMethodSpecificData } from '@alipay-payment-handler/protocol'
+import type { Params, PaymentMethodSpecificData, StatementRow } from '@alipay-payment-handler/protocol'
+import type { StatementRequest } from './openapi-statement.js'
 import type { TradeLookup, TradeSnapshot } from './trade-snapshot.js'
 
 /** Pay types: the order service's PRE_PAY (QR) and WAP_PAY (mobile form), and their pc/mobile aliases (openapi-protocol §9). */
@@ -122,4 +123,9 @@ export interface PaymentGateway {
    */
   confirmNotify(notifyId: string): Promise<boolean | undefined>
   verifyPaymentResponse(details: Record<string, unknown>): Promise<VerifiedResponse>
+  /**
+   * The rows of a day's or month's statement, streamed (openapi
+   * `alipay.data.dataservice.bill.downloadurl.query`); absent on gateways without one (mapi).
+   */
+  statementRows?(request: StatementRequest): AsyncIterable<StatementRow>
 }

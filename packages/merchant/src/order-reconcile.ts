@@ -13,7 +13,7 @@ import { tradeTransition } from './order-transitions.js'
  * What reconciliation repairs by itself: the transitions a notify or check would make, and the
  * refund of a payment for a cancelled order (order-late-payment), which never marks it paid.
  */
-export type RepairAction = 'MARK_PAID' | 'MARK_CLOSED' | 'REFUND_LATE_PAYMENT'
+export type RepairAction = 'MARK_PAID' | 'MARK_CLOSED' | 'MARK_REFUNDED' | 'REFUND_LATE_PAYMENT'
 
 /** Disagreements left to a human: repairing them automatically could lose or invent money. */
 export type NeedsHumanReason =
@@ -24,6 +24,10 @@ export type NeedsHumanReason =
   | 'PAID_LOCALLY_UNPAID_REMOTELY'
   | 'PAID_LOCALLY_UNKNOWN_REMOTELY'
   | 'PAID_AFTER_CANCEL'
+  // Found only by reading the statement (statement-reconcile.ts).
+  | 'MISSING_LOCALLY'
+  | 'MISSING_REMOTELY'
+  | 'REFUND_MISMATCH'
 
 /** What the gateway said about one order, and what the order should become. */
 export type Verdict =
@@ -40,6 +44,8 @@ export interface RepairedEntry {
   to: OrderState
   tradeStatus: string | undefined
   tradeNo: string | undefined
+  /** MARK_REFUNDED: the refund settled. */
+  refundNo?: string
 }
 
 /** One disagreement for a human. */
@@ -47,8 +53,9 @@ export interface NeedsHumanEntry {
   orderId: string
   reason: NeedsHumanReason
   message: string
-  localState: OrderState
-  localAmount: string
+  /** Undefined when the shop has no such order (a statement's MISSING_LOCALLY). */
+  localState: OrderState | undefined
+  localAmount: string | undefined
   tradeStatus: string | undefined
   gatewayAmount: string | undefined
   tradeNo: string | undefined

@@ -6,6 +6,8 @@ import { latePaymentHandler } from './order-late-payment.js'
 import { notifyUseCase } from './order-notify.js'
 import { runReconciliation, type ReconcileReport } from './order-reconcile.js'
 import { refundUseCases } from './order-refunds.js'
+import { runStatementReconciliation, type StatementReconcileReport } from './statement-reconcile.js'
+import { OrderError } from './order-errors.js'
 import { statusUseCases } from './order-status.js'
 import type { OrderService, OrderServiceDeps } from './order-types.js'
 
@@ -17,10 +19,11 @@ export * from './order-types.js'
  */
 export function createOrderService(deps: OrderServiceDeps): OrderService {
   const ctx = createOrderContext(deps)
-  const { now, log, sellerId, queryTrade, paid } = ctx
+  const { now, log, sellerId, queryTrade, paid, gateway } = ctx
   const refunds = refundUseCases(ctx)
   ctx.latePaid = latePaymentHandler(ctx, refunds.refund)
   let reconciling: Promise<ReconcileReport> | undefined
+  const statementRuns = new Map<string, Promise<StatementReconcileReport>>()
   return {
     ...checkoutUseCases(ctx),
     ...statusUseCases(ctx),
@@ -44,6 +47,25 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
         options,
       ).finally(() => (reconciling = undefined))
       return reconciling
+    },
+
+    reconcileStatement(options) {
+      const statementRows = gateway.statementRows?.bind(gateway)
+      if (!statementRows) {
+        return Promise.reject(
+          new OrderError('NOT_SUPPORTED_BY_GATEWAY', `the ${gateway.kind} gateway has no statement to reconcile with`),
+        )
+      }
+      // One run per statement at a time, as with reconcile().
+      let run = statementRuns.get(options.billDate)
+      if (!run) {
+        run = runStatementReconciliation(
+          { store: deps.store, statementRows, paid: (order) => paid(order.orderId, 'reconcile'), now, log },
+          options,
+        ).finally(() => statementRuns.delete(options.billDate))
+        statementRuns.set(options.billDate, run)
+      }
+      return run
     },
 
     async latestReconciliation() {

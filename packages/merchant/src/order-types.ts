@@ -3,6 +3,7 @@ import type { KeyRing, Params, PaymentMethodSpecificData, SignType } from '@alip
 import type { MapiClient, PayType, PaymentGateway } from '@alipay-payment-handler/gateway-client'
 import type { Logger } from '@alipay-payment-handler/server-runtime'
 import type { ReconcileOptions, ReconcileReport } from './order-reconcile.js'
+import type { StatementReconcileOptions, StatementReconcileReport } from './statement-reconcile.js'
 import type { Order, OrderState, OrderStore, Refund } from './order-store.js'
 
 export { PAY_TYPES, type PayType } from '@alipay-payment-handler/gateway-client'
@@ -134,6 +135,11 @@ export interface OrderService {
    * repaired (audited), and reports what needs a human. Concurrent calls share one run.
    */
   reconcile(options?: ReconcileOptions): Promise<ReconcileReport>
+  /**
+   * Reconciles one day's (or month's) statement with the orders and refunds: repairs lost
+   * payments and refunds (audited), flags the rest (openapi only: mapi has no statement API here).
+   */
+  reconcileStatement(options: StatementReconcileOptions): Promise<StatementReconcileReport>
   /** The latest finished reconciliation report (kept in the store, so it survives a restart). */
   latestReconciliation(): Promise<ReconcileReport | undefined>
 }

@@ -8,7 +8,10 @@ import {
   createPartnerRegistry,
   readPartnerConfigs,
 } from '@alipay-payment-handler/gateway-client'
+import { parseBillDate } from '@alipay-payment-handler/protocol'
 import type { ReconcileReport } from './order-reconcile.js'
+import type { StatementReconcileReport } from './statement-reconcile.js'
+import { OrderError } from './order-errors.js'
 import { createOrderService } from './order-service.js'
 import { openSqliteOrderStore } from './order-store.js'
 
@@ -20,9 +23,11 @@ export interface CliIo {
 }
 
 const USAGE = `Usage: npm run reconcile -- [--db path] [--gateway URL] [--since ISO-date] [--limit n] [--json]
+       npm run reconcile -- --statement yyyy-MM-dd [--db path] [--gateway URL] [--json]
 
 Checks the orders of the order-service database against the gateway, repairs lost notifies and
-closed trades, and reports what needs a human. Keys come from the same environment as the server
+closed trades, and reports what needs a human. With --statement (openapi only), reads that Beijing
+day's (or yyyy-MM month's) statement instead and compares it both ways with the orders and refunds. Keys come from the same environment as the server
 (mapi: ALIPAY_PARTNER, ALIPAY_MD5_KEY, … or ALIPAY_PARTNERS_FILE; openapi: ALIPAY_APP_ID,
 ALIPAY_APP_PRIVATE_KEY(_FILE), ALIPAY_PUBLIC_KEY(_FILE)).
 Exit status: 0 nothing left to do, 1 something needs a human or could not be checked, 2 usage.`
@@ -31,9 +36,13 @@ Exit status: 0 nothing left to do, 1 something needs a human or could not be che
 const DEFAULT_DB = '.data/merchant-orders.db'
 const DEFAULT_GATEWAY = 'http://localhost:4300/gateway.do'
 
-function summary(report: ReconcileReport): string {
+function summary(report: ReconcileReport | StatementReconcileReport): string {
+  const scope =
+    'statement' in report
+      ? `statement ${report.statement.billDate} (${report.statement.payments} payments, ${report.statement.refunds} refunds)`
+      : `since ${report.since}`
   const lines = [
-    `reconciliation #${report.runId}: ${report.checked} checked since ${report.since}, ` +
+    `reconciliation #${report.runId}: ${report.checked} checked, ${scope}, ` +
       `${report.repaired.length} repaired, ${report.needsHuman.length} need a human, ${report.errors.length} failed`,
   ]
   for (const r of report.repaired) lines.push(`  repaired  ${r.orderId}  ${r.action}  ${r.from} → ${r.to}`)
@@ -73,6 +82,7 @@ export async function reconcileCli(argv: readonly string[], io: CliIo): Promise<
         gateway: { type: 'string' },
         since: { type: 'string' },
         limit: { type: 'string' },
+        statement: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -95,6 +105,10 @@ export async function reconcileCli(argv: readonly string[], io: CliIo): Promise<
     io.stderr(`--since must be an ISO 8601 date such as 2024-05-01T00:00:00Z\n\n${USAGE}`)
     return 2
   }
+  if (args.statement !== undefined && !parseBillDate(args.statement)) {
+    io.stderr(`--statement must be a Beijing day yyyy-MM-dd or month yyyy-MM\n\n${USAGE}`)
+    return 2
+  }
   const logger = createLogger({ name: 'reconcile', level: 'warn', write: (line) => io.stderr(line) })
   let store
   try {
@@ -108,15 +122,18 @@ export async function reconcileCli(argv: readonly string[], io: CliIo): Promise<
       notifyUrl: 'http://localhost/notify',
       logger,
     })
-    const report = await orders.reconcile({
-      trigger: 'cli',
-      ...(args.since ? { since: args.since } : {}),
-      ...(limit ? { limit } : {}),
-    })
+    const report = args.statement
+      ? await orders.reconcileStatement({ billDate: args.statement, trigger: 'cli' })
+      : await orders.reconcile({
+          trigger: 'cli',
+          ...(args.since ? { since: args.since } : {}),
+          ...(limit ? { limit } : {}),
+        })
     io.stdout(args.json ? JSON.stringify(report, null, 2) : summary(report))
     return report.needsHuman.length > 0 || report.errors.length > 0 ? 1 : 0
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof TypeError) {
+    const unsupported = error instanceof OrderError && error.code === 'NOT_SUPPORTED_BY_GATEWAY'
+    if (error instanceof ConfigError || error instanceof TypeError || unsupported) {
       io.stderr(error.message)
       return 2
     }

@@ -15,6 +15,7 @@ export type ProtocolErrorCode =
   | 'ENCODING'
   | 'XML_MALFORMED'
   | 'AMOUNT_INVALID'
+  | 'STATEMENT_MALFORMED'
 
 /** Base of every error thrown by `protocol/`: a stable `code`, structured `details`, one prefix. */
 export class ProtocolError extends Error {

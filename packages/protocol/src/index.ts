@@ -157,3 +157,22 @@ export {
   sessionRevokeParams,
   type SessionRevokeShape,
 } from './session-revoke.js'
+export {
+  BILL_TYPES,
+  TRADE_DETAIL_COLUMNS,
+  TRADE_SUMMARY_COLUMNS,
+  ACCOUNT_DETAIL_COLUMNS,
+  ACCOUNT_SUMMARY_COLUMNS,
+  parseBillDate,
+  parseStatement,
+  statementAmount,
+  statementFileNames,
+  buildStatementZip,
+  type BillType,
+  type BillPeriod,
+  type TradeDetailRow,
+  type AccountDetailRow,
+  type StatementRow,
+  type StatementEntry,
+  type StatementInput,
+} from './statement.js'

@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { loadMapiVectors } from '../../../tests/support/vectors.js'
 import { assertKeyUsable, importPrivateKey, importPublicKey, readKey } from './keys.js'
@@ -53,5 +57,32 @@ describe('key formats', () => {
     const v = loadMapiVectors('rsa')[0]!
     await expect(assertKeyUsable(v.private_key_pem!, 'sign')).resolves.toBeUndefined()
     await expect(assertKeyUsable(v.public_key_pem!, 'verify')).resolves.toBeUndefined()
+  })
+})
+
+describe('a certificate where a public key is expected', () => {
+  // A self-signed certificate over this file's key pair, made with openssl (Node cannot issue one).
+  const dir = mkdtempSync(join(tmpdir(), 'keys-cert-'))
+  writeFileSync(join(dir, 'key.pem'), pem.pkcs8)
+  const certificate = execFileSync('openssl', [
+    'req',
+    '-x509',
+    '-key',
+    join(dir, 'key.pem'),
+    '-subj',
+    '/CN=keys test',
+    '-days',
+    '1',
+    '-sha256',
+  ]).toString()
+  rmSync(dir, { recursive: true })
+
+  test('is taken for the key inside it, and refused where a private key belongs', async () => {
+    expect(readKey(certificate).kind).toBe('x509-certificate')
+    const signature = await signString('hello', 'RSA2', { privateKey: pem.pkcs8 })
+    expect((await verifyString('hello', signature, 'RSA2', { publicKey: certificate })).ok).toBe(true)
+    expect((await verifyString('hullo', signature, 'RSA2', { publicKey: certificate })).ok).toBe(false)
+    await expect(importPrivateKey(certificate, 'RSA2')).rejects.toMatchObject({ code: 'KEY_KIND' })
+    await expect(assertKeyUsable(certificate, 'verify')).resolves.toBeUndefined()
   })
 })

@@ -1,5 +1,5 @@
 import { base64ToBytes } from './base64.js'
-import { readTlv } from './der.js'
+import { children, readTlv } from './der.js'
 import { ProtocolError } from './errors.js'
 import { nativeCrypto, type NodeCrypto } from './native-crypto.js'
 
@@ -11,7 +11,7 @@ export type RsaSignType = 'RSA' | 'RSA2'
 const HASH: Record<RsaSignType, 'SHA-1' | 'SHA-256'> = { RSA: 'SHA-1', RSA2: 'SHA-256' }
 
 /** What a key text turned out to hold, so a key in the wrong slot gets a precise error. */
-export type KeyKind = 'pkcs8-private' | 'pkcs1-private' | 'spki-public' | 'pkcs1-public'
+export type KeyKind = 'pkcs8-private' | 'pkcs1-private' | 'spki-public' | 'pkcs1-public' | 'x509-certificate'
 
 /** OID 1.2.840.113549.1.1.1 (rsaEncryption) with its NULL parameters, DER-encoded. */
 const RSA_ALGORITHM_ID = Uint8Array.from([
@@ -32,6 +32,8 @@ export function sniffKeyKind(der: Uint8Array): KeyKind {
   const first = readTlv(der, outer.start)
   const second = readTlv(der, first.start + first.length)
   if (first.tag === 0x30 && second.tag === 0x03) return 'spki-public'
+  // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm SEQUENCE, BIT STRING }.
+  if (first.tag === 0x30 && second.tag === 0x30) return 'x509-certificate'
   if (first.tag === 0x02 && second.tag === 0x30) return 'pkcs8-private'
   if (first.tag === 0x02 && second.tag === 0x02) {
     // RSAPrivateKey starts with version 0 and has 9 integers; RSAPublicKey has just n and e.
@@ -73,14 +75,35 @@ export function readKey(text: string): { der: Uint8Array; kind: KeyKind } {
 
 function toPkcs8(der: Uint8Array, kind: KeyKind): Uint8Array {
   if (kind === 'pkcs8-private') return der
+  if (kind === 'x509-certificate') {
+    throw new ProtocolError('KEY_KIND', 'a certificate was given where a private key belongs', { kind })
+  }
   if (kind === 'pkcs1-private') {
     return derWrap(0x30, Uint8Array.from([0x02, 0x01, 0x00]), RSA_ALGORITHM_ID, derWrap(0x04, der))
   }
   throw new ProtocolError('KEY_KIND', 'a public key was given where a private key belongs', { kind })
 }
 
+/**
+ * The subjectPublicKeyInfo of an X.509 certificate, as DER. Alipay's certificate mode hands out
+ * the gateway key inside a certificate; where a public key is expected, its key is taken (the
+ * certificate's chain and SN are checked by the certificate-mode settings, openapi-protocol §3.6).
+ */
+export function certificatePublicKeyDer(der: Uint8Array): Uint8Array {
+  const [tbs] = children(der, readTlv(der, 0))
+  if (!tbs || tbs.tag !== 0x30) throw new ProtocolError('KEY_FORMAT', 'not an X.509 certificate')
+  const fields = children(der, tbs)
+  // [0] version (optional), serial, signature, issuer, validity, subject, subjectPublicKeyInfo.
+  const at = fields[0]?.tag === 0xa0 ? 6 : 5
+  const subject = fields[at - 1]
+  const spki = fields[at]
+  if (!subject || !spki || spki.tag !== 0x30) throw new ProtocolError('KEY_FORMAT', 'not an X.509 certificate')
+  return der.subarray(subject.start + subject.length, spki.start + spki.length)
+}
+
 function toSpki(der: Uint8Array, kind: KeyKind): Uint8Array {
   if (kind === 'spki-public') return der
+  if (kind === 'x509-certificate') return certificatePublicKeyDer(der)
   if (kind === 'pkcs1-public') return derWrap(0x30, RSA_ALGORITHM_ID, derWrap(0x03, Uint8Array.from([0]), der))
   throw new ProtocolError('KEY_KIND', 'a private key was given where a public key belongs', { kind })
 }

@@ -13,6 +13,8 @@ describe('openapi names', () => {
       cancel: 'alipay.trade.cancel',
       refund: 'alipay.trade.refund',
       refundQuery: 'alipay.trade.fastpay.refund.query',
+      billDownloadUrl: 'alipay.data.dataservice.bill.downloadurl.query',
+      certDownload: 'alipay.open.app.alipaycert.download',
     })
   })
   test('product codes, keyed like their methods', () => {

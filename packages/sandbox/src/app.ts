@@ -6,6 +6,7 @@ import type { SandboxDeps } from './deps.js'
 import { handleGateway, refuseUnknown } from './gateway.js'
 import { handleOpenapi } from './openapi-gateway.js'
 import { isOpenapiRequest, openapiRoutes } from './openapi-routes.js'
+import { statementRoutes } from './statements.js'
 
 /**
  * The sandbox as a fetch handler: `/gateway.do` (mapi and openapi), the cashier, the phone page and `/_sandbox/*`.
@@ -23,6 +24,7 @@ export function createSandboxApp(deps: SandboxDeps): Hono {
     (await isOpenapiRequest(c)) ? handleOpenapi(c, deps) : handleGateway(c, deps),
   )
   app.route('/', openapiRoutes(deps))
+  app.route('/', statementRoutes(deps))
   app.route('/', cashierRoutes(deps))
   app.route('/', adminRoutes(deps))
   app.get('/', (c) => c.redirect('/_sandbox/inspector', 302))

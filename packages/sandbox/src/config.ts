@@ -4,8 +4,10 @@ import {
   RETURN_NOTIFY_ID_LIFETIME_SECONDS,
   type TradeStatus,
 } from '@alipay-payment-handler/protocol'
+import { SANDBOX_ALIPAY_CERT, SANDBOX_APP_CERT, SANDBOX_ROOT_CERT } from './demo-certs.js'
 import {
   DEMO_APP,
+  DEMO_CERT_APP,
   DEMO_BUYER,
   DEMO_GATEWAY_RSA,
   DEMO_MERCHANT_RSA,
@@ -55,6 +57,11 @@ export interface OpenapiApp {
   sellerEmail?: string | undefined
   /** Which trade statuses each product notifies; default openapi-protocol §6.3. */
   notifyStatuses?: Partial<Record<OpenapiProduct, readonly TradeStatus[]>> | undefined
+  /**
+   * The app's public key certificate (PEM): puts the app in certificate mode (cert-mode.ts), once
+   * `alipayCertificates` is configured too. Its key then verifies the app's requests.
+   */
+  appCert?: string | undefined
 }
 
 /** A test buyer who can log in to the cashier. */
@@ -95,6 +102,11 @@ export interface SandboxConfig {
   buyers: readonly TestBuyer[]
   /** openapi applications (requests with `app_id` + `method`); none by default. */
   apps?: readonly OpenapiApp[] | undefined
+  /**
+   * Certificate mode's gateway side: the root file the apps name, and Alipay's public key
+   * certificates with their private keys; the last one signs (a newer one is a renewal).
+   */
+  alipayCertificates?: { rootCert: string; certs: readonly { cert: string; privateKey: string }[] } | undefined
   /** openapi `timestamp` tolerance against sandbox time, in seconds; 0 turns the check off. Default 900. */
   openapiTimestampToleranceSeconds?: number | undefined
   /** Faults active from the start (see faults.ts); changeable at runtime via /_sandbox/faults. */
@@ -104,7 +116,8 @@ export interface SandboxConfig {
 }
 
 /** A config with every default filled in. */
-export type ResolvedConfig = Required<Omit<SandboxConfig, 'faults' | 'log'>> & {
+export type ResolvedConfig = Required<Omit<SandboxConfig, 'faults' | 'log' | 'alipayCertificates'>> & {
+  alipayCertificates: SandboxConfig['alipayCertificates']
   faults: Partial<Faults>
   log: (line: string) => void
 }
@@ -154,8 +167,15 @@ const ConfigSchema = v.object({
         sellerId: v.pipe(v.string(), v.regex(/^2088\d{12}$/)),
         sellerEmail: v.optional(v.string()),
         notifyStatuses: v.optional(v.record(v.picklist(['page', 'wap', 'precreate']), v.array(v.string()))),
+        appCert: v.optional(PEM),
       }),
     ),
+  ),
+  alipayCertificates: v.optional(
+    v.object({
+      rootCert: PEM,
+      certs: v.pipe(v.array(v.object({ cert: PEM, privateKey: PEM })), v.minLength(1)),
+    }),
   ),
   openapiTimestampToleranceSeconds: v.optional(v.pipe(v.number(), v.minValue(0))),
   faults: v.optional(v.partial(FaultsSchema)),
@@ -190,6 +210,7 @@ export function resolveConfig(config: SandboxConfig): ResolvedConfig {
     gatewayKeys: config.gatewayKeys,
     buyers: config.buyers,
     apps: config.apps ?? [],
+    alipayCertificates: config.alipayCertificates,
     openapiTimestampToleranceSeconds: config.openapiTimestampToleranceSeconds ?? 900,
     faults: config.faults ?? {},
     log: log ?? ((line) => console.error(line)),
@@ -218,7 +239,18 @@ export function demoSandboxConfig(overrides: Partial<SandboxConfig> = {}): Sandb
         sellerId: DEMO_APP.sellerId,
         sellerEmail: DEMO_PARTNER.sellerEmail,
       },
+      {
+        appId: DEMO_CERT_APP.appId,
+        publicKey: DEMO_APP.publicKey,
+        appCert: SANDBOX_APP_CERT,
+        sellerId: DEMO_CERT_APP.sellerId,
+        sellerEmail: DEMO_PARTNER.sellerEmail,
+      },
     ],
+    alipayCertificates: {
+      rootCert: SANDBOX_ROOT_CERT,
+      certs: [{ cert: SANDBOX_ALIPAY_CERT, privateKey: DEMO_GATEWAY_RSA.privateKey }],
+    },
     buyers: [
       {
         login: DEMO_BUYER.login,

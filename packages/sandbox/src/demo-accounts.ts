@@ -58,3 +58,13 @@ export const DEMO_APP = {
   publicKey:
     '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuztNzsqHdG6rzBriuXuk\nvGxD8JMCG9m2YwfXc0DZQfl7HMcYrLoVtI58by86oTcV2B9GzNYFAuxi/jMNznmk\n3BmLo6fMOZSYCrRGFnRnnN2qaJUMxHUQzVVxgNcTI3EyoMVXcX3fiaE2iZhX3OyE\nzHmarKh3S3a8Kj25SY7lWML86N9qEZEWsrYJLECW/d5X7p6lowTdYr/Q0hzAdctG\nuccEepbwwQH3uw3BXhCSS1sSBgKazw4Gxc6aq+GPe94z06Tq8Hz8MxAYhIcSHozC\nxiNot1XXVNIrTtzpLftVFjCAteWxrMtj1iQtlryBT4DuoeUJ4BAvuSV3lF9n9HAs\nfwIDAQAB\n-----END PUBLIC KEY-----\n',
 } as const
+
+/**
+ * The demo app in certificate mode: DEMO_APP's key pair under its own app id, with the test
+ * certificates of demo-certs.ts (SANDBOX ONLY) instead of bare public keys.
+ */
+export const DEMO_CERT_APP = {
+  appId: '2021000122671081',
+  sellerId: DEMO_APP.sellerId,
+  privateKey: DEMO_APP.privateKey,
+} as const

@@ -22,6 +22,8 @@ import { maskLogin } from './openapi-messages.js'
 import { failure, openapiReply, type OpenapiFailure } from './openapi-reply.js'
 import { isOpenapiRefusal, OPENAPI_PAGE_METHODS, readOpenapiRequest, type OpenapiRequest } from './openapi-request.js'
 import { OpenapiRefunds } from './openapi-refunds.js'
+import { statementUrl } from './statements.js'
+import { alipayCertDownload } from './cert-mode.js'
 import type { Trade } from './store.js'
 import { pageHeaders } from './views/layout.js'
 import { openapiErrorPage } from './views/pages.js'
@@ -86,6 +88,10 @@ export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Resp
       return openapiReply(deps, target, book.refund(request.biz))
     case OPENAPI_METHODS.refundQuery:
       return openapiReply(deps, target, book.refundQuery(request))
+    case OPENAPI_METHODS.billDownloadUrl:
+      return openapiReply(deps, target, statementUrl(deps, request, c))
+    case OPENAPI_METHODS.certDownload:
+      return openapiReply(deps, target, alipayCertDownload(deps.config, request.biz))
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type Params,
   type TradeStatus,
 } from '@alipay-payment-handler/protocol'
+import { gatewaySigningKey } from './cert-mode.js'
 import type { Clock } from './clock.js'
 import type { OpenapiApp, OpenapiProduct, ResolvedConfig } from './config.js'
 import type { Notifier } from './notifier.js'
@@ -123,7 +124,7 @@ export class OpenapiMessages {
     })
     const url = trade.notifyUrl
     this.deps.notifier.enqueueAsync(
-      signOpenapiNotify(params, this.deps.config.gatewayKeys.privateKey, this.#signType(app)).then((signed) => ({
+      signOpenapiNotify(params, gatewaySigningKey(this.deps.config, app), this.#signType(app)).then((signed) => ({
         partner: app.appId,
         tradeNo: trade.tradeNo,
         kind: 'trade_status_sync' as const,
@@ -153,7 +154,7 @@ export class OpenapiMessages {
       seller_id: trade.sellerId,
       timestamp: time(this.deps.clock.now()),
     })
-    const signed = await signOpenapiNotify(params, this.deps.config.gatewayKeys.privateKey, this.#signType(app))
+    const signed = await signOpenapiNotify(params, gatewaySigningKey(this.deps.config, app), this.#signType(app))
     const query = encodeForm(signed, 'utf-8').replace(/%20/g, '+')
     return `${trade.returnUrl}${trade.returnUrl.includes('?') ? '&' : '?'}${query}`
   }

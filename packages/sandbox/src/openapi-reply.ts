@@ -1,4 +1,5 @@
 import { responseKeyOf, signString } from '@alipay-payment-handler/protocol'
+import { gatewaySigningKey, replyCertSn } from './cert-mode.js'
 import type { OpenapiApp } from './config.js'
 import type { SandboxDeps } from './deps.js'
 
@@ -58,9 +59,12 @@ export async function openapiReply(
   let body: string
   if (target) {
     const sign = await signString(text, target.app.signType ?? 'RSA2', {
-      privateKey: deps.config.gatewayKeys.privateKey,
+      privateKey: gatewaySigningKey(deps.config, target.app),
     })
-    body = `{"${responseKeyOf(target.method)}":${text},"sign":"${sign.replace(/\//g, '\\/')}"}`
+    // Certificate mode names the certificate it signed under (openapi-protocol §3.6).
+    const certSn = replyCertSn(deps.config, target.app)
+    const snMember = certSn ? `"alipay_cert_sn":"${certSn}",` : ''
+    body = `{"${responseKeyOf(target.method)}":${text},${snMember}"sign":"${sign.replace(/\//g, '\\/')}"}`
   } else {
     body = `{"error_response":${text}}`
   }

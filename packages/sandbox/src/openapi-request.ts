@@ -10,6 +10,7 @@ import {
   type OpenapiMethod,
   type Params,
 } from '@alipay-payment-handler/protocol'
+import { appVerifyKey, certModeRefusal } from './cert-mode.js'
 import type { OpenapiApp } from './config.js'
 import type { SandboxDeps } from './deps.js'
 import { failure, type OpenapiFailure } from './openapi-reply.js'
@@ -121,9 +122,12 @@ export async function readOpenapiRequest(c: Context, deps: SandboxDeps): Promise
   const at = parseBeijingTime(params['timestamp']!)
   if (!at || (tolerance > 0 && Math.abs(at.getTime() - deps.clock.now()) > tolerance * 1000))
     return refuse(params, target, failure('40002', 'isv.invalid-timestamp', '非法的时间戳参数'))
+  const certRefusal = certModeRefusal(deps.config, app, params)
+  if (certRefusal) return refuse(params, target, certRefusal)
   const hasEmpty = Object.values(params).some((value) => value === '')
-  let verified = (await verifyOpenapiRequest(params, app.publicKey)).ok
-  if (!verified && hasEmpty) verified = (await verifyOpenapiRequest(params, app.publicKey, { keepEmpty: true })).ok
+  const verifyKey = appVerifyKey(deps.config, app)
+  let verified = (await verifyOpenapiRequest(params, verifyKey)).ok
+  if (!verified && hasEmpty) verified = (await verifyOpenapiRequest(params, verifyKey, { keepEmpty: true })).ok
   if (!verified) {
     const rebuilt = openapiRequestString(params).replace(/&/g, '&amp;')
     return refuse(

@@ -1,4 +1,5 @@
 export * from './demo-accounts.js'
+export * from './demo-certs.js'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
