@@ -150,3 +150,27 @@ export {
 export { useNativeCrypto } from './native-crypto.js'
 export { certificateSn, rootCertificateSn, readCertificate, pemCertificates } from './cert-sn.js'
 export { missingFields, signatureIsGatewayProof, type MessageKind } from './message-shapes.js'
+export {
+  OPENAPI_COUNTER_METHODS,
+  OPENAPI_COUNTER_PRODUCT_CODES,
+  BAR_CODE_SCENE,
+  type OpenapiCounterMethod,
+} from './openapi-methods.js'
+export {
+  BUYER_AUTH_CODE,
+  BARCODE_POLL_INTERVAL_MS,
+  BARCODE_TIME_LIMIT_MS,
+  classifyBarcodeReply,
+  barcodeQueryOutcome,
+  type BarcodeReplyKind,
+} from './barcode.js'
+export {
+  buildOpenapiAppOrderString,
+  verifyOpenapiAppOrderString,
+  isSecuritypayOrderString,
+  securitypayString,
+  buildSecuritypayOrderString,
+  parseSecuritypayOrderString,
+  verifySecuritypayOrderString,
+  type ParsedSecuritypayOrder,
+} from './app-order-string.js'
