@@ -15,6 +15,7 @@ import {
   type PaymentMethodSpecificData,
 } from '@alipay-payment-handler/protocol'
 import { GatewayError } from './gateway-error.js'
+import { createOpenapiCounter } from './openapi-barcode.js'
 import type { OpenapiCallResult, OpenapiClient } from './openapi-client.js'
 import type { PaymentGateway, TradeRef } from './payment-gateway.js'
 import type { TradeSnapshot } from './trade-snapshot.js'
@@ -134,6 +135,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
   return {
     ...(paymentData ? { paymentData } : {}),
     kind: 'openapi',
+    counter: createOpenapiCounter(client),
     gatewayUrl: client.gatewayUrl,
     sellerId: options.sellerId,
 
@@ -180,7 +182,8 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
 
     async closeTrade(input) {
       // A QR code stays scannable after close answers TRADE_NOT_EXIST: cancel is what kills it.
-      if (input.channel === 'precreate') {
+      // So is a barcode trade waiting for the buyer's password (openapi-protocol §5.9).
+      if (input.channel === 'precreate' || input.channel === 'barcode') {
         const method = OPENAPI_METHODS.cancel
         const attempts = options.cancelAttempts ?? CANCEL_ATTEMPTS
         for (let attempt = 1; ; attempt++) {

@@ -1,4 +1,5 @@
 import type { Params, PaymentMethodSpecificData } from '@alipay-payment-handler/protocol'
+import type { CounterGateway } from './openapi-barcode.js'
 import type { TradeLookup, TradeSnapshot } from './trade-snapshot.js'
 
 /** Pay types: the order service's PRE_PAY (QR) and WAP_PAY (mobile form), and their pc/mobile aliases (openapi-protocol §9). */
@@ -111,4 +112,6 @@ export interface PaymentGateway {
    */
   confirmNotify(notifyId: string): Promise<boolean | undefined>
   verifyPaymentResponse(details: Record<string, unknown>): Promise<VerifiedResponse>
+  /** Face-to-face barcode, order creation and APP pay; openapi only (openapi-protocol §5.9–5.11). */
+  readonly counter?: CounterGateway
 }
