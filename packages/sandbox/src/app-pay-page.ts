@@ -3,6 +3,7 @@ import { html } from 'hono/html'
 import {
   APP_PAY_SERVICE,
   OPENAPI_COUNTER_METHODS,
+  PC_PAY_SERVICE,
   formatBeijingTime,
   isSecuritypayOrderString,
   normalizeCharset,
@@ -62,11 +63,13 @@ async function openSecuritypay(deps: SandboxDeps, text: string): Promise<Opened>
   const verified = await verifySecuritypayOrderString(text, partner.rsaPublicKey)
   if (!verified.ok) return failed(`ILLEGAL_SIGN (${verified.reason})`)
   if (verified.params['service'] !== APP_PAY_SERVICE) return failed('ILLEGAL_SERVICE')
-  const params: Params = { ...verified.params, sign_type: 'RSA' }
+  // The same field rules as the web pay services; only the service name differs (mapi-protocol §2.1).
+  const params: Params = { ...verified.params, service: PC_PAY_SERVICE, sign_type: 'RSA' }
   const opened = deps.trades.openPayRequest(params, partner)
   if ('refusal' in opened) return failed(opened.refusal.code)
+  deps.store.updateTrade(opened.trade.tradeNo, { service: APP_PAY_SERVICE })
   return {
-    trade: opened.trade,
+    trade: { ...opened.trade, service: APP_PAY_SERVICE },
     // The sync result repeats the signed pairs, adds success="true" and is signed by the gateway (mapi-protocol §4.8).
     async result() {
       const content = `${parsed.signedText}&success="true"`
