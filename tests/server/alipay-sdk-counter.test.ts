@@ -13,7 +13,7 @@ import { tempDir } from '../support/harness.js'
 
 /**
  * Alipay's own Node SDK as an outside client of the sandbox's counter methods: barcode pay,
- * trade.create and the APP order string (openapi-protocol §5.9–5.11). It signs the requests and
+ * trade.create and the APP order string (openapi-protocol §14.1–14.3). It signs the requests and
  * checks the sandbox's replies with its own signature code (`validateSign`).
  */
 describe('alipay-sdk against the sandbox counter methods', () => {

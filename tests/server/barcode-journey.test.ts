@@ -6,7 +6,7 @@ import type { BuyerCodeStage, OrderError, PaidVia } from '@alipay-payment-handle
 import { eventually, startMerchant, tempDir, type Merchant } from '../support/harness.js'
 
 /**
- * Journeys of the counter flows (openapi-protocol §5.9–5.11): the sandbox and a merchant's order
+ * Journeys of the counter flows (openapi-protocol §14.1–14.3): the sandbox and a merchant's order
  * service on real loopback servers, the notifications going over HTTP to the merchant's routes.
  */
 const tmp = tempDir('alipay-barcode-journey-')

@@ -18,7 +18,7 @@ export interface CounterOrder {
 }
 
 /**
- * The first reply to a barcode payment, read by the rule of openapi-protocol §5.9: `paid` (10000),
+ * The first reply to a barcode payment, read by the rule of openapi-protocol §14.1: `paid` (10000),
  * `waiting` (10003, the buyer confirms with a password), `unknown` (20000, or no usable reply at all),
  * `failed` (40004 and the rest: the sub-code says why; the cashier may scan again).
  */
@@ -28,7 +28,7 @@ export type BarcodePayReply =
   | { kind: 'unknown'; reason: string }
   | { kind: 'failed'; code: string; subCode: string | undefined; subMsg: string | undefined }
 
-/** The face-to-face and APP calls of one openapi app (openapi-protocol §5.9–5.11). */
+/** The face-to-face and APP calls of one openapi app (openapi-protocol §14.1–14.3). */
 export interface CounterGateway {
   /** `alipay.trade.pay` with `scene=bar_code` and the buyer's `auth_code`. Never throws for transport failures. */
   payWithCode(input: { order: CounterOrder; authCode: string; notifyUrl?: string | undefined }): Promise<BarcodePayReply>

@@ -131,7 +131,7 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
       }
     },
 
-    // The order string is the signed set form-encoded, as the app SDK passes it on (openapi-protocol §5.11).
+    // The order string is the signed set form-encoded, as the app SDK passes it on (openapi-protocol §14.3).
     async orderString(method, biz, extra) {
       return encodeForm(await sign(method, biz, extra), CHARSET)
     },

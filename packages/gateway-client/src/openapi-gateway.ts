@@ -182,7 +182,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
 
     async closeTrade(input) {
       // A QR code stays scannable after close answers TRADE_NOT_EXIST: cancel is what kills it.
-      // So is a barcode trade waiting for the buyer's password (openapi-protocol §5.9).
+      // So is a barcode trade waiting for the buyer's password (openapi-protocol §14.1).
       if (input.channel === 'precreate' || input.channel === 'barcode') {
         const method = OPENAPI_METHODS.cancel
         const attempts = options.cancelAttempts ?? CANCEL_ATTEMPTS

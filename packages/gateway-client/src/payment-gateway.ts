@@ -112,6 +112,6 @@ export interface PaymentGateway {
    */
   confirmNotify(notifyId: string): Promise<boolean | undefined>
   verifyPaymentResponse(details: Record<string, unknown>): Promise<VerifiedResponse>
-  /** Face-to-face barcode, order creation and APP pay; openapi only (openapi-protocol §5.9–5.11). */
+  /** Face-to-face barcode, order creation and APP pay; openapi only (openapi-protocol §14.1–14.3). */
   readonly counter?: CounterGateway
 }

@@ -15,7 +15,7 @@ export interface BuyerCodeOptions {
   signal?: AbortSignal | undefined
   /** Between two queries of a trade waiting for the buyer's password. Default 5 s. */
   pollIntervalMs?: number | undefined
-  /** How long to poll before cancelling. Default 30 s (openapi-protocol §5.9). */
+  /** How long to poll before cancelling. Default 30 s (openapi-protocol §14.1). */
   timeLimitMs?: number | undefined
   /** Told what happens, e.g. to show "waiting for the buyer's password" at the counter. */
   onProgress?: ((stage: BuyerCodeStage) => void) | undefined
@@ -35,7 +35,7 @@ export type BuyerCodeResult =
    */
   | { outcome: 'cancelled'; order: OrderView; reason: 'time-limit' | 'aborted' | 'closed'; refunded: boolean }
 
-/** The order service's counter use cases (openapi-protocol §5.9–5.11). */
+/** The order service's counter use cases (openapi-protocol §14.1–14.3). */
 export interface CounterUseCases {
   /**
    * Face-to-face barcode payment with the buyer's code, by the seed's flow: `10000` paid; `10003`

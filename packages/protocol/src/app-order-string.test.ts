@@ -80,7 +80,7 @@ describe('mobile.securitypay.pay order strings (mapi-protocol §4.8)', () => {
   })
 })
 
-describe('alipay.trade.app.pay order strings (openapi-protocol §5.11)', () => {
+describe('alipay.trade.app.pay order strings (openapi-protocol §14.3)', () => {
   test('a form-encoded, request-rule signed set that verifies and decodes back', async () => {
     const params = {
       app_id: '2021000000000001',

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { BUYER_AUTH_CODE, barcodeQueryOutcome, classifyBarcodeReply } from './barcode.js'
 
-describe('barcode payment replies (openapi-protocol §5.9)', () => {
+describe('barcode payment replies (openapi-protocol §14.1)', () => {
   test('10000 paid, 10003 waiting, 20000 or no reply unknown, anything else failed', () => {
     expect(classifyBarcodeReply('10000')).toBe('paid')
     expect(classifyBarcodeReply('10003')).toBe('waiting')

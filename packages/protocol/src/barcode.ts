@@ -1,14 +1,14 @@
 /**
  * Face-to-face barcode payment (`alipay.trade.pay`, scene `bar_code`): how the merchant reads the
- * reply and what it does next (openapi-protocol §5.9). The flow itself runs in the merchant library.
+ * reply and what it does next (openapi-protocol §14.1). The flow itself runs in the merchant library.
  */
 
-/** A buyer's payment code: 18 digits starting 25–30 in Alipay's documentation (openapi-protocol §5.9). */
+/** A buyer's payment code: 18 digits starting 25–30 in Alipay's documentation (openapi-protocol §14.1). */
 export const BUYER_AUTH_CODE = /^(2[5-9]|30)\d{14,22}$/
 
 /** How long to wait between two queries of a trade waiting for the buyer's password. */
 export const BARCODE_POLL_INTERVAL_MS = 5_000
-/** How long to keep querying before the trade is cancelled; 30 s is an inference (openapi-protocol §5.9). */
+/** How long to keep querying before the trade is cancelled; 30 s is an inference (openapi-protocol §14.1). */
 export const BARCODE_TIME_LIMIT_MS = 30_000
 
 /**

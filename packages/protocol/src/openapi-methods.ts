@@ -20,7 +20,7 @@ export const OPENAPI_PRODUCT_CODES = {
 export type OpenapiProductCode = (typeof OPENAPI_PRODUCT_CODES)[keyof typeof OPENAPI_PRODUCT_CODES]
 
 /**
- * Face-to-face and APP methods (openapi-protocol §5.9–5.11), kept apart from the web methods above:
+ * Face-to-face and APP methods (openapi-protocol §14.1–14.3), kept apart from the web methods above:
  * `alipay.trade.pay` (the cashier scans the buyer's code), `alipay.trade.create` (an order paid
  * elsewhere, e.g. JSAPI) and `alipay.trade.app.pay` (never POSTed: an order string for the app SDK).
  */
@@ -31,7 +31,7 @@ export const OPENAPI_COUNTER_METHODS = {
 } as const
 export type OpenapiCounterMethod = (typeof OPENAPI_COUNTER_METHODS)[keyof typeof OPENAPI_COUNTER_METHODS]
 
-/** Product codes and scenes of the counter methods (openapi-protocol §5.9, §5.11). */
+/** Product codes and scenes of the counter methods (openapi-protocol §14.1, §14.3). */
 export const OPENAPI_COUNTER_PRODUCT_CODES = {
   pay: 'FACE_TO_FACE_PAYMENT',
   appPay: 'QUICK_MSECURITY_PAY',

@@ -27,7 +27,7 @@ import { layout, pageHeaders } from './views/layout.js'
  * `result` (JSON when asked with `Accept: application/json`).
  */
 
-/** What the app SDK reports: 9000 paid, 4000 failed (openapi-protocol §5.11). */
+/** What the app SDK reports: 9000 paid, 4000 failed (openapi-protocol §14.3). */
 export interface AppPayResult {
   resultStatus: '9000' | '4000'
   memo: string

@@ -17,7 +17,7 @@ import type { OpenapiTradeBook } from './openapi-gateway.js'
 import type { Trade } from './store.js'
 
 /**
- * The sandbox's face-to-face counter (openapi-protocol §5.9, §5.10, §10.6): `alipay.trade.pay` with
+ * The sandbox's face-to-face counter (openapi-protocol §14.1, §14.2, §14.4): `alipay.trade.pay` with
  * the buyer's code, whose digits choose what the "buyer" does, and `alipay.trade.create`.
  */
 
@@ -101,7 +101,7 @@ export function isCounterMethod(method: string): method is OpenapiCounterMethod 
   return (Object.values(OPENAPI_COUNTER_METHODS) as string[]).includes(method)
 }
 
-/** The reply fields of a barcode trade, paid or waiting (openapi-protocol §5.9). */
+/** The reply fields of a barcode trade, paid or waiting (openapi-protocol §14.1). */
 function payFields(trade: Trade): Record<string, unknown> {
   const paid = trade.paidAt !== null
   return {

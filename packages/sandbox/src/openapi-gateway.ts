@@ -56,7 +56,7 @@ const PRODUCT_CODES: Partial<Record<string, string>> = {
   [OPENAPI_METHODS.pagePay]: OPENAPI_PRODUCT_CODES.pagePay,
   [OPENAPI_METHODS.wapPay]: OPENAPI_PRODUCT_CODES.wapPay,
   [OPENAPI_METHODS.precreate]: OPENAPI_PRODUCT_CODES.precreate,
-  // Face-to-face and APP (openapi-protocol §5.9–5.11); create takes any product code [sandbox].
+  // Face-to-face and APP (openapi-protocol §14.1–14.3); create takes any product code [sandbox].
   [OPENAPI_COUNTER_METHODS.pay]: OPENAPI_COUNTER_PRODUCT_CODES.pay,
   [OPENAPI_COUNTER_METHODS.appPay]: OPENAPI_COUNTER_PRODUCT_CODES.appPay,
 }
@@ -74,7 +74,7 @@ export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Resp
   const target = { method: request.method, app: request.app, charset: request.charset }
   const book = new OpenapiTradeBook(deps, request.app)
   switch (request.method) {
-    // Face-to-face counter methods live in openapi-barcode.ts (openapi-protocol §5.9, §5.10).
+    // Face-to-face counter methods live in openapi-barcode.ts (openapi-protocol §14.1, §14.2).
     case OPENAPI_COUNTER_METHODS.pay:
       return openapiReply(deps, target, await new CounterDesk(deps, book).pay(request, c))
     case OPENAPI_COUNTER_METHODS.create:
