@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test'
+import { expect, test, type Page } from '@playwright/test'
 import { expectNoSeriousViolations } from './support/axe.js'
 import { gatewayTrades } from './support/shop-pages.js'
 import { SHOP_ORIGIN, startShopStack, type ShopStack } from './support/shop-stack.js'
@@ -13,14 +13,14 @@ test.describe('the counter page (barcode payment, openapi)', () => {
     await stack?.close()
   })
 
-  const charge = async (page: import('@playwright/test').Page, amount: string, code: string) => {
+  const charge = async (page: Page, amount: string, code: string) => {
     await page.goto(`${SHOP_ORIGIN}/counter.html`)
     await page.getByLabel('Amount (¥)').fill(amount)
     // A scanner types the digits and Enter.
     await page.getByLabel('Buyer’s payment code').fill(code)
     await page.getByLabel('Buyer’s payment code').press('Enter')
   }
-  const orderIdOf = async (page: import('@playwright/test').Page) =>
+  const orderIdOf = async (page: Page) =>
     /Order (\S+),/.exec((await page.locator('#counter-order').textContent()) ?? '')![1]!
 
   test('a plain code is paid at once, and the order is paid in the shop and at the gateway', async ({ page }) => {

@@ -121,7 +121,9 @@ describe('alipay-sdk against the sandbox counter methods', () => {
     expect(raw).toEqual({
       alipay_trade_query_response: expect.objectContaining({ code: '40002', sub_code: 'isv.invalid-app-id' }),
     })
-    expect(await stranger.exec('alipay.trade.query', { bizContent: { outTradeNo: 'X' }, timestamp: stamp() })).toMatchObject({
+    expect(
+      await stranger.exec('alipay.trade.query', { bizContent: { outTradeNo: 'X' }, timestamp: stamp() }),
+    ).toMatchObject({
       subCode: 'isv.invalid-app-id',
     })
   })

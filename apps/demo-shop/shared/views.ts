@@ -80,7 +80,8 @@ export interface ReconciliationView {
 }
 
 /** Where a counter (barcode) payment is, as the counter page shows it. */
-export type CounterStage = 'paying' | 'waiting-for-password' | 'unknown' | 'cancelling' | 'paid' | 'failed' | 'cancelled'
+export type CounterStage =
+  'paying' | 'waiting-for-password' | 'unknown' | 'cancelling' | 'paid' | 'failed' | 'cancelled'
 
 /** One counter payment: its order and stage; `subCode` when it failed, `reason` when cancelled. */
 export interface CounterView {

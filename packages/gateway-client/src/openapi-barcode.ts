@@ -31,7 +31,11 @@ export type BarcodePayReply =
 /** The face-to-face and APP calls of one openapi app (openapi-protocol §14.1–14.3). */
 export interface CounterGateway {
   /** `alipay.trade.pay` with `scene=bar_code` and the buyer's `auth_code`. Never throws for transport failures. */
-  payWithCode(input: { order: CounterOrder; authCode: string; notifyUrl?: string | undefined }): Promise<BarcodePayReply>
+  payWithCode(input: {
+    order: CounterOrder
+    authCode: string
+    notifyUrl?: string | undefined
+  }): Promise<BarcodePayReply>
   /** `alipay.trade.create`: a trade paid elsewhere (JSAPI, the buyer's app); answers its `trade_no`. */
   createTrade(input: {
     order: CounterOrder

@@ -1,9 +1,10 @@
+import { BARCODE_POLL_INTERVAL_MS, BARCODE_TIME_LIMIT_MS, barcodeQueryOutcome } from '@alipay-payment-handler/protocol'
 import {
-  BARCODE_POLL_INTERVAL_MS,
-  BARCODE_TIME_LIMIT_MS,
-  barcodeQueryOutcome,
-} from '@alipay-payment-handler/protocol'
-import { GatewayError, tradeMismatch, type CounterGateway, type TradeSnapshot } from '@alipay-payment-handler/gateway-client'
+  GatewayError,
+  tradeMismatch,
+  type CounterGateway,
+  type TradeSnapshot,
+} from '@alipay-payment-handler/gateway-client'
 import { gatewayFailure, toView, type OrderContext } from './order-context.js'
 import { OrderError } from './order-errors.js'
 import type { OrderView } from './order-types.js'
@@ -44,7 +45,10 @@ export interface CounterUseCases {
    */
   payWithBuyerCode(orderId: string, authCode: string, options?: BuyerCodeOptions): Promise<BuyerCodeResult>
   /** `alipay.trade.create` for the order (JSAPI and the like): the gateway's trade_no. */
-  createTrade(orderId: string, options?: { buyerId?: string | undefined }): Promise<{ orderId: string; tradeNo: string }>
+  createTrade(
+    orderId: string,
+    options?: { buyerId?: string | undefined },
+  ): Promise<{ orderId: string; tradeNo: string }>
   /** The signed `alipay.trade.app.pay` order string the merchant's app passes to the Alipay SDK. */
   appPayOrderString(orderId: string): Promise<{ orderId: string; orderString: string }>
 }

@@ -68,9 +68,9 @@ describe('mobile.securitypay.pay order strings (mapi-protocol §4.8)', () => {
 
   test('refuses other sign types, missing quotes and values with quotes', async () => {
     const text = await buildSecuritypayOrderString(order, keys.privateKey)
-    expect(await verifySecuritypayOrderString(text.replace('sign_type="RSA"', 'sign_type="RSA2"'), keys.publicKey)).toEqual(
-      expect.objectContaining({ ok: false, reason: 'sign-type-mismatch' }),
-    )
+    expect(
+      await verifySecuritypayOrderString(text.replace('sign_type="RSA"', 'sign_type="RSA2"'), keys.publicKey),
+    ).toEqual(expect.objectContaining({ ok: false, reason: 'sign-type-mismatch' }))
     expect(parseSecuritypayOrderString('partner=2088&sign="x"')).toBeUndefined()
     expect(parseSecuritypayOrderString('partner="2088"')).toBeUndefined()
     await expect(buildSecuritypayOrderString({ subject: 'a"b' }, keys.privateKey)).rejects.toMatchObject({

@@ -112,5 +112,7 @@ export async function verifySecuritypayOrderString(
     { publicKey },
     parsed.params['_input_charset'] ?? 'utf-8',
   )
-  return verified.ok ? { ok: true, params: parsed.params } : { ok: false, reason: verified.reason, params: parsed.params }
+  return verified.ok
+    ? { ok: true, params: parsed.params }
+    : { ok: false, reason: verified.reason, params: parsed.params }
 }

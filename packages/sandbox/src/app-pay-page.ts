@@ -137,8 +137,10 @@ function appPage(c: Context, deps: SandboxDeps, result?: AppPayResult, orderStri
       bodyClass: 'phone',
       body: html`<section class="login">
         <h1>支付宝 App (sandbox)</h1>
-        <p>Paste the order string your server signed for the app SDK (<code>alipay.trade.app.pay</code> or
-          <code>mobile.securitypay.pay</code>).</p>
+        <p>
+          Paste the order string your server signed for the app SDK (<code>alipay.trade.app.pay</code> or
+          <code>mobile.securitypay.pay</code>).
+        </p>
         <form class="pay-form" method="post" action="/app/pay">
           <label for="order-string">Order string</label>
           <textarea id="order-string" name="order_string" rows="6" required>${orderString}</textarea>
@@ -148,11 +150,12 @@ function appPage(c: Context, deps: SandboxDeps, result?: AppPayResult, orderStri
           <input id="password" name="password" type="password" value="${buyer?.password ?? ''}" required />
           <button id="pay" class="primary" type="submit">确认付款 Pay</button>
         </form>
-        ${result
-          ? html`<pre id="app-result" data-result-status="${result.resultStatus}">
-resultStatus={${result.resultStatus}};memo={${result.memo}};result={${result.result}}</pre
-            >`
-          : ''}
+        ${
+          result
+            ? html`<pre id="app-result" data-result-status="${result.resultStatus}">
+resultStatus={${result.resultStatus}};memo={${result.memo}};result={${result.result}}</pre>`
+            : ''
+        }
       </section>`,
     }),
   )

@@ -65,7 +65,13 @@ async function call(method: string, biz: Record<string, unknown>, extra: Params 
 const pay = (outTradeNo: string, authCode: string, extra: Params = {}) =>
   call(
     'alipay.trade.pay',
-    { out_trade_no: outTradeNo, total_amount: '3.50', subject: '收银台 counter', scene: 'bar_code', auth_code: authCode },
+    {
+      out_trade_no: outTradeNo,
+      total_amount: '3.50',
+      subject: '收银台 counter',
+      scene: 'bar_code',
+      auth_code: authCode,
+    },
     extra,
   )
 const query = (outTradeNo: string) => call('alipay.trade.query', { out_trade_no: outTradeNo })
@@ -75,7 +81,10 @@ describe('buyer codes', () => {
     expect(buyerCodeBehaviour('281000000000000001')).toEqual({ kind: 'pay' })
     expect(buyerCodeBehaviour('281000000000003002')).toEqual({ kind: 'password', afterQueries: 2 })
     expect(buyerCodeBehaviour('281000000000003000')).toEqual({ kind: 'password', afterQueries: null })
-    expect(buyerCodeBehaviour('281000000000004002')).toMatchObject({ kind: 'fail', subCode: 'ACQ.BUYER_BALANCE_NOT_ENOUGH' })
+    expect(buyerCodeBehaviour('281000000000004002')).toMatchObject({
+      kind: 'fail',
+      subCode: 'ACQ.BUYER_BALANCE_NOT_ENOUGH',
+    })
     expect(buyerCodeBehaviour('281000000000002001')).toEqual({ kind: 'system-error', paid: true })
     expect(buyerCodeBehaviour('281000000000009000')).toEqual({ kind: 'hang', paid: false })
     expect(buyerCodeBehaviour('12345')).toMatchObject({ kind: 'fail', subCode: 'ACQ.PAYMENT_AUTH_CODE_INVALID' })
@@ -187,7 +196,12 @@ describe('alipay.trade.create', () => {
     expect(created['trade_no']).toMatch(/^\d{28}$/)
     expect(await query(outTradeNo)).toMatchObject({ trade_status: 'WAIT_BUYER_PAY', trade_no: created['trade_no'] })
     expect(
-      await call('alipay.trade.create', { out_trade_no: orderNo(), total_amount: '2.00', subject: 'x', buyer_id: '2088000000000000' }),
+      await call('alipay.trade.create', {
+        out_trade_no: orderNo(),
+        total_amount: '2.00',
+        subject: 'x',
+        buyer_id: '2088000000000000',
+      }),
     ).toMatchObject({ code: '40004', sub_code: 'ACQ.INVALID_PARAMETER' })
     await fetch(`${sandbox.url}/_sandbox/triggers/pay`, {
       method: 'POST',
