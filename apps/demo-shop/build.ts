@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { build, defaultClientConditions, type InlineConfig } from 'vite'
 
 /** The shop's pages; each HTML file is one Vite entry. */
-const PAGES = ['index', 'checkout', 'orders', 'return'] as const
+const PAGES = ['index', 'checkout', 'orders', 'return', 'counter'] as const
 
 /** Where the shop's sources live and where the built pages go by default. */
 export const SHOP_SOURCE_DIR = fileURLToPath(new URL('./web/', import.meta.url))

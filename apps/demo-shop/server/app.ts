@@ -11,6 +11,7 @@ import {
 import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
 import type { ShopConfig } from '../shared/views.js'
 import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue.js'
+import type { CounterDesk } from './counter.js'
 import { MERCHANT_PREFIX, ShopError, errorCode, problemFor } from './problem.js'
 import type { PayType, ShopOrders } from './shop-orders.js'
 
@@ -32,6 +33,8 @@ export interface MerchantAppDeps {
   hosts?: readonly string[] | undefined
   /** Per client and window; `false` turns rate limiting off (load tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; notify?: RateLimitOptions } | false | undefined
+  /** The counter (scan the buyer's code); without it the counter routes answer 404. */
+  counter?: CounterDesk | undefined
 }
 
 // A cart or a PaymentResponse is a few kilobytes; anything far larger is not from our pages.
@@ -176,6 +179,19 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
       return c.text('fail', 500)
     }
   })
+
+  // The counter: the cashier scans the buyer's code; the page then follows the payment's stage.
+  const counter = deps.counter
+  if (counter) {
+    app.post('/api/counter/payments', async (c) => {
+      const body = await jsonBody(c.req.raw)
+      const amount = body['amount']
+      if (typeof amount !== 'string') throw new ShopError('AMOUNT_INVALID', 'amount must be a decimal string.')
+      return c.json(await counter.start({ amount, authCode: String(body['authCode'] ?? '') }), 202)
+    })
+    app.get('/api/counter/payments/:id', (c) => c.json(counter.status(c.req.param('id'))))
+    app.post('/api/counter/payments/:id/cancel', (c) => c.json(counter.cancel(c.req.param('id'))))
+  }
 
   app.all('/api/*', (c) => problemFor(c, new ShopError('NOT_FOUND', 'No such route.')))
 

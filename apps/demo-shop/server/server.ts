@@ -21,6 +21,7 @@ import {
 } from '@alipay-payment-handler/server-runtime'
 import type { ShopConfig } from '../shared/views.js'
 import { createMerchantApp, type MerchantAppDeps } from './app.js'
+import { createCounterDesk } from './counter.js'
 import { createShopOrders } from './order-service-adapter.js'
 import { openShopLedger } from './shop-ledger.js'
 
@@ -136,6 +137,11 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       ...(config.refundLatePayments !== undefined ? { refundLatePayments: config.refundLatePayments } : {}),
     })
     const orders = createShopOrders({ service, store, ledger, totalLabel: `${SHOP_NAME} order` })
+    // Barcode payments need an openapi app; on mapi the counter page says so.
+    const counter =
+      config.partner.kind === 'openapi'
+        ? createCounterDesk({ service, ledger, log: (line) => logger.error('merchant.counter', { line }) })
+        : undefined
     // Finds what a lost notify left behind (paid at Alipay, unpaid here) without anyone asking.
     reconcileLoop = scheduleReconciliation(service, {
       intervalMs: config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
@@ -150,6 +156,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     }
     const app = createMerchantApp({
       orders,
+      counter,
       publicDir: config.publicDir,
       shopConfig: {
         appOrigin: config.appOrigin,

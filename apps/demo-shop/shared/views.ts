@@ -80,3 +80,18 @@ export interface ReconciliationView {
   needsHuman: { orderId: string; reason: string; message: string }[]
   errors: { orderId: string; code: string; message: string }[]
 }
+
+/** Where a counter (barcode) payment is, as the counter page shows it. */
+export type CounterStage =
+  'paying' | 'waiting-for-password' | 'unknown' | 'cancelling' | 'paid' | 'failed' | 'cancelled'
+
+/** One counter payment: its order and stage; `subCode` when it failed, `reason` when cancelled. */
+export interface CounterView {
+  orderId: string
+  amount: string
+  stage: CounterStage
+  subCode?: string | undefined
+  subMsg?: string | undefined
+  reason?: string | undefined
+  tradeNo?: string | undefined
+}

@@ -6,6 +6,7 @@ import type {
   PayUrlView,
   ReconciliationView,
   ShopConfig,
+  CounterView,
 } from '../shared/views.js'
 
 /**
@@ -14,7 +15,16 @@ import type {
  * pages pick their wording from one catalogue (messages.ts) instead of parsing text.
  */
 
-export type { OrderView, NotifyView, ProductView, PaymentDataView, PayUrlView, ReconciliationView, ShopConfig }
+export type {
+  OrderView,
+  NotifyView,
+  ProductView,
+  PaymentDataView,
+  PayUrlView,
+  ReconciliationView,
+  ShopConfig,
+  CounterView,
+}
 
 /** A failed call: `code` is stable, `detail` is the server's own words when it sent any. */
 export class ShopApiError extends Error {
@@ -83,4 +93,8 @@ export const api = {
     call<OrderView>('POST', `/api/orders/${encodeURIComponent(id)}/refund`, amount ? { amount } : {}),
   reconciliation: () => call<ReconciliationView | null>('GET', '/api/reconciliation'),
   reconcile: () => call<ReconciliationView>('POST', '/api/reconciliation', {}),
+  counterPay: (amount: string, authCode: string) =>
+    call<CounterView>('POST', '/api/counter/payments', { amount, authCode }),
+  counterStatus: (id: string) => call<CounterView>('GET', `/api/counter/payments/${encodeURIComponent(id)}`),
+  counterCancel: (id: string) => call<CounterView>('POST', `/api/counter/payments/${encodeURIComponent(id)}/cancel`),
 }

@@ -31,6 +31,8 @@ const MESSAGES: Record<string, string> = {
   UNKNOWN_PRODUCT: 'Something in your cart is no longer sold. Remove it and try again.',
   BAD_QUANTITY: 'A quantity in your cart is not valid.',
   TIMEOUT: 'No answer from Alipay yet. The order page will show the result once it arrives.',
+  AUTH_CODE_INVALID: 'That is not a payment code. Scan the code in the buyer’s Alipay app (digits only).',
+  NOT_FOUND: 'This shop has no counter: barcode payments need an openapi app.',
 }
 
 /** The buyer-facing sentence for a failure code, with a sensible fallback. */

@@ -74,6 +74,8 @@ export interface OpenapiClient {
   readonly publicKey: string
   pageRequest(method: string, biz: Record<string, unknown>, extra?: OpenapiExtra): Promise<OpenapiPageRequest>
   call(method: string, biz: Record<string, unknown>, extra?: OpenapiExtra): Promise<OpenapiCallResult>
+  /** An APP-pay order string (`alipay.trade.app.pay`): signed here, handed to the app SDK, never POSTed. */
+  orderString(method: string, biz: Record<string, unknown>, extra?: OpenapiExtra): Promise<string>
 }
 
 /** Default timeout of a server-to-server call; the gateway answers in well under a second. */
@@ -139,6 +141,11 @@ export function createOpenapiClient(options: OpenapiClientOptions): OpenapiClien
         // The charset stays in the action so the gateway decodes the body right (openapi-protocol §1.3).
         form: { action: `${options.gatewayUrl}?charset=${CHARSET}`, method: 'post', fields: signed },
       }
+    },
+
+    // The order string is the signed set form-encoded, as the app SDK passes it on (openapi-protocol §14.3).
+    async orderString(method, biz, extra) {
+      return encodeForm(await sign(method, biz, extra), CHARSET)
     },
 
     async call(method, biz, extra) {

@@ -16,6 +16,7 @@ import {
   type PaymentMethodSpecificData,
 } from '@alipay-payment-handler/protocol'
 import { GatewayError } from './gateway-error.js'
+import { createOpenapiCounter } from './openapi-barcode.js'
 import type { OpenapiCallResult, OpenapiClient } from './openapi-client.js'
 import { openapiStatementRows } from './openapi-statement.js'
 import type { PaymentGateway, TradeRef } from './payment-gateway.js'
@@ -149,6 +150,7 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
     ...(paymentData ? { paymentData } : {}),
     ...(signForPaymentApp ? { signForPaymentApp } : {}),
     kind: 'openapi',
+    counter: createOpenapiCounter(client),
     gatewayUrl: client.gatewayUrl,
     sellerId: options.sellerId,
 
@@ -195,7 +197,8 @@ export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGat
 
     async closeTrade(input) {
       // A QR code stays scannable after close answers TRADE_NOT_EXIST: cancel is what kills it.
-      if (input.channel === 'precreate') {
+      // So is a barcode trade waiting for the buyer's password (openapi-protocol §14.1).
+      if (input.channel === 'precreate' || input.channel === 'barcode') {
         const method = OPENAPI_METHODS.cancel
         const attempts = options.cancelAttempts ?? CANCEL_ATTEMPTS
         for (let attempt = 1; ; attempt++) {

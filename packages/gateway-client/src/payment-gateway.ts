@@ -1,5 +1,6 @@
 import type { Params, PaymentMethodSpecificData, StatementRow } from '@alipay-payment-handler/protocol'
 import type { StatementRequest } from './openapi-statement.js'
+import type { CounterGateway } from './openapi-barcode.js'
 import type { TradeLookup, TradeSnapshot } from './trade-snapshot.js'
 
 /** Pay types: the order service's PRE_PAY (QR) and WAP_PAY (mobile form), and their pc/mobile aliases (openapi-protocol §9). */
@@ -128,4 +129,6 @@ export interface PaymentGateway {
    * `alipay.data.dataservice.bill.downloadurl.query`); absent on gateways without one (mapi).
    */
   statementRows?(request: StatementRequest): AsyncIterable<StatementRow>
+  /** Face-to-face barcode, order creation and APP pay; openapi only (openapi-protocol §14.1–14.3). */
+  readonly counter?: CounterGateway
 }

@@ -20,6 +20,7 @@ export type OrderErrorCode =
   | 'GATEWAY_ERROR'
   | 'REFUND_CONFLICT'
   | 'NOT_SUPPORTED_BY_GATEWAY'
+  | 'AUTH_CODE_INVALID'
 
 /** HTTP status of each code, for the order routes. */
 export const ORDER_ERROR_STATUS: Record<OrderErrorCode, 400 | 404 | 409 | 502> = {
@@ -41,6 +42,7 @@ export const ORDER_ERROR_STATUS: Record<OrderErrorCode, 400 | 404 | 409 | 502> =
   GATEWAY_ERROR: 502,
   REFUND_CONFLICT: 409,
   NOT_SUPPORTED_BY_GATEWAY: 409,
+  AUTH_CODE_INVALID: 400,
 }
 
 /** An order-service failure: a stable `code`, structured `details`, one prefix. */

@@ -1,4 +1,5 @@
 import { generateOrderId } from '@alipay-payment-handler/protocol'
+import { counterUseCases } from './order-barcode.js'
 import { checkoutUseCases } from './order-checkout.js'
 import { confirmUseCase } from './order-confirm.js'
 import { createOrderContext } from './order-context.js'
@@ -30,6 +31,7 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
     ...notifyUseCase(ctx),
     ...refunds,
     ...confirmUseCase(ctx),
+    ...counterUseCases(ctx),
     generateOrderId: () => generateOrderId(new Date(now())),
 
     reconcile(options) {

@@ -2,6 +2,7 @@
 import type { KeyRing, Params, PaymentMethodSpecificData, SignType } from '@alipay-payment-handler/protocol'
 import type { MapiClient, PayType, PaymentGateway } from '@alipay-payment-handler/gateway-client'
 import type { Logger } from '@alipay-payment-handler/server-runtime'
+import type { CounterUseCases } from './order-barcode.js'
 import type { ReconcileOptions, ReconcileReport } from './order-reconcile.js'
 import type { StatementReconcileOptions, StatementReconcileReport } from './statement-reconcile.js'
 import type { Order, OrderState, OrderStore, Refund } from './order-store.js'
@@ -108,10 +109,10 @@ export interface OrderServiceDeps {
 }
 
 /** Which path marked an order paid. */
-export type PaidVia = 'notify' | 'check' | 'confirm' | 'reconcile'
+export type PaidVia = 'notify' | 'check' | 'confirm' | 'reconcile' | 'barcode'
 
 /** The merchant's order service (its openapi mapping: openapi-protocol §9), on a storage interface and a payment gateway. */
-export interface OrderService {
+export interface OrderService extends CounterUseCases {
   create(subject: string, amount: string, orderId?: string): Promise<OrderView>
   getPayUrl(orderId: string, payType: string): Promise<PayUrlResult>
   paymentData(orderId: string): Promise<{ data: PaymentMethodSpecificData; total: { currency: 'CNY'; value: string } }>

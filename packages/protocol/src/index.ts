@@ -176,3 +176,27 @@ export {
   type StatementEntry,
   type StatementInput,
 } from './statement.js'
+export {
+  OPENAPI_COUNTER_METHODS,
+  OPENAPI_COUNTER_PRODUCT_CODES,
+  BAR_CODE_SCENE,
+  type OpenapiCounterMethod,
+} from './openapi-methods.js'
+export {
+  BUYER_AUTH_CODE,
+  BARCODE_POLL_INTERVAL_MS,
+  BARCODE_TIME_LIMIT_MS,
+  classifyBarcodeReply,
+  barcodeQueryOutcome,
+  type BarcodeReplyKind,
+} from './barcode.js'
+export {
+  buildOpenapiAppOrderString,
+  verifyOpenapiAppOrderString,
+  isSecuritypayOrderString,
+  securitypayString,
+  buildSecuritypayOrderString,
+  parseSecuritypayOrderString,
+  verifySecuritypayOrderString,
+  type ParsedSecuritypayOrder,
+} from './app-order-string.js'

@@ -22,3 +22,23 @@ export const OPENAPI_PRODUCT_CODES = {
   precreate: 'FACE_TO_FACE_PAYMENT',
 } as const
 export type OpenapiProductCode = (typeof OPENAPI_PRODUCT_CODES)[keyof typeof OPENAPI_PRODUCT_CODES]
+
+/**
+ * Face-to-face and APP methods (openapi-protocol §14.1–14.3), kept apart from the web methods above:
+ * `alipay.trade.pay` (the cashier scans the buyer's code), `alipay.trade.create` (an order paid
+ * elsewhere, e.g. JSAPI) and `alipay.trade.app.pay` (never POSTed: an order string for the app SDK).
+ */
+export const OPENAPI_COUNTER_METHODS = {
+  pay: 'alipay.trade.pay',
+  create: 'alipay.trade.create',
+  appPay: 'alipay.trade.app.pay',
+} as const
+export type OpenapiCounterMethod = (typeof OPENAPI_COUNTER_METHODS)[keyof typeof OPENAPI_COUNTER_METHODS]
+
+/** Product codes and scenes of the counter methods (openapi-protocol §14.1, §14.3). */
+export const OPENAPI_COUNTER_PRODUCT_CODES = {
+  pay: 'FACE_TO_FACE_PAYMENT',
+  appPay: 'QUICK_MSECURITY_PAY',
+} as const
+/** `scene` of a barcode payment: the buyer shows a bar or QR code. */
+export const BAR_CODE_SCENE = 'bar_code'

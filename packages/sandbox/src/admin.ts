@@ -4,6 +4,7 @@ import { AdminGuard } from './admin-guard.js'
 import type { SandboxDeps } from './deps.js'
 import { FaultsUpdateSchema } from './faults.js'
 import { CASHIER_JS, SANDBOX_CSS } from './views/assets.js'
+import { tradeKindLabels } from './openapi-barcode.js'
 import { inspectorPage } from './views/inspector.js'
 import { pageHeaders } from './views/layout.js'
 import { triggerRoutes } from './trigger-routes.js'
@@ -91,6 +92,7 @@ export function adminRoutes(deps: SandboxDeps): Hono {
     return c.html(
       inspectorPage({
         trades: store.listTrades(300),
+        kindOf: tradeKindLabels(deps),
         notifies,
         faults: deps.faults.current,
         pendingFailures: deps.faults.pendingFailures,

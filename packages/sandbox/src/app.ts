@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { adminRoutes } from './admin.js'
+import { appPayRoutes } from './app-pay-page.js'
 import { cashierRoutes } from './cashier.js'
 import type { SandboxDeps } from './deps.js'
 import { handleGateway, refuseUnknown } from './gateway.js'
@@ -26,6 +27,7 @@ export function createSandboxApp(deps: SandboxDeps): Hono {
   app.route('/', openapiRoutes(deps))
   app.route('/', statementRoutes(deps))
   app.route('/', cashierRoutes(deps))
+  app.route('/', appPayRoutes(deps))
   app.route('/', adminRoutes(deps))
   app.get('/', (c) => c.redirect('/_sandbox/inspector', 302))
   app.notFound((c) => c.text('Not Found', 404))

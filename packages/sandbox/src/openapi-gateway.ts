@@ -6,6 +6,9 @@ import {
   isAmountString,
   isOpenapiSubject,
   normalizeAmount,
+  normalizeCharset,
+  OPENAPI_COUNTER_METHODS,
+  OPENAPI_COUNTER_PRODUCT_CODES,
   OPENAPI_METHODS,
   OPENAPI_PRODUCT_CODES,
   parseBeijingTime,
@@ -13,11 +16,11 @@ import {
   relativeTimeoutMs,
   subtractAmounts,
   toFen,
-  type OpenapiMethod,
 } from '@alipay-payment-handler/protocol'
 import type { OpenapiApp } from './config.js'
 import type { SandboxDeps } from './deps.js'
 import { newCashierToken, newTradeNo } from './ids.js'
+import { CounterDesk } from './openapi-barcode.js'
 import { maskLogin } from './openapi-messages.js'
 import { failure, openapiReply, type OpenapiFailure } from './openapi-reply.js'
 import { isOpenapiRefusal, OPENAPI_PAGE_METHODS, readOpenapiRequest, type OpenapiRequest } from './openapi-request.js'
@@ -51,10 +54,13 @@ export function timeoutMs(text: string, now: number): number | undefined {
   return timeout && relativeTimeoutMs(timeout, now)
 }
 
-const PRODUCT_CODES: Partial<Record<OpenapiMethod, string>> = {
+const PRODUCT_CODES: Partial<Record<string, string>> = {
   [OPENAPI_METHODS.pagePay]: OPENAPI_PRODUCT_CODES.pagePay,
   [OPENAPI_METHODS.wapPay]: OPENAPI_PRODUCT_CODES.wapPay,
   [OPENAPI_METHODS.precreate]: OPENAPI_PRODUCT_CODES.precreate,
+  // Face-to-face and APP (openapi-protocol §14.1–14.3); create takes any product code [sandbox].
+  [OPENAPI_COUNTER_METHODS.pay]: OPENAPI_COUNTER_PRODUCT_CODES.pay,
+  [OPENAPI_COUNTER_METHODS.appPay]: OPENAPI_COUNTER_PRODUCT_CODES.appPay,
 }
 
 /**
@@ -67,9 +73,17 @@ export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Resp
     if (OPENAPI_PAGE_METHODS.includes(request.method ?? '')) return htmlFailure(c, request.failure)
     return openapiReply(deps, request.target, { failure: request.failure })
   }
-  const target = { method: request.method, app: request.app }
+  const target = { method: request.method, app: request.app, charset: request.charset }
   const book = new OpenapiTradeBook(deps, request.app)
   switch (request.method) {
+    // Face-to-face counter methods live in openapi-barcode.ts (openapi-protocol §14.1, §14.2).
+    case OPENAPI_COUNTER_METHODS.pay:
+      return openapiReply(deps, target, await new CounterDesk(deps, book).pay(request, c))
+    case OPENAPI_COUNTER_METHODS.create:
+      return openapiReply(deps, target, new CounterDesk(deps, book).create(request, c))
+    case OPENAPI_COUNTER_METHODS.appPay:
+      // readOpenapiRequest never lets it through: its order string goes to the app page.
+      return openapiReply(deps, undefined, { failure: failure('40002', 'isv.invalid-method', '不存在的方法名') })
     case OPENAPI_METHODS.pagePay:
     case OPENAPI_METHODS.wapPay: {
       const opened = book.open(request, c)
@@ -79,6 +93,7 @@ export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Resp
     case OPENAPI_METHODS.precreate:
       return openapiReply(deps, target, book.precreate(request, c))
     case OPENAPI_METHODS.query:
+      await new CounterDesk(deps, book).beforeQuery(request)
       return openapiReply(deps, target, book.query(request))
     case OPENAPI_METHODS.close:
       return openapiReply(deps, target, book.close(request))
@@ -123,7 +138,11 @@ export class OpenapiTradeBook {
     if (!subject || !isOpenapiSubject(subject)) return invalid('subject无效')
     const productCode = str(biz, 'product_code')
     const expected = PRODUCT_CODES[request.method]
-    if (request.method === OPENAPI_METHODS.pagePay ? productCode !== expected : productCode && productCode !== expected)
+    if (
+      request.method === OPENAPI_METHODS.pagePay
+        ? productCode !== expected
+        : expected !== undefined && productCode && productCode !== expected
+    )
       return invalid('product_code无效')
     const timeExpire = str(biz, 'time_expire')
     const timeoutExpress = str(biz, 'timeout_express')
@@ -151,6 +170,16 @@ export class OpenapiTradeBook {
     if (order['timeExpire']) return parseBeijingTime(order['timeExpire'])!.getTime()
     if (!order['timeoutExpress']) return null
     return from + timeoutMs(order['timeoutExpress'], from)! * this.deps.config.timeScale
+  }
+
+  /** The order-field checks alone, and whether the out_trade_no can still be paid; undefined when fine. */
+  check(request: OpenapiRequest): { failure: OpenapiFailure } | undefined {
+    const checked = this.#orderFields(request)
+    if ('failure' in checked) return checked
+    const existing = this.deps.store.tradeByOutTradeNo(this.app.appId, checked.order['outTradeNo']!)
+    if (existing && this.deps.trades.refresh(existing).paidAt !== null)
+      return business('ACQ.TRADE_HAS_SUCCESS', '交易已被支付')
+    return undefined
   }
 
   /** Creates the (not yet visible) trade, or resumes the unpaid one with the same content. */
@@ -182,7 +211,8 @@ export class OpenapiTradeBook {
       outTradeNo: order['outTradeNo']!,
       service: request.method,
       status: 'WAIT_BUYER_PAY',
-      charset: 'utf-8',
+      // Notifications go out in the request's charset (openapi-protocol §10.4).
+      charset: normalizeCharset(request.params['charset']) ?? 'utf-8',
       signType: this.app.signType ?? 'RSA2',
       subject: order['subject']!,
       body: order['body'] ?? null,

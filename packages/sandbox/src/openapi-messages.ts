@@ -97,7 +97,8 @@ export class OpenapiMessages {
       notify_id: notifyId,
       app_id: app.appId,
       auth_app_id: app.appId,
-      charset: 'utf-8',
+      // The request's charset: a GBK request gets GBK notifications, labelled so (openapi-protocol §10.4).
+      charset: trade.charset,
       version: '1.0',
       trade_no: trade.tradeNo,
       out_trade_no: trade.outTradeNo,
@@ -129,11 +130,11 @@ export class OpenapiMessages {
         tradeNo: trade.tradeNo,
         kind: 'trade_status_sync' as const,
         url,
-        charset: 'utf-8',
+        charset: trade.charset,
         signType: this.#signType(app),
         params,
         notifyId,
-        fixedBody: encodeForm(signed, 'utf-8'),
+        fixedBody: encodeForm(signed, trade.charset),
       })),
     )
   }

@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import {
   decodeForm,
   normalizeCharset,
+  OPENAPI_COUNTER_METHODS,
   OPENAPI_METHODS,
   openapiRequestString,
   parseBeijingTime,
@@ -15,8 +16,18 @@ import type { OpenapiApp } from './config.js'
 import type { SandboxDeps } from './deps.js'
 import { failure, type OpenapiFailure } from './openapi-reply.js'
 
-/** The methods the sandbox's openapi mode implements: all of the kit's (openapi-protocol §5). */
-const IMPLEMENTED_METHODS: readonly string[] = Object.values(OPENAPI_METHODS)
+/**
+ * Methods the gateway answers: all of the kit's (openapi-protocol §5), plus barcode pay and create.
+ * `alipay.trade.app.pay` is no server call: its order string goes to the app page (/app/pay).
+ */
+const IMPLEMENTED_METHODS: readonly string[] = [
+  ...Object.values(OPENAPI_METHODS),
+  OPENAPI_COUNTER_METHODS.pay,
+  OPENAPI_COUNTER_METHODS.create,
+]
+
+/** A method the gateway endpoint answers. */
+export type GatewayMethod = OpenapiMethod | typeof OPENAPI_COUNTER_METHODS.pay | typeof OPENAPI_COUNTER_METHODS.create
 
 /** Methods the browser submits; their failures are HTML pages, never JSON (openapi-protocol §10.3). */
 export const OPENAPI_PAGE_METHODS: readonly string[] = [OPENAPI_METHODS.pagePay, OPENAPI_METHODS.wapPay]
@@ -24,16 +35,29 @@ export const OPENAPI_PAGE_METHODS: readonly string[] = [OPENAPI_METHODS.pagePay,
 /** A request that passed every common check: its app, method, parameters and parsed biz_content. */
 export interface OpenapiRequest {
   app: OpenapiApp
-  method: OpenapiMethod
+  /** `alipay.trade.app.pay` arrives only through the app page, never at the gateway endpoint. */
+  method: GatewayMethod | typeof OPENAPI_COUNTER_METHODS.appPay
+  /** The request's charset: its reply and notifications use it too. */
+  charset: Charset
   params: Params
   biz: Record<string, unknown>
 }
 
-/** A refused request; `target` is set once method and app are known (the reply is then signed). */
+/**
+ * Where a reply goes: under `<method>_response` once the method is known, signed once the app is
+ * too; `error_response` (unsigned) only for an unknown method (openapi-protocol §10.2).
+ */
+export interface ReplyTarget {
+  method: string
+  app: OpenapiApp | undefined
+  charset?: Charset | undefined
+}
+
+/** A refused request; `target` is set once the method is known. */
 export interface OpenapiRefusal {
   failure: OpenapiFailure
   method: string | undefined
-  target: { method: string; app: OpenapiApp } | undefined
+  target: ReplyTarget | undefined
 }
 
 /** Raw `key=value` pairs, keys only, without decoding values (keys are ASCII). */
@@ -104,11 +128,12 @@ export async function readOpenapiRequest(c: Context, deps: SandboxDeps): Promise
   const method = params['method']
   const app = deps.config.apps.find((a) => a.appId === params['app_id'])
   const known = IMPLEMENTED_METHODS.includes(method ?? '')
-  const target = known && app ? { method: method!, app } : undefined
+  const target = known ? { method: method!, app, charset } : undefined
   for (const [param, subCode] of MISSING)
     if (!params[param]) return refuse(params, target, failure('40001', subCode, `缺少必选参数${param}`))
   if (!known) return refuse(params, undefined, failure('40002', 'isv.invalid-method', '不存在的方法名'))
-  if (!app) return refuse(params, undefined, failure('40002', 'isv.invalid-app-id', '无效的AppID参数'))
+  // An unknown app is answered under the method's key, unsigned, as the real gateway does.
+  if (!app) return refuse(params, target, failure('40002', 'isv.invalid-app-id', '无效的AppID参数'))
   const signType = app.signType ?? 'RSA2'
   if (params['sign_type'] !== signType)
     return refuse(params, target, failure('40002', 'isv.invalid-signature-type', '无效的签名类型'))
@@ -148,7 +173,7 @@ export async function readOpenapiRequest(c: Context, deps: SandboxDeps): Promise
   }
   if (typeof biz !== 'object' || biz === null || Array.isArray(biz))
     return refuse(params, target, failure('40002', 'isv.invalid-parameter', 'biz_content不是JSON对象'))
-  return { app, method: method as OpenapiMethod, params, biz: biz as Record<string, unknown> }
+  return { app, method: method as GatewayMethod, charset, params, biz: biz as Record<string, unknown> }
 }
 
 function refuse(params: Params, target: OpenapiRefusal['target'], reason: OpenapiFailure): OpenapiRefusal {

@@ -251,9 +251,16 @@ describe('openapi mode', () => {
       error_response: expect.objectContaining({ code: '40002', sub_code: 'isv.invalid-method' }),
     })
     expect(badMethod.json['sign']).toBeUndefined()
-    expect((await reply(await resign({ app_id: '2021000000000000' }))).json['error_response']!['sub_code']).toBe(
-      'isv.invalid-app-id',
-    )
+    // An unknown app: under the method's own key, unsigned (the gateway has no key to sign for it).
+    const badApp = await reply(await resign({ app_id: '2021000000000000' }))
+    expect(badApp.json).toEqual({
+      alipay_trade_query_response: {
+        code: '40002',
+        msg: 'Invalid Arguments',
+        sub_code: 'isv.invalid-app-id',
+        sub_msg: expect.any(String),
+      },
+    })
     const sub = async (change: Record<string, string>) =>
       (await reply(await resign(change))).json['alipay_trade_query_response']!
     expect(await sub({ sign_type: 'RSA' })).toMatchObject({ code: '40002', sub_code: 'isv.invalid-signature-type' })

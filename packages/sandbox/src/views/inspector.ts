@@ -57,6 +57,8 @@ export function inspectorPage(input: {
   autoRefresh?: boolean | undefined
   /** Test buyer logins offered by the Pay and Scan buttons. */
   buyers?: readonly string[] | undefined
+  /** A trade's kind when it says more than its service (barcode with its buyer code, app pay). */
+  kindOf?: ((trade: Trade) => string) | undefined
 }): Markup {
   const { csrf } = input
   const buyers = input.buyers ?? []
@@ -134,7 +136,7 @@ export function inspectorPage(input: {
                 <td>${t(tr.paidAt)}</td>
                 <td>${t(tr.closedAt)}</td>
                 <td>${tr.signType}</td>
-                <td>${tr.service}</td>
+                <td data-kind="${input.kindOf?.(tr) ?? tr.service}">${input.kindOf?.(tr) ?? tr.service}</td>
                 <td>${tradeActions(tr, csrf, buyers)}</td>
               </tr>`,
           )}
