@@ -110,10 +110,10 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
       expiresAt = deadline.getTime()
     }
     // Cancelled by its merchant (a signed revoke): its method data pays nothing any more.
-    if (deps.store.isOrderRevoked(partner.partner, outTradeNo)) {
+    if (await deps.store.isOrderRevoked(partner.partner, outTradeNo)) {
       throw problem(410, 'order-cancelled', `Order ${outTradeNo} was cancelled by the merchant.`)
     }
-    if (deps.store.findPaidSession(partner.partner, outTradeNo)) {
+    if (await deps.store.findPaidSession(partner.partner, outTradeNo)) {
       throw problem(409, 'order-already-paid', `Order ${outTradeNo} is already paid.`)
     }
     const id = newId()
@@ -128,7 +128,7 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
       showUrl: `${input.merchantOrigin}/`,
       itBPay,
     })
-    deps.store.insertSession({
+    await deps.store.insertSession({
       id,
       partner: partner.partner,
       paymentRequestId: input.paymentRequestId,

@@ -32,7 +32,7 @@ export function revokeUseCase(ctx: SessionContext): Pick<SessionService, 'revoke
       })
     }
     // Keyed by (partner, order) from the verified map itself: nothing is parsed again.
-    const ids = deps.store.cancelOpenSessionsForOrder(partner.partner, shape.outTradeNo, {
+    const ids = await deps.store.cancelOpenSessionsForOrder(partner.partner, shape.outTradeNo, {
       kind: 'cancelled',
       reason: 'closed',
     })
