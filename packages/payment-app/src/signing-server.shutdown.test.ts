@@ -53,7 +53,7 @@ describe('GET /readyz', () => {
     const readyz = () => server.app.fetch(new Request('http://pay.test/readyz'))
     const ok = await readyz()
     expect(ok.status).toBe(200)
-    expect(await ok.json()).toEqual({ ok: true, store: 'sqlite', migrations: { applied: true, version: 2 } })
+    expect(await ok.json()).toEqual({ ok: true, store: 'sqlite', migrations: { applied: true, version: 3 } })
     expect(await (await server.app.fetch(new Request('http://pay.test/healthz'))).json()).toEqual({ ok: true })
 
     server.beginShutdown()
