@@ -9,6 +9,17 @@ import {
   type RateLimitOptions,
 } from '@alipay-payment-handler/server-runtime'
 import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
+import {
+  cookieValue,
+  createOrderAccess,
+  bearerToken,
+  newOrderViewSecret,
+  orderViewCookie,
+  presentedViewToken,
+  sameSecret,
+  type AuthorizeOperator,
+  type OrderAccess,
+} from '@alipay-payment-handler/merchant'
 import type { ShopConfig } from '../shared/views.js'
 import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue.js'
 import { MERCHANT_PREFIX, ShopError, errorCode, problemFor } from './problem.js'
@@ -30,6 +41,18 @@ export interface MerchantAppDeps {
    * `misdirected-host`, so a DNS rebinding page never looks same-origin. Unset: every Host (tests).
    */
   hosts?: readonly string[] | undefined
+  /**
+   * The shop's operator token: the orders page logs in with it (`POST /api/operator/login`, which
+   * sets an HttpOnly cookie), and scripts send it as `Authorization: Bearer`. Operators list every
+   * order, refund, and reconcile. Without it (and without `authorizeOperator`) nobody can.
+   */
+  operatorToken?: string | undefined
+  /** Decides operators some other way (a staff login); wins over `operatorToken`. */
+  authorizeOperator?: AuthorizeOperator | undefined
+  /** The buyers' order-view tokens (`createOrderAccess`); unset, a random secret per process. */
+  access?: OrderAccess | undefined
+  /** Mark the shop's cookies `Secure` (the shop is served over https). */
+  secureCookies?: boolean | undefined
   /** Per client and window; `false` turns rate limiting off (load tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; notify?: RateLimitOptions } | false | undefined
 }
@@ -38,6 +61,9 @@ export interface MerchantAppDeps {
 const MAX_JSON_BYTES = 64 * 1024
 
 const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** The cookie the orders page's login sets; its value is the operator token itself, HttpOnly. */
+const OPERATOR_COOKIE = 'shop_operator'
 
 /** The order service's pc/mobile aliases name the same two classic routes. */
 const PAY_TYPES: Record<string, PayType> = { PRE_PAY: 'PRE_PAY', pc: 'PRE_PAY', WAP_PAY: 'WAP_PAY', mobile: 'WAP_PAY' }
@@ -79,6 +105,25 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   const { orders } = deps
   const products = deps.products ?? PRODUCTS
   const log = deps.log ?? ((line: string) => console.error(line))
+  const access = deps.access ?? createOrderAccess(newOrderViewSecret())
+  const operatorToken = deps.operatorToken
+  const authorizeOperator: AuthorizeOperator =
+    deps.authorizeOperator ??
+    ((request) => {
+      if (!operatorToken) return false
+      const shown = bearerToken(request) ?? cookieValue(request, OPERATOR_COOKIE)
+      return shown !== undefined && sameSecret(shown, operatorToken)
+    })
+  const isOperator = async (request: Request) => (await authorizeOperator(request)) === true
+  const operatorOnly = async (request: Request) => {
+    if (!(await isOperator(request))) throw new ShopError('OPERATOR_REQUIRED', 'Log in as the shop’s operator first.')
+  }
+  // The buyer who placed the order (its view token, from the checkout's cookie) or an operator.
+  const ownerOrOperator = async (request: Request, orderId: string) => {
+    if (access.verify(orderId, presentedViewToken(request)) || (await isOperator(request))) return
+    throw new ShopError('ORDER_VIEW_DENIED', 'This order was placed in another browser.')
+  }
+  const secureFlag = deps.secureCookies ? '; Secure' : ''
   const app = new Hono()
 
   app.onError((error, c) => {
@@ -121,18 +166,43 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   app.post('/api/checkout', async (c) => {
     const body = await jsonBody(c.req.raw)
     const cart = priceCart(cartItems(body['items']), products)
-    return c.json(await orders.create({ subject: cart.subject, amount: cart.amount }), 201)
+    const order = await orders.create({ subject: cart.subject, amount: cart.amount })
+    // The buyer's browser keeps the token in a cookie only this order's routes receive; scripts get it too.
+    const viewToken = access.tokenFor(order.orderId)
+    c.header('set-cookie', orderViewCookie('/api/orders', order.orderId, viewToken, Boolean(deps.secureCookies)))
+    return c.json({ ...order, viewToken }, 201)
   })
 
-  app.get('/api/orders', async (c) => c.json(await orders.list()))
+  app.post('/api/operator/login', async (c) => {
+    const token = (await jsonBody(c.req.raw))['token']
+    if (!operatorToken || typeof token !== 'string' || !sameSecret(token, operatorToken)) {
+      throw new ShopError('OPERATOR_REQUIRED', 'That is not the operator token the shop printed at start.')
+    }
+    c.header('set-cookie', `${OPERATOR_COOKIE}=${token}; Path=/api; HttpOnly; SameSite=Strict${secureFlag}`)
+    return c.json({ operator: true })
+  })
+  app.post('/api/operator/logout', (c) => {
+    c.header('set-cookie', `${OPERATOR_COOKIE}=; Path=/api; HttpOnly; SameSite=Strict; Max-Age=0${secureFlag}`)
+    return c.json({ operator: false })
+  })
+
+  app.get('/api/orders', async (c) => {
+    await operatorOnly(c.req.raw)
+    return c.json(await orders.list())
+  })
 
   app.use('/api/orders/:id/*', async (c, next) => {
-    if (!ORDER_ID.test(c.req.param('id') ?? '')) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
+    const id = c.req.param('id') ?? ''
+    if (!ORDER_ID.test(id)) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
+    // Refunds move money back: operators only. Everything else on one order: its buyer too.
+    if (c.req.path.endsWith('/refund')) await operatorOnly(c.req.raw)
+    else await ownerOrOperator(c.req.raw, id)
     await next()
   })
   app.get('/api/orders/:id', async (c) => {
     const id = c.req.param('id')
     if (!ORDER_ID.test(id)) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
+    await ownerOrOperator(c.req.raw, id)
     return c.json(await orders.get(id))
   })
   app.post('/api/orders/:id/payment-data', async (c) => c.json(await orders.paymentData(c.req.param('id'))))
@@ -156,6 +226,10 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   })
 
   // Reconciliation: the orders page shows the last report and can run one now.
+  app.use('/api/reconciliation', async (c, next) => {
+    await operatorOnly(c.req.raw)
+    await next()
+  })
   app.get('/api/reconciliation', async (c) => c.json((await orders.latestReconciliation()) ?? null))
   app.post('/api/reconciliation', async (c) => c.json(await orders.reconcile()))
 

@@ -17,6 +17,8 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   BAD_QUANTITY: 400,
   BAD_REQUEST: 400,
   BODY_TOO_LARGE: 413,
+  OPERATOR_REQUIRED: 403,
+  ORDER_VIEW_DENIED: 403,
   NOT_FOUND: 404,
 }
 

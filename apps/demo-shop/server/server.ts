@@ -1,10 +1,14 @@
 import { serve } from '@hono/node-server'
 import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PartnerConfig } from '@alipay-payment-handler/gateway-client'
 import {
+  createOrderAccess,
   createOrderService,
+  newOrderViewSecret,
   openSqliteOrderStore,
   orderGatewayDeps,
   scheduleReconciliation,
@@ -52,6 +56,20 @@ export interface MerchantServerConfig {
   requestTimeoutMs?: number | undefined
   /** Time between reconciliation runs; default 10 minutes. */
   reconcileIntervalMs?: number | undefined
+  /**
+   * The operator token of the orders page (at least 24 characters). Unset: a random one per
+   * start, answered in `RunningMerchant.operatorToken` for the start banner to print.
+   */
+  operatorToken?: string | undefined
+}
+
+/** The secret of the buyers' order-view tokens, kept in the data folder so checkout links survive a restart. */
+function viewSecret(dataDir: string): string {
+  const file = join(dataDir, 'merchant-view-secret')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  const secret = newOrderViewSecret()
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' })
+  return secret
 }
 
 /** Often enough that a lost notify is repaired within minutes, rarely enough to spare the gateway. */
@@ -60,6 +78,8 @@ const DEFAULT_RECONCILE_INTERVAL_MS = 10 * 60_000
 /** A listening merchant backend. */
 export interface RunningMerchant {
   url: string
+  /** What the orders page's login takes (also `Authorization: Bearer`); never logged. */
+  operatorToken: string
   close(): Promise<void>
 }
 
@@ -75,6 +95,10 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
   let handler: ((request: Request) => Response | Promise<Response>) | undefined
   let reconcileLoop: Loop | undefined
   const hostname = config.hostname ?? '127.0.0.1'
+  if (config.operatorToken !== undefined && config.operatorToken.length < 24) {
+    throw new TypeError('[alipay] MERCHANT_OPERATOR_TOKEN must be at least 24 characters')
+  }
+  const operatorToken = config.operatorToken ?? randomBytes(24).toString('base64url')
   const listener = serve({
     fetch: (request: Request) =>
       handler
@@ -137,6 +161,9 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
         ...(config.sandbox ? { buyer: config.sandbox } : {}),
       },
       log: (line) => logger.error('merchant.error', { line }),
+      operatorToken,
+      access: createOrderAccess(viewSecret(config.dataDir)),
+      secureCookies: url.startsWith('https:'),
       allowedOrigins: [url],
       // The public origin's host; without one, the shop is reached on loopback, by any loopback name.
       hosts: config.publicOrigin
@@ -155,6 +182,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
   let closing: Promise<void> | undefined
   return {
     url,
+    operatorToken,
     close() {
       closing ??= (async () => {
         await reconcileLoop?.stop()

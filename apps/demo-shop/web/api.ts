@@ -83,4 +83,6 @@ export const api = {
     call<OrderView>('POST', `/api/orders/${encodeURIComponent(id)}/refund`, amount ? { amount } : {}),
   reconciliation: () => call<ReconciliationView | null>('GET', '/api/reconciliation'),
   reconcile: () => call<ReconciliationView>('POST', '/api/reconciliation', {}),
+  /** Sets the operator's HttpOnly cookie when `token` is the one the shop printed at start. */
+  operatorLogin: (token: string) => call<{ operator: true }>('POST', '/api/operator/login', { token }),
 }
