@@ -127,7 +127,7 @@ describe('the demo shop', () => {
       body: { token: 'not-the-token-not-the-token' },
     })
     expect(wrong.status).toBe(403)
-    expect(wrong.json.code).toBe('OPERATOR_REQUIRED')
+    expect(wrong.json.code).toBe('OPERATOR_TOKEN_WRONG')
     expect(wrong.headers.getSetCookie()).toEqual([])
     const right = await call(`${stack.merchant.url}/api/operator/login`, {
       anonymous: true,

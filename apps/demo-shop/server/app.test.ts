@@ -183,4 +183,37 @@ describe('createMerchantApp', () => {
     expect(await (await app.fetch(new Request('http://shop.test/'))).text()).toBe('<h1>shop</h1>')
     expect((await app.fetch(new Request('http://shop.test/nope.html'))).status).toBe(404)
   })
+
+  it('serves each page with a fresh script nonce in its CSP and on its scripts, never unsafe-inline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shop-'))
+    writeFileSync(
+      join(dir, 'checkout.html'),
+      '<link rel="modulepreload" crossorigin href="/assets/a.js"><script type="module" src="/assets/b.js"></script>',
+    )
+    const app = createMerchantApp({
+      orders: fakeOrders(),
+      shopConfig,
+      publicDir: dir,
+      formActionOrigins: ['https://gateway.example'],
+    })
+    const nonces = new Set<string>()
+    for (let i = 0; i < 2; i++) {
+      const res = await app.fetch(new Request('http://shop.test/checkout.html'))
+      const csp = res.headers.get('content-security-policy') ?? ''
+      const nonce = /script-src 'nonce-([^']+)' 'strict-dynamic'/.exec(csp)?.[1]
+      expect(nonce).toBeDefined()
+      nonces.add(nonce!)
+      expect(csp).not.toContain('unsafe-inline')
+      expect(csp).toContain("form-action 'self' https://gateway.example")
+      expect(csp).toContain("frame-ancestors 'none'")
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      const html = await res.text()
+      expect(html).toContain(`<script nonce="${nonce}" type="module"`)
+      expect(html).toContain(`<link rel="modulepreload" nonce="${nonce}"`)
+    }
+    expect(nonces.size).toBe(2)
+    // Everything that is not a page may run no script at all.
+    const api = await app.fetch(get('/api/products'))
+    expect(api.headers.get('content-security-policy')).toContain("script-src 'none'")
+  })
 })

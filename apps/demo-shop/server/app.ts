@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Hono } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { secureHeaders } from 'hono/secure-headers'
@@ -5,7 +8,7 @@ import {
   limitBody,
   refuseCrossSite,
   refuseMisdirectedHost,
-  rateLimit,
+  createRateLimits,
   type RateLimitOptions,
 } from '@alipay-payment-handler/server-runtime'
 import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
@@ -53,14 +56,50 @@ export interface MerchantAppDeps {
   access?: OrderAccess | undefined
   /** Mark the shop's cookies `Secure` (the shop is served over https). */
   secureCookies?: boolean | undefined
+  /**
+   * Origins the pages may post forms to besides their own (the gateway's, for the mobile route's
+   * auto-submitted form); the CSP's `form-action`.
+   */
+  formActionOrigins?: readonly string[] | undefined
   /** Per client and window; `false` turns rate limiting off (load tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; notify?: RateLimitOptions } | false | undefined
+  /** The reverse proxies in front, whose `X-Forwarded-For`/`Forwarded` name the client (rate limits). */
+  trustedProxies?: readonly string[] | undefined
 }
 
 // A cart or a PaymentResponse is a few kilobytes; anything far larger is not from our pages.
 const MAX_JSON_BYTES = 64 * 1024
 
 const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** The built pages served with a fresh script nonce each time (everything else is a static file). */
+const PAGE_PATH = /^\/(?:([a-z][a-z-]*)\.html)?$/
+
+/**
+ * The shop's Content Security Policy. Scripts run only with this response's nonce (every
+ * `<script>` and module preload of the built pages gets it) and whatever those load
+ * (`strict-dynamic`): no `unsafe-inline`, so markup injected into a page never runs, and not even
+ * a same-origin `<script src>` gadget does. Fetches go to the shop (and the payment app, whose
+ * manifests Chromium fetches for the page); forms to the shop and the gateway.
+ */
+export function shopCsp(options: { nonce?: string; appOrigin: string; formActionOrigins?: readonly string[] }): string {
+  return [
+    "default-src 'self'",
+    options.nonce ? `script-src 'nonce-${options.nonce}' 'strict-dynamic'` : "script-src 'none'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${options.appOrigin}`,
+    `form-action 'self'${(options.formActionOrigins ?? []).map((origin) => ` ${origin}`).join('')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ')
+}
+
+/** Adds `nonce` to every script and module preload tag of a built page. */
+export function withScriptNonce(html: string, nonce: string): string {
+  return html.replace(/<(script|link rel="modulepreload")(?=[\s>])/g, `<$1 nonce="${nonce}"`)
+}
 
 /** The cookie the orders page's login sets; its value is the operator token itself, HttpOnly. */
 const OPERATOR_COOKIE = 'shop_operator'
@@ -135,7 +174,6 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   app.use(
     '*',
     secureHeaders({
-      contentSecurityPolicy: { frameAncestors: ["'none'"], baseUri: ["'none'"], objectSrc: ["'none'"] },
       xFrameOptions: 'DENY',
       crossOriginOpenerPolicy: false,
       crossOriginResourcePolicy: false,
@@ -144,13 +182,20 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
       xContentTypeOptions: true,
     }),
   )
+  // The pages' CSP (with a nonce) is set where they are served; every other answer runs no script.
+  const noScriptCsp = shopCsp({ appOrigin: deps.shopConfig.appOrigin, formActionOrigins: deps.formActionOrigins })
+  app.use('*', async (c, next) => {
+    await next()
+    if (!c.res.headers.has('content-security-policy')) c.res.headers.set('content-security-policy', noScriptCsp)
+  })
   // DNS rebinding: the CSRF check below trusts the Host, so the Host must be the shop's own.
   if (deps.hosts) app.use('*', refuseMisdirectedHost({ hosts: deps.hosts }))
   const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
   if (limits) {
     // Notifies are signed and cheap to refuse, but a storm from one address still gets a ceiling.
-    app.use('/api/notify', rateLimit(limits.notify ?? { limit: 6000, windowMs: 60_000 }))
-    const apiLimit = rateLimit(limits.api ?? { limit: 600, windowMs: 60_000 })
+    const rate = createRateLimits({ keyPrefix: 'shop', trustedProxies: deps.trustedProxies ?? [] })
+    app.use('/api/notify', rate.limit('notify', limits.notify ?? { limit: 6000, windowMs: 60_000 }))
+    const apiLimit = rate.limit('api', limits.api ?? { limit: 600, windowMs: 60_000 })
     app.use('/api/*', async (c, next) => (c.req.path === '/api/notify' ? next() : apiLimit(c, next)))
   }
   // The API changes money state: only the shop's own pages may call it from a browser (CSRF).
@@ -176,7 +221,7 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   app.post('/api/operator/login', async (c) => {
     const token = (await jsonBody(c.req.raw))['token']
     if (!operatorToken || typeof token !== 'string' || !sameSecret(token, operatorToken)) {
-      throw new ShopError('OPERATOR_REQUIRED', 'That is not the operator token the shop printed at start.')
+      throw new ShopError('OPERATOR_TOKEN_WRONG', 'That is not the operator token the shop printed at start.')
     }
     c.header('set-cookie', `${OPERATOR_COOKIE}=${token}; Path=/api; HttpOnly; SameSite=Strict${secureFlag}`)
     return c.json({ operator: true })
@@ -255,6 +300,26 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
 
   if (deps.publicDir) {
     const root = deps.publicDir
+    app.get('*', async (c, next) => {
+      const page = PAGE_PATH.exec(c.req.path)
+      if (!page) return next()
+      let html: string
+      try {
+        html = await readFile(join(root, `${page[1] ?? 'index'}.html`), 'utf8')
+      } catch {
+        return next()
+      }
+      const nonce = randomBytes(18).toString('base64')
+      return c.html(withScriptNonce(html, nonce), 200, {
+        'content-security-policy': shopCsp({
+          nonce,
+          appOrigin: deps.shopConfig.appOrigin,
+          formActionOrigins: deps.formActionOrigins,
+        }),
+        // A nonce is good for one answer only: no cache may hand it out twice.
+        'cache-control': 'no-store',
+      })
+    })
     app.use('/*', serveStatic({ root }))
     app.notFound((c) => c.text('Not found', 404))
   }

@@ -26,6 +26,10 @@ try {
     sandbox: sandbox ? { login: DEMO_BUYER.login, password: DEMO_BUYER.password } : false,
     logger,
     operatorToken: env['MERCHANT_OPERATOR_TOKEN'] || undefined,
+    trustedProxies: (env['TRUSTED_PROXIES'] ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
   })
   logger.info('server.listening', { url: running.url })
   // The one place the token is shown: whoever started the shop is its operator.

@@ -52,6 +52,8 @@ export interface MerchantServerConfig {
   logger?: Logger | undefined
   /** Rate limits of the API (see createMerchantApp); `false` turns them off. */
   rateLimits?: MerchantAppDeps['rateLimits']
+  /** Reverse proxies whose `X-Forwarded-For`/`Forwarded` are believed (addresses or CIDR ranges). */
+  trustedProxies?: readonly string[] | undefined
   /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
   requestTimeoutMs?: number | undefined
   /** Time between reconciliation runs; default 10 minutes. */
@@ -164,12 +166,14 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       operatorToken,
       access: createOrderAccess(viewSecret(config.dataDir)),
       secureCookies: url.startsWith('https:'),
+      formActionOrigins: [new URL(config.gatewayUrl).origin],
       allowedOrigins: [url],
       // The public origin's host; without one, the shop is reached on loopback, by any loopback name.
       hosts: config.publicOrigin
         ? hostsOfOrigin(config.publicOrigin)
         : [...new Set([...hostsOfOrigin(url), ...loopbackHosts(port)])],
       ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
+      trustedProxies: config.trustedProxies,
     })
     handler = (request) => app.fetch(request)
   } catch (error) {

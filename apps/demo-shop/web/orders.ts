@@ -209,16 +209,21 @@ reconcileButton.addEventListener('click', async () => {
 })
 
 /** The start banner's link carries the token in the fragment, which never reaches a server log. */
-async function start(): Promise<void> {
+async function logInFromLink(): Promise<void> {
   const fromLink = new URLSearchParams(location.hash.slice(1)).get('operator')
-  if (fromLink) {
-    history.replaceState(null, '', location.pathname + location.search)
-    await logIn(fromLink)
-  }
+  if (!fromLink) return
+  history.replaceState(null, '', location.pathname + location.search)
+  await logIn(fromLink)
+}
+
+async function start(): Promise<void> {
+  await logInFromLink()
   api.reconciliation().then(showReport, () => undefined)
   await load()
 }
 
+// The link opened on this very page changes only the fragment: no reload, so listen for it.
+window.addEventListener('hashchange', () => void start())
 void start()
 setInterval(() => {
   if (!acting && document.visibilityState === 'visible') void load()

@@ -28,8 +28,9 @@ import {
   startLoop,
   type Loop,
   HttpProblem,
-  rateLimit,
+  createRateLimits,
   type RateLimitOptions,
+  type RateLimitStore,
   jsonBody,
   parseWith,
 } from '@alipay-payment-handler/server-runtime'
@@ -59,6 +60,13 @@ export interface SigningServerAppDeps {
   polyfillAssets?: HandlerAssets | undefined
   /** Per client and window; `false` turns rate limiting off (tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; create?: RateLimitOptions; notify?: RateLimitOptions } | false
+  /**
+   * The reverse proxies in front (addresses or CIDR ranges): rate limits key on the client address
+   * they report in `Forwarded`/`X-Forwarded-For`, read only from them. Unset: the socket's peer.
+   */
+  trustedProxies?: readonly string[] | undefined
+  /** Shared rate-limit counters for several processes (a `pg` Pool); unset, in memory. */
+  rateLimitStore?: RateLimitStore | undefined
   /**
    * Why the server cannot take traffic now (`GET /readyz` answers 503 with it), or undefined when
    * it can. Unset: always ready.
@@ -130,9 +138,14 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   )
   const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
   if (limits) {
-    app.post('/api/sessions', rateLimit(limits.create ?? { limit: 30, windowMs: 60_000 }))
-    app.use('/api/*', rateLimit(limits.api ?? { limit: 600, windowMs: 60_000 }))
-    app.use('/notify/*', rateLimit(limits.notify ?? { limit: 600, windowMs: 60_000 }))
+    const rate = createRateLimits({
+      keyPrefix: 'payment-app',
+      ...(deps.trustedProxies ? { trustedProxies: deps.trustedProxies } : {}),
+      ...(deps.rateLimitStore ? { store: deps.rateLimitStore } : {}),
+    })
+    app.post('/api/sessions', rate.limit('create', limits.create ?? { limit: 30, windowMs: 60_000 }))
+    app.use('/api/*', rate.limit('api', limits.api ?? { limit: 600, windowMs: 60_000 }))
+    app.use('/notify/*', rate.limit('notify', limits.notify ?? { limit: 600, windowMs: 60_000 }))
   }
   app.use('*', refuseCrossSite({ allowedOrigins: deps.publicOrigin ? [deps.publicOrigin] : [], except: /^\/notify\// }))
   app.use('/api/*', requireJson())
@@ -234,6 +247,10 @@ export interface SigningServerConfig {
   retryGapsMs?: readonly number[]
   sessionTtlMs?: number
   rateLimits?: SigningServerAppDeps['rateLimits']
+  /** See `SigningServerAppDeps.trustedProxies`. */
+  trustedProxies?: readonly string[]
+  /** See `SigningServerAppDeps.rateLimitStore`. */
+  rateLimitStore?: RateLimitStore
   now?: () => number
   /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
   requestTimeoutMs?: number
@@ -357,6 +374,8 @@ export async function createSigningServer(
     handlerAssets: config.handlerAssets,
     polyfillAssets: config.polyfillAssets,
     ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
+    trustedProxies: config.trustedProxies,
+    rateLimitStore: config.rateLimitStore,
   })
   return {
     app,
