@@ -10,6 +10,7 @@ import {
   refuseMisdirectedHost,
   createRateLimits,
   type RateLimitOptions,
+  type ServerMetrics,
 } from '@alipay-payment-handler/server-runtime'
 import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
 import {
@@ -63,6 +64,8 @@ export interface MerchantAppDeps {
   formActionOrigins?: readonly string[] | undefined
   /** Per client and window; `false` turns rate limiting off (load tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; notify?: RateLimitOptions } | false | undefined
+  /** Prometheus metrics, answered at `GET /metrics` to the operator (`Authorization: Bearer`). */
+  metrics?: ServerMetrics | undefined
   /** The reverse proxies in front, whose `X-Forwarded-For`/`Forwarded` name the client (rate limits). */
   trustedProxies?: readonly string[] | undefined
 }
@@ -79,15 +82,16 @@ const PAGE_PATH = /^\/(?:([a-z][a-z-]*)\.html)?$/
  * The shop's Content Security Policy. Scripts run only with this response's nonce (every
  * `<script>` and module preload of the built pages gets it) and whatever those load
  * (`strict-dynamic`): no `unsafe-inline`, so markup injected into a page never runs, and not even
- * a same-origin `<script src>` gadget does. Fetches go to the shop (and the payment app, whose
- * manifests Chromium fetches for the page); forms to the shop and the gateway.
+ * a same-origin `<script src>` gadget does. Fetches and images come from the shop and the payment
+ * app (Chromium fetches its manifests and icon for the page); forms go to the shop and the gateway.
  */
 export function shopCsp(options: { nonce?: string; appOrigin: string; formActionOrigins?: readonly string[] }): string {
   return [
     "default-src 'self'",
     options.nonce ? `script-src 'nonce-${options.nonce}' 'strict-dynamic'` : "script-src 'none'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    // Chromium loads the payment app's manifest and icon in the page's context, under its CSP.
+    `img-src 'self' data: ${options.appOrigin}`,
     `connect-src 'self' ${options.appOrigin}`,
     `form-action 'self'${(options.formActionOrigins ?? []).map((origin) => ` ${origin}`).join('')}`,
     "frame-ancestors 'none'",
@@ -182,6 +186,8 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
       xContentTypeOptions: true,
     }),
   )
+  const metrics = deps.metrics
+  if (metrics) app.use('*', metrics.middleware)
   // The pages' CSP (with a nonce) is set where they are served; every other answer runs no script.
   const noScriptCsp = shopCsp({ appOrigin: deps.shopConfig.appOrigin, formActionOrigins: deps.formActionOrigins })
   app.use('*', async (c, next) => {
@@ -206,6 +212,13 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   )
 
   app.get('/config.json', (c) => c.json(deps.shopConfig))
+  if (metrics) {
+    // Order counts and gateway latency are the merchant's business: Prometheus scrapes with the token.
+    app.get('/metrics', async (c) => {
+      await operatorOnly(c.req.raw)
+      return metrics.respond()
+    })
+  }
   app.get('/api/products', (c) => c.json(products))
 
   app.post('/api/checkout', async (c) => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PartnerConfig } from '@alipay-payment-handler/gateway-client'
+import { onHttpCall, type PartnerConfig } from '@alipay-payment-handler/gateway-client'
 import {
   createOrderAccess,
   createOrderService,
@@ -16,6 +16,8 @@ import {
 import {
   answerClientErrors,
   createLogger,
+  createServerMetrics,
+  outboundCallMetrics,
   hostsOfOrigin,
   loopbackHosts,
   type Logger,
@@ -130,6 +132,8 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     })
   const url = config.publicOrigin ?? `http://${hostname === '127.0.0.1' ? 'localhost' : hostname}:${port}`
 
+  const metrics = createServerMetrics({ prefix: 'alipay_merchant_' })
+  const stopWatchingCalls = onHttpCall(outboundCallMetrics(metrics.registry, 'alipay_merchant_'))
   let store: ReturnType<typeof openSqliteOrderStore> | undefined
   let ledger: ReturnType<typeof openShopLedger> | undefined
   try {
@@ -167,6 +171,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       access: createOrderAccess(viewSecret(config.dataDir)),
       secureCookies: url.startsWith('https:'),
       formActionOrigins: [new URL(config.gatewayUrl).origin],
+      metrics,
       allowedOrigins: [url],
       // The public origin's host; without one, the shop is reached on loopback, by any loopback name.
       hosts: config.publicOrigin
@@ -177,6 +182,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     })
     handler = (request) => app.fetch(request)
   } catch (error) {
+    stopWatchingCalls()
     await reconcileLoop?.stop()
     await closeListener()
     store?.close()
@@ -189,6 +195,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     operatorToken,
     close() {
       closing ??= (async () => {
+        stopWatchingCalls()
         await reconcileLoop?.stop()
         await closeListener()
         store?.close()

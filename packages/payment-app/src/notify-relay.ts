@@ -168,6 +168,8 @@ export interface OutboxDeps {
   /** Gaps between deliveries, in ms; the gateway's schedule by default (mapi-protocol §6.2). */
   retryGapsMs?: readonly number[]
   timeoutMs?: number
+  /** Told each delivery's outcome (metrics). */
+  onDelivery?: (outcome: 'forwarded' | 'failed') => void
 }
 
 /** The gateway's own schedule: 4m, 10m, 10m, 1h, 2h, 6h, 15h. */
@@ -195,6 +197,7 @@ export function createOutboxDispatcher(deps: OutboxDeps) {
         headers: { 'content-type': item.contentType },
         body: item.body,
         timeoutMs,
+        purpose: 'notify',
       })
       if (reply.status !== 200 || reply.text !== NOTIFY_ACK) error = `HTTP ${reply.status}, body not "success"`
     } catch (cause) {
@@ -205,12 +208,14 @@ export function createOutboxDispatcher(deps: OutboxDeps) {
     if (error === undefined) {
       await deps.store.grouped(() => deps.store.markDelivered(item.id, now()))
       deps.logger.info('relay.delivered', { outboxId: item.id, attempts: item.attempts + 1 })
+      deps.onDelivery?.('forwarded')
     } else {
       const gap = gaps[item.attempts]
       const failure = error
       await deps.store.grouped(() =>
         deps.store.markAttemptFailed(item.id, failure, gap === undefined ? undefined : now() + gap),
       )
+      deps.onDelivery?.('failed')
       deps.logger.warn(gap === undefined ? 'relay.gave-up' : 'relay.retry', {
         outboxId: item.id,
         attempts: item.attempts + 1,

@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server'
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
+import { NOTIFY_ACK } from '@alipay-payment-handler/protocol'
 import type { Server as HttpServer, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
@@ -29,11 +30,13 @@ import {
   type Loop,
   HttpProblem,
   createRateLimits,
+  requestLogging,
   type RateLimitOptions,
   type RateLimitStore,
   jsonBody,
   parseWith,
 } from '@alipay-payment-handler/server-runtime'
+import { createPaymentAppMetrics, type PaymentAppMetrics } from './metrics.js'
 import { createNotifyReceiver, createOutboxDispatcher } from './notify-relay.js'
 import { SessionEvents } from './session-events.js'
 import { mapiSessionGateway, openapiSessionGateway, type SessionGateway } from './session-gateway.js'
@@ -74,6 +77,8 @@ export interface SigningServerAppDeps {
   readiness?: () => string | undefined
   /** Aborts when the server starts shutting down: long polls answer at once instead of holding the drain. */
   shutdownSignal?: AbortSignal
+  /** Prometheus metrics, answered at `GET /metrics` (keep that path off the public proxy). Unset: no /metrics. */
+  metrics?: PaymentAppMetrics | undefined
   /**
    * The payment app's own origin, where the checkout window and the worker run: the one origin
    * whose pages may change state (create, return, cancel, abort). Unset: same-Host requests only.
@@ -86,8 +91,11 @@ export interface SigningServerAppDeps {
   hosts?: readonly string[] | undefined
 }
 
-/** Health probes come from orchestrators with the pod's address as Host, and reveal nothing. */
-const PROBES = /^\/(healthz|readyz)$/
+/**
+ * Health probes and metric scrapes come from orchestrators and Prometheus with the pod's address
+ * as Host; the probes reveal nothing, /metrics is for the internal network (see README).
+ */
+const PROBES = /^\/(healthz|readyz|metrics)$/
 
 /** The answer before the app is built: come back in a second; plain text, never sniffed. */
 const STARTING_HEADERS = {
@@ -103,6 +111,13 @@ const MAX_WAIT_SECONDS = 25
 export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   const app = new Hono()
   installErrorHandling(app, deps.logger)
+  // A request id on every answer and in every line logged for it (X-Request-Id from the proxy is kept).
+  app.use('*', requestLogging(deps.logger))
+  const metrics = deps.metrics
+  if (metrics) {
+    app.use('*', metrics.middleware)
+    app.get('/metrics', () => metrics.respond())
+  }
   // Forms may go to every gateway a partner uses, and nowhere else.
   const gatewayOrigins = [
     ...new Set([
@@ -251,6 +266,8 @@ export interface SigningServerConfig {
   trustedProxies?: readonly string[]
   /** See `SigningServerAppDeps.rateLimitStore`. */
   rateLimitStore?: RateLimitStore
+  /** `false`: no `GET /metrics` (default on). */
+  metrics?: boolean
   now?: () => number
   /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
   requestTimeoutMs?: number
@@ -285,6 +302,30 @@ export async function createSigningServer(
   const partners = await createPartnerRegistry(config.partners)
   if (partners.list().length === 0) throw new HttpProblem(500, 'no-partners', 'No partner is configured.')
   const store = openSessionStore(config.dbPath)
+  const metrics =
+    config.metrics === false
+      ? undefined
+      : createPaymentAppMetrics({
+          sessionCounts: () =>
+            Object.fromEntries(
+              store.db
+                .prepare<[], { status: string; n: number }>(
+                  'SELECT status, count(*) AS n FROM sessions GROUP BY status',
+                )
+                .all()
+                .map((row) => [row.status, row.n]),
+            ),
+          outbox: () => {
+            const row = store.db
+              .prepare<[], { depth: number; oldest: number | null }>(
+                `SELECT count(*) AS depth, min(n.received_at) AS oldest FROM outbox o
+                 JOIN notifies n ON n.id = o.notify_row WHERE o.state = 'pending'`,
+              )
+              .get()
+            return { depth: row?.depth ?? 0, oldestReceivedAt: row?.oldest ?? undefined }
+          },
+          ...(config.now ? { now: config.now } : {}),
+        })
   const clients = new Map<string, SessionGateway>()
   const gateway = (partner: string): SessionGateway => {
     let client = clients.get(partner)
@@ -337,10 +378,11 @@ export async function createSigningServer(
     ...(config.fetch ? { fetch: config.fetch } : {}),
     ...(now ? { now } : {}),
     ...(config.retryGapsMs ? { retryGapsMs: config.retryGapsMs } : {}),
+    onDelivery: (outcome) => metrics?.delivery(outcome),
   })
   let outboxLoop: Loop | undefined
   let pollLoop: Loop | undefined
-  const receiveNotify = createNotifyReceiver({
+  const receiveVerified = createNotifyReceiver({
     store,
     partners,
     gateway,
@@ -349,6 +391,12 @@ export async function createSigningServer(
     ...(now ? { now } : {}),
     onQueued: () => outboxLoop?.kick(),
   })
+  const receiveNotify: typeof receiveVerified = async (...args) => {
+    metrics?.notify('received')
+    const answer = await receiveVerified(...args)
+    if (answer === NOTIFY_ACK) metrics?.notify('verified')
+    return answer
+  }
   const shutdown = new AbortController()
   let closed = false
   const readiness = () => {
@@ -369,6 +417,7 @@ export async function createSigningServer(
     logger,
     readiness,
     shutdownSignal: shutdown.signal,
+    metrics,
     publicOrigin: config.publicOrigin,
     hosts: config.allowedHosts ?? hostsOfOrigin(config.publicOrigin),
     handlerAssets: config.handlerAssets,
@@ -397,6 +446,7 @@ export async function createSigningServer(
       shutdown.abort()
       await Promise.all([pollLoop?.stop(), outboxLoop?.stop()])
       closed = true
+      metrics?.close()
       store.close()
     },
   }
