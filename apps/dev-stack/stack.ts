@@ -40,12 +40,16 @@ export interface StackOptions {
   signing?: Partial<Omit<SigningServerConfig, 'partners' | 'gatewayUrl' | 'dbPath' | 'port'>> | undefined
   /** How long a shop order stays payable. */
   orderTtlMs?: number | undefined
+  /** The shop's operator token; a random one per start when unset. */
+  operatorToken?: string | undefined
   logger?: Logger | undefined
 }
 
 /** The three running servers. */
 export interface RunningStack {
   urls: { merchant: string; app: string; gateway: string }
+  /** The demo shop's operator token (its orders page, refunds, reconciliation). */
+  operatorToken: string
   /** The sandbox's test buyer; undefined against the real gateway. */
   buyer: { login: string; password: string } | undefined
   /** Stops merchant, payment app and sandbox, in that order; safe to call twice. */
@@ -124,11 +128,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       publicDir: BUILD_DIRS.shop,
       sandbox: options.real ? false : { login: DEMO_BUYER.login, password: DEMO_BUYER.password },
       orderTtlMs: options.orderTtlMs,
+      operatorToken: options.operatorToken,
       logger,
     })
     started.push(merchant)
     return {
       urls: { merchant: merchantOrigin, app: appOrigin, gateway: new URL(gatewayUrl).origin },
+      operatorToken: merchant.operatorToken,
       buyer: options.real ? undefined : { login: DEMO_BUYER.login, password: DEMO_BUYER.password },
       close: closeAll,
     }

@@ -38,6 +38,7 @@ export function readStartConfig(env: Readonly<Record<string, string | undefined>
     dataDir: env['DATA_DIR'] || '.data',
     merchantOrigin: env['MERCHANT_ORIGIN'] || undefined,
     appOrigin: env['APP_ORIGIN'] || undefined,
+    operatorToken: env['MERCHANT_OPERATOR_TOKEN'] || undefined,
   }
   const gatewayUrl = env['ALIPAY_GATEWAY_URL']
   if (!gatewayUrl) return options

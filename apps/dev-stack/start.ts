@@ -55,7 +55,8 @@ try {
   say('  Alipay Payment Request demo is running')
   say('')
   say(`  Shop (merchant)         ${urls.merchant}/   ← open this`)
-  say(`  Orders (merchant view)  ${urls.merchant}/orders.html`)
+  // The link logs the browser in as the shop's operator (the token stays in this terminal).
+  say(`  Orders (merchant view)  ${urls.merchant}/orders.html#operator=${stack.operatorToken}`)
   say(`  Payment app             ${urls.app}/pay`)
   say(
     `  Gateway                 ${options.real ? `${options.real.gatewayUrl} (REAL Alipay)` : `${urls.gateway}/gateway.do (sandbox)`}`,

@@ -219,7 +219,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       const quantity = 1 + Math.floor(rand() * 5)
       // A checkout answered with anything but 201 (a shop in the middle of its restart) is tried
       // again a few times; orders are not payments, so a repeated checkout loses or pays nothing.
-      let order: { orderId?: string } = {}
+      let order: { orderId?: string; viewToken?: string } = {}
       for (let attempt = 0; !order.orderId; attempt++) {
         const response = await persistent(`${merchantUrl}/api/checkout`, {
           method: 'POST',
@@ -227,7 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           body: JSON.stringify({ items: [{ productId: 'tea-sachet', quantity }] }),
         })
         const text = await response.text()
-        if (response.status === 201) order = JSON.parse(text) as { orderId: string }
+        if (response.status === 201) order = JSON.parse(text) as { orderId: string; viewToken: string }
         else if (attempt >= 5) throw new Error(`[alipay-chaos] checkout ${response.status}: ${text}`)
         else {
           senderRetries++
@@ -236,6 +236,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       }
       const dataResponse = await persistent(`${merchantUrl}/api/orders/${order.orderId}/payment-data`, {
         method: 'POST',
+        headers: { 'order-view-token': order.viewToken ?? '' },
       })
       const data = (await dataResponse.json()) as { data: Record<string, string>; total: unknown }
       if (!data.data) {

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test'
 import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
-import { gatewayTrades, orderFromShop, orderState, payByWap } from './support/shop-pages.js'
+import { gatewayTrades, orderFromShop, orderState, ordersPageUrl, payByWap } from './support/shop-pages.js'
 import {
   SHOP_GATEWAY_ORIGIN,
   SHOP_ORIGIN,
@@ -24,7 +24,7 @@ for (const kind of GATEWAY_KINDS) {
       const orderId = await orderFromShop(page, ['celadon-cup'])
       await payByWap(page, orderId, DEMO_BUYER)
 
-      await page.goto(`${SHOP_ORIGIN}/orders.html`)
+      await page.goto(ordersPageUrl(stack))
       const row = page.locator(`tr[data-order="${orderId}"]`)
       await expect(row.locator('.badge')).toHaveText('Paid')
       page.once('dialog', (dialog) => void dialog.accept())
@@ -51,7 +51,7 @@ for (const kind of GATEWAY_KINDS) {
         // On mapi the trade starts when the buyer opens the link; openapi's precreate made it already.
         if (kind === 'mapi') await (await request.get(payUrl, { maxRedirects: 0 })).dispose()
         // Leave the checkout, whose polling would ask the gateway itself.
-        await page.goto(`${SHOP_ORIGIN}/orders.html`)
+        await page.goto(ordersPageUrl(stack))
         const paid = await request.post(`${SHOP_GATEWAY_ORIGIN}/_sandbox/triggers/pay`, {
           data: { out_trade_no: orderId },
         })
@@ -81,7 +81,7 @@ for (const kind of GATEWAY_KINDS) {
       await cashier.close()
       const checkout = page.url()
 
-      await page.goto(`${SHOP_ORIGIN}/orders.html`)
+      await page.goto(ordersPageUrl(stack))
       const row = page.locator(`tr[data-order="${orderId}"]`)
       await expect(row.locator('.badge')).toHaveText('Waiting for payment')
       await row.getByRole('button', { name: `Cancel order ${orderId}` }).focus()
@@ -95,6 +95,24 @@ for (const kind of GATEWAY_KINDS) {
       await expect(page.locator('#pay-status')).toContainText('can no longer be paid')
       await expect(page.locator('#pay-options')).toBeHidden()
       expect((await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['TRADE_CLOSED'])
+    })
+
+    test('the orders page shows a stranger nothing until the operator token is typed in', async ({ page }) => {
+      const orderId = await orderFromShop(page)
+      await page.goto(`${SHOP_ORIGIN}/orders.html`)
+      await expect(page.locator('#server-status')).toContainText('for the shop’s operator')
+      await expect(page.locator(`tr[data-order="${orderId}"]`)).toHaveCount(0)
+      await page.locator('#operator-token').fill('not the token at all, not at all')
+      await page.locator('#operator-login button').click()
+      await expect(page.locator('#server-status')).toContainText('not the operator token')
+      await page.locator('#operator-token').fill(stack.running.operatorToken)
+      await page.locator('#operator-login button').click()
+      await expect(page.locator(`tr[data-order="${orderId}"] .badge`)).toHaveText('Waiting for payment')
+      await expect(page.locator('#operator-login')).toBeHidden()
+      // The token never stays in the address bar of the banner's link either.
+      await page.goto(ordersPageUrl(stack))
+      await expect(page.locator(`tr[data-order="${orderId}"]`)).toHaveCount(1)
+      expect(new URL(page.url()).hash).toBe('')
     })
 
     test('the buyer cancels from the checkout page with the keyboard', async ({ page }) => {

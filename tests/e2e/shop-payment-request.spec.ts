@@ -1,7 +1,14 @@
 import { expect, test } from '@playwright/test'
 import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
 import { findHandlerWindow } from '@alipay-payment-handler/testing'
-import { screenshotDir, gatewayTrades, orderFromShop, orderState, payAtCashierWindow } from './support/shop-pages.js'
+import {
+  screenshotDir,
+  gatewayTrades,
+  orderFromShop,
+  orderState,
+  ordersPageUrl,
+  payAtCashierWindow,
+} from './support/shop-pages.js'
 import { SHOP_ORIGIN, GATEWAY_KINDS, startShopStack, type ShopStack } from './support/shop-stack.js'
 
 // The same journeys on each gateway (docs/decisions/0003): only the partner's configuration differs.
@@ -78,7 +85,7 @@ for (const kind of GATEWAY_KINDS) {
         .poll(async () => (await orderState(page, orderId)).notifies.length, { timeout: 20_000 })
         .toBeGreaterThan(0)
 
-      await page.goto(`${SHOP_ORIGIN}/orders.html`)
+      await page.goto(ordersPageUrl(stack))
       const row = page.locator(`tr[data-order="${orderId}"]`)
       await expect(row.locator('.badge')).toHaveText('Paid')
       await row.locator('summary').click()

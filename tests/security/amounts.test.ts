@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeForm, type Params } from '@alipay-payment-handler/protocol'
 import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import {
+  asOperator,
   call,
   createSession,
   eventually,
@@ -174,6 +175,7 @@ describe('amount and order attacks', () => {
     await paidOf(paid.orderId)
     const refund = await call(`${stack.merchant.url}/api/orders/${paid.orderId}/refund`, {
       body: { amount: '1000.00' },
+      headers: asOperator(stack),
     })
     expect(refund.status).toBeGreaterThanOrEqual(400)
     expect(refund.status).toBeLessThan(500)
@@ -185,7 +187,10 @@ describe('amount and order attacks', () => {
     await paidOf(paid.orderId)
     const attempts = await Promise.all(
       Array.from({ length: 8 }, () =>
-        call(`${stack.merchant.url}/api/orders/${paid.orderId}/refund`, { body: { amount: '20.00' } }),
+        call(`${stack.merchant.url}/api/orders/${paid.orderId}/refund`, {
+          body: { amount: '20.00' },
+          headers: asOperator(stack),
+        }),
       ),
     )
     const accepted = attempts.filter((a) => a.status < 300)

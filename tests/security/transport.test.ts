@@ -16,7 +16,14 @@ afterAll(async () => {
 })
 
 /** POSTs `body` chunked, in pieces of `piece` bytes with `gapMs` between them. */
-function postChunked(url: string, contentType: string, body: string, piece = 7, gapMs = 0) {
+function postChunked(
+  url: string,
+  contentType: string,
+  body: string,
+  piece = 7,
+  gapMs = 0,
+  headers: Record<string, string> = {},
+) {
   const target = new URL(url)
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(
@@ -25,7 +32,7 @@ function postChunked(url: string, contentType: string, body: string, piece = 7, 
         port: target.port,
         path: target.pathname,
         method: 'POST',
-        headers: { 'content-type': contentType, 'transfer-encoding': 'chunked', origin: target.origin },
+        headers: { 'content-type': contentType, 'transfer-encoding': 'chunked', origin: target.origin, ...headers },
       },
       (res) => {
         let text = ''
@@ -60,18 +67,24 @@ describe('request bodies over real sockets', () => {
       5,
     )
     expect(checkout.status).toBe(201)
-    const order = JSON.parse(checkout.text) as { orderId: string }
+    const order = JSON.parse(checkout.text) as { orderId: string; viewToken: string }
+    const buyer = { 'order-view-token': order.viewToken }
+    const operator = { authorization: `Bearer ${stack.merchant.operatorToken}` }
     const answers = [
-      await postChunked(`${shop}/api/orders/${order.orderId}/payment-data`, JSON_TYPE, '{}'),
-      await postChunked(`${shop}/api/orders/${order.orderId}/pay-url`, JSON_TYPE, '{"payType":"PRE_PAY"}'),
-      await postChunked(`${shop}/api/orders/${order.orderId}/confirm`, JSON_TYPE, '{"details":{}}'),
-      await postChunked(`${shop}/api/orders/${order.orderId}/check`, JSON_TYPE, '{}'),
+      await postChunked(`${shop}/api/orders/${order.orderId}/payment-data`, JSON_TYPE, '{}', 7, 0, buyer),
+      await postChunked(`${shop}/api/orders/${order.orderId}/pay-url`, JSON_TYPE, '{"payType":"PRE_PAY"}', 7, 0, buyer),
+      await postChunked(`${shop}/api/orders/${order.orderId}/confirm`, JSON_TYPE, '{"details":{}}', 7, 0, buyer),
+      await postChunked(`${shop}/api/orders/${order.orderId}/check`, JSON_TYPE, '{}', 7, 0, buyer),
       await postChunked(`${shop}/api/notify`, FORM, 'notify_id=x&out_trade_no=y'),
       await postChunked(`${app}/api/sessions`, JSON_TYPE, '{"paymentRequestId":"pr-1"}'),
       await postChunked(`${app}/api/sessions/nope/return`, JSON_TYPE, '{"query":"a=b"}'),
       await postChunked(`${app}/api/sessions/nope/cancel`, JSON_TYPE, '{"reason":"buyer"}'),
       await postChunked(`${app}/notify/mapi`, FORM, 'notify_id=x&out_trade_no=y'),
       await postChunked(`${app}/notify/openapi`, FORM, 'notify_id=x&out_trade_no=y'),
+      await postChunked(`${shop}/api/orders/${order.orderId}/refund`, JSON_TYPE, '{"amount":"1.00"}', 7, 0, operator),
+      await postChunked(`${shop}/api/reconciliation`, JSON_TYPE, '{}', 7, 0, operator),
+      await postChunked(`${shop}/api/operator/login`, JSON_TYPE, '{"token":"wrong"}'),
+      await postChunked(`${shop}/api/orders/${order.orderId}/cancel`, JSON_TYPE, '{}', 7, 0, buyer),
     ]
     for (const answer of answers) expect(answer.status, answer.text).toBeLessThan(500)
     expect(answers[0]!.status).toBe(200)

@@ -135,9 +135,10 @@ describe('signing server against the real sandbox', () => {
     expect(details).toMatchObject({ out_trade_no: order.orderId, notify_type: 'trade_status_sync' })
     expect(await verifyPaymentResponse(details, MERCHANT_RING)).toMatchObject({ ok: true })
 
+    // As the buyer's page: with the order's view token.
     const confirmed = await fetch(`${merchant.url}/orders/${order.orderId}/confirm`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...merchant.buyer(order.orderId) },
       body: JSON.stringify({ details }),
     })
     expect(confirmed.status).toBe(200)

@@ -158,9 +158,10 @@ describe('signing server for an openapi partner, against the real sandbox', () =
       reason: 'mirror-mismatch',
     })
 
+    // As the buyer's page: with the order's view token.
     const confirmed = await fetch(`${merchant.url}/orders/${order.orderId}/confirm`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...merchant.buyer(order.orderId) },
       body: JSON.stringify({ details }),
     })
     expect(confirmed.status).toBe(200)

@@ -9,7 +9,11 @@ import { DEMO_GATEWAY_RSA, DEMO_MERCHANT_RSA, DEMO_PARTNER } from '@alipay-payme
 import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { createMapiClient, type MapiClient } from '@alipay-payment-handler/gateway-client'
 import {
+  createOrderAccess,
   createOrderRoutes,
+  newOrderViewSecret,
+  operatorTokenAuthorizer,
+  ORDER_VIEW_HEADER,
   createOrderService,
   type OrderService,
   type OrderServiceDeps,
@@ -59,6 +63,10 @@ export async function listen(app: Hono): Promise<{ url: string; close: () => Pro
 /** A merchant backend: the order service on SQLite, its routes served on loopback. */
 export interface Merchant {
   url: string
+  /** Headers of the merchant's operator (refunds, reconciliation; any order). */
+  operator: Record<string, string>
+  /** Headers of the buyer of `orderId` (its order-view token). */
+  buyer(orderId: string): Record<string, string>
   orders: OrderService
   store: OrderStore
   close(): Promise<void>
@@ -88,9 +96,13 @@ export async function startMerchant(
     logger: silentLogger(),
     ...overrides,
   })
-  ref.routes = createOrderRoutes(orders)
+  const access = createOrderAccess(newOrderViewSecret())
+  const operatorToken = newOrderViewSecret()
+  ref.routes = createOrderRoutes(orders, { access, authorizeOperator: operatorTokenAuthorizer(operatorToken) })
   return {
     url: server.url,
+    operator: { authorization: `Bearer ${operatorToken}` },
+    buyer: (orderId) => ({ [ORDER_VIEW_HEADER]: access.tokenFor(orderId) }),
     orders,
     store,
     async close() {

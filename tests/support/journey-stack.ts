@@ -122,7 +122,13 @@ export async function startJourneyStack(ports: JourneyPorts): Promise<JourneySta
   }
   const { urls } = running
   const order = async (orderId: string) =>
-    json<JourneyOrder>(await fetch(`${urls.merchant}/api/orders/${orderId}`), `GET order ${orderId}`)
+    json<JourneyOrder>(
+      // The journeys look at orders as the shop's operator, whatever browser placed them.
+      await fetch(`${urls.merchant}/api/orders/${orderId}`, {
+        headers: { authorization: `Bearer ${running.operatorToken}` },
+      }),
+      `GET order ${orderId}`,
+    )
   return {
     running,
     urls,

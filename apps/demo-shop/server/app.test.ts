@@ -51,10 +51,18 @@ function fakeOrders(overrides: Partial<ShopOrders> = {}): ShopOrders & { calls: 
 
 const shopConfig = { appOrigin: 'http://localhost:4200', sandbox: true }
 
-function post(path: string, body?: unknown, type = 'application/json'): Request {
+/** The operator token of these tests' shops; requests below carry it unless they play a buyer. */
+const OPERATOR_TOKEN = 'operator-token-of-the-unit-tests'
+const asOperator = { authorization: `Bearer ${OPERATOR_TOKEN}` }
+
+function get(path: string, headers: Record<string, string> = asOperator): Request {
+  return new Request(`http://shop.test${path}`, { headers })
+}
+
+function post(path: string, body?: unknown, type = 'application/json', headers = asOperator): Request {
   return new Request(`http://shop.test${path}`, {
     method: 'POST',
-    headers: { 'content-type': type },
+    headers: { 'content-type': type, ...headers },
     body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body),
   })
 }
@@ -62,7 +70,7 @@ function post(path: string, body?: unknown, type = 'application/json'): Request 
 describe('createMerchantApp', () => {
   it('prices the cart on the server and creates the order from that price', async () => {
     const orders = fakeOrders()
-    const app = createMerchantApp({ orders, shopConfig })
+    const app = createMerchantApp({ orders, shopConfig, operatorToken: OPERATOR_TOKEN })
     const res = await app.fetch(
       post('/api/checkout', { items: [{ productId: 'celadon-cup', quantity: 2, price: '0.01' }] }),
     )
@@ -71,7 +79,7 @@ describe('createMerchantApp', () => {
   })
 
   it('answers a bad cart with problem+json and a stable code', async () => {
-    const app = createMerchantApp({ orders: fakeOrders(), shopConfig })
+    const app = createMerchantApp({ orders: fakeOrders(), shopConfig, operatorToken: OPERATOR_TOKEN })
     const res = await app.fetch(post('/api/checkout', { items: [{ productId: 'caviar', quantity: 1 }] }))
     expect(res.status).toBe(400)
     expect(res.headers.get('content-type')).toContain('application/problem+json')
@@ -83,7 +91,9 @@ describe('createMerchantApp', () => {
       get: () =>
         Promise.reject(Object.assign(new Error('[alipay] order D1 does not exist'), { code: 'ORDER_NOT_EXIST' })),
     })
-    const res = await createMerchantApp({ orders, shopConfig }).fetch(new Request('http://shop.test/api/orders/D1'))
+    const res = await createMerchantApp({ orders, shopConfig, operatorToken: OPERATOR_TOKEN }).fetch(
+      get('/api/orders/D1'),
+    )
     expect(res.status).toBe(404)
     expect(await res.json()).toMatchObject({ code: 'ORDER_NOT_EXIST', detail: 'order D1 does not exist' })
   })
@@ -91,9 +101,12 @@ describe('createMerchantApp', () => {
   it('hides unexpected errors behind a generic 500 and logs them', async () => {
     const lines: string[] = []
     const orders = fakeOrders({ list: () => Promise.reject(new Error('disk on fire')) })
-    const res = await createMerchantApp({ orders, shopConfig, log: (l) => lines.push(l) }).fetch(
-      new Request('http://shop.test/api/orders'),
-    )
+    const res = await createMerchantApp({
+      orders,
+      shopConfig,
+      operatorToken: OPERATOR_TOKEN,
+      log: (l) => lines.push(l),
+    }).fetch(get('/api/orders'))
     expect(res.status).toBe(500)
     expect(JSON.stringify(await res.json())).not.toContain('disk')
     expect(lines.join()).toContain('disk on fire')
@@ -101,7 +114,7 @@ describe('createMerchantApp', () => {
 
   it('passes the verified details to confirm, strings only', async () => {
     const orders = fakeOrders()
-    const app = createMerchantApp({ orders, shopConfig })
+    const app = createMerchantApp({ orders, shopConfig, operatorToken: OPERATOR_TOKEN })
     const res = await app.fetch(post('/api/orders/D1/confirm', { details: { success: 'true', sign: 'abc', n: 1 } }))
     expect(res.status).toBe(200)
     expect(orders.calls).toEqual([['confirm', 'D1', { success: 'true', sign: 'abc' }]])
@@ -109,7 +122,7 @@ describe('createMerchantApp', () => {
 
   it('accepts the seed aliases of the pay types and refuses others', async () => {
     const orders = fakeOrders()
-    const app = createMerchantApp({ orders, shopConfig })
+    const app = createMerchantApp({ orders, shopConfig, operatorToken: OPERATOR_TOKEN })
     expect((await app.fetch(post('/api/orders/D1/pay-url', { payType: 'mobile' }))).status).toBe(200)
     expect(orders.calls).toEqual([['payUrl', 'D1', 'WAP_PAY']])
     const bad = await app.fetch(post('/api/orders/D1/pay-url', { payType: 'CASH' }))
@@ -118,7 +131,7 @@ describe('createMerchantApp', () => {
 
   it('answers a notify with exactly what the order service decided', async () => {
     const orders = fakeOrders()
-    const app = createMerchantApp({ orders, shopConfig })
+    const app = createMerchantApp({ orders, shopConfig, operatorToken: OPERATOR_TOKEN })
     const res = await app.fetch(
       post(
         '/api/notify',
@@ -134,7 +147,7 @@ describe('createMerchantApp', () => {
 
   it('answers "fail" when a notify cannot be processed, so the gateway retries', async () => {
     const orders = fakeOrders({ notify: () => Promise.reject(new Error('db locked')) })
-    const res = await createMerchantApp({ orders, shopConfig, log: () => {} }).fetch(
+    const res = await createMerchantApp({ orders, shopConfig, operatorToken: OPERATOR_TOKEN, log: () => {} }).fetch(
       post('/api/notify', 'out_trade_no=D1', 'application/x-www-form-urlencoded'),
     )
     expect(res.status).toBe(500)
@@ -143,8 +156,13 @@ describe('createMerchantApp', () => {
 
   it('answers only its own hosts when told them (421 misdirected-host), notifies included', async () => {
     const orders = fakeOrders()
-    const app = createMerchantApp({ orders, shopConfig, hosts: ['shop.test', 'shop.test:80'] })
-    expect((await app.fetch(new Request('http://shop.test/api/orders'))).status).toBe(200)
+    const app = createMerchantApp({
+      orders,
+      shopConfig,
+      operatorToken: OPERATOR_TOKEN,
+      hosts: ['shop.test', 'shop.test:80'],
+    })
+    expect((await app.fetch(get('/api/orders'))).status).toBe(200)
     const rebound = await app.fetch(
       new Request('http://evil.test/api/orders/D1/cancel', { method: 'POST', headers: { origin: 'http://evil.test' } }),
     )
@@ -164,5 +182,38 @@ describe('createMerchantApp', () => {
     expect(await (await app.fetch(new Request('http://shop.test/config.json'))).json()).toEqual(shopConfig)
     expect(await (await app.fetch(new Request('http://shop.test/'))).text()).toBe('<h1>shop</h1>')
     expect((await app.fetch(new Request('http://shop.test/nope.html'))).status).toBe(404)
+  })
+
+  it('serves each page with a fresh script nonce in its CSP and on its scripts, never unsafe-inline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shop-'))
+    writeFileSync(
+      join(dir, 'checkout.html'),
+      '<link rel="modulepreload" crossorigin href="/assets/a.js"><script type="module" src="/assets/b.js"></script>',
+    )
+    const app = createMerchantApp({
+      orders: fakeOrders(),
+      shopConfig,
+      publicDir: dir,
+      formActionOrigins: ['https://gateway.example'],
+    })
+    const nonces = new Set<string>()
+    for (let i = 0; i < 2; i++) {
+      const res = await app.fetch(new Request('http://shop.test/checkout.html'))
+      const csp = res.headers.get('content-security-policy') ?? ''
+      const nonce = /script-src 'nonce-([^']+)' 'strict-dynamic'/.exec(csp)?.[1]
+      expect(nonce).toBeDefined()
+      nonces.add(nonce!)
+      expect(csp).not.toContain('unsafe-inline')
+      expect(csp).toContain("form-action 'self' https://gateway.example")
+      expect(csp).toContain("frame-ancestors 'none'")
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      const html = await res.text()
+      expect(html).toContain(`<script nonce="${nonce}" type="module"`)
+      expect(html).toContain(`<link rel="modulepreload" nonce="${nonce}"`)
+    }
+    expect(nonces.size).toBe(2)
+    // Everything that is not a page may run no script at all.
+    const api = await app.fetch(get('/api/products'))
+    expect(api.headers.get('content-security-policy')).toContain("script-src 'none'")
   })
 })

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Hono } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { secureHeaders } from 'hono/secure-headers'
@@ -5,10 +8,22 @@ import {
   limitBody,
   refuseCrossSite,
   refuseMisdirectedHost,
-  rateLimit,
+  createRateLimits,
   type RateLimitOptions,
+  type ServerMetrics,
 } from '@alipay-payment-handler/server-runtime'
 import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
+import {
+  cookieValue,
+  createOrderAccess,
+  bearerToken,
+  newOrderViewSecret,
+  orderViewCookie,
+  presentedViewToken,
+  sameSecret,
+  type AuthorizeOperator,
+  type OrderAccess,
+} from '@alipay-payment-handler/merchant'
 import type { ShopConfig } from '../shared/views.js'
 import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue.js'
 import type { CounterDesk } from './counter.js'
@@ -31,16 +46,70 @@ export interface MerchantAppDeps {
    * `misdirected-host`, so a DNS rebinding page never looks same-origin. Unset: every Host (tests).
    */
   hosts?: readonly string[] | undefined
+  /**
+   * The shop's operator token: the orders page logs in with it (`POST /api/operator/login`, which
+   * sets an HttpOnly cookie), and scripts send it as `Authorization: Bearer`. Operators list every
+   * order, refund, and reconcile. Without it (and without `authorizeOperator`) nobody can.
+   */
+  operatorToken?: string | undefined
+  /** Decides operators some other way (a staff login); wins over `operatorToken`. */
+  authorizeOperator?: AuthorizeOperator | undefined
+  /** The buyers' order-view tokens (`createOrderAccess`); unset, a random secret per process. */
+  access?: OrderAccess | undefined
+  /** Mark the shop's cookies `Secure` (the shop is served over https). */
+  secureCookies?: boolean | undefined
+  /**
+   * Origins the pages may post forms to besides their own (the gateway's, for the mobile route's
+   * auto-submitted form); the CSP's `form-action`.
+   */
+  formActionOrigins?: readonly string[] | undefined
   /** Per client and window; `false` turns rate limiting off (load tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; notify?: RateLimitOptions } | false | undefined
   /** The counter (scan the buyer's code); without it the counter routes answer 404. */
   counter?: CounterDesk | undefined
+  /** Prometheus metrics, answered at `GET /metrics` to the operator (`Authorization: Bearer`). */
+  metrics?: ServerMetrics | undefined
+  /** The reverse proxies in front, whose `X-Forwarded-For`/`Forwarded` name the client (rate limits). */
+  trustedProxies?: readonly string[] | undefined
 }
 
 // A cart or a PaymentResponse is a few kilobytes; anything far larger is not from our pages.
 const MAX_JSON_BYTES = 64 * 1024
 
 const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** The built pages served with a fresh script nonce each time (everything else is a static file). */
+const PAGE_PATH = /^\/(?:([a-z][a-z-]*)\.html)?$/
+
+/**
+ * The shop's Content Security Policy. Scripts run only with this response's nonce (every
+ * `<script>` and module preload of the built pages gets it) and whatever those load
+ * (`strict-dynamic`): no `unsafe-inline`, so markup injected into a page never runs, and not even
+ * a same-origin `<script src>` gadget does. Fetches and images come from the shop and the payment
+ * app (Chromium fetches its manifests and icon for the page); forms go to the shop and the gateway.
+ */
+export function shopCsp(options: { nonce?: string; appOrigin: string; formActionOrigins?: readonly string[] }): string {
+  return [
+    "default-src 'self'",
+    options.nonce ? `script-src 'nonce-${options.nonce}' 'strict-dynamic'` : "script-src 'none'",
+    "style-src 'self'",
+    // Chromium loads the payment app's manifest and icon in the page's context, under its CSP.
+    `img-src 'self' data: ${options.appOrigin}`,
+    `connect-src 'self' ${options.appOrigin}`,
+    `form-action 'self'${(options.formActionOrigins ?? []).map((origin) => ` ${origin}`).join('')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ')
+}
+
+/** Adds `nonce` to every script and module preload tag of a built page. */
+export function withScriptNonce(html: string, nonce: string): string {
+  return html.replace(/<(script|link rel="modulepreload")(?=[\s>])/g, `<$1 nonce="${nonce}"`)
+}
+
+/** The cookie the orders page's login sets; its value is the operator token itself, HttpOnly. */
+const OPERATOR_COOKIE = 'shop_operator'
 
 /** The order service's pc/mobile aliases name the same two classic routes. */
 const PAY_TYPES: Record<string, PayType> = { PRE_PAY: 'PRE_PAY', pc: 'PRE_PAY', WAP_PAY: 'WAP_PAY', mobile: 'WAP_PAY' }
@@ -82,6 +151,25 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   const { orders } = deps
   const products = deps.products ?? PRODUCTS
   const log = deps.log ?? ((line: string) => console.error(line))
+  const access = deps.access ?? createOrderAccess(newOrderViewSecret())
+  const operatorToken = deps.operatorToken
+  const authorizeOperator: AuthorizeOperator =
+    deps.authorizeOperator ??
+    ((request) => {
+      if (!operatorToken) return false
+      const shown = bearerToken(request) ?? cookieValue(request, OPERATOR_COOKIE)
+      return shown !== undefined && sameSecret(shown, operatorToken)
+    })
+  const isOperator = async (request: Request) => (await authorizeOperator(request)) === true
+  const operatorOnly = async (request: Request) => {
+    if (!(await isOperator(request))) throw new ShopError('OPERATOR_REQUIRED', 'Log in as the shop’s operator first.')
+  }
+  // The buyer who placed the order (its view token, from the checkout's cookie) or an operator.
+  const ownerOrOperator = async (request: Request, orderId: string) => {
+    if (access.verify(orderId, presentedViewToken(request)) || (await isOperator(request))) return
+    throw new ShopError('ORDER_VIEW_DENIED', 'This order was placed in another browser.')
+  }
+  const secureFlag = deps.secureCookies ? '; Secure' : ''
   const app = new Hono()
 
   app.onError((error, c) => {
@@ -93,7 +181,6 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   app.use(
     '*',
     secureHeaders({
-      contentSecurityPolicy: { frameAncestors: ["'none'"], baseUri: ["'none'"], objectSrc: ["'none'"] },
       xFrameOptions: 'DENY',
       crossOriginOpenerPolicy: false,
       crossOriginResourcePolicy: false,
@@ -102,13 +189,22 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
       xContentTypeOptions: true,
     }),
   )
+  const metrics = deps.metrics
+  if (metrics) app.use('*', metrics.middleware)
+  // The pages' CSP (with a nonce) is set where they are served; every other answer runs no script.
+  const noScriptCsp = shopCsp({ appOrigin: deps.shopConfig.appOrigin, formActionOrigins: deps.formActionOrigins })
+  app.use('*', async (c, next) => {
+    await next()
+    if (!c.res.headers.has('content-security-policy')) c.res.headers.set('content-security-policy', noScriptCsp)
+  })
   // DNS rebinding: the CSRF check below trusts the Host, so the Host must be the shop's own.
   if (deps.hosts) app.use('*', refuseMisdirectedHost({ hosts: deps.hosts }))
   const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
   if (limits) {
     // Notifies are signed and cheap to refuse, but a storm from one address still gets a ceiling.
-    app.use('/api/notify', rateLimit(limits.notify ?? { limit: 6000, windowMs: 60_000 }))
-    const apiLimit = rateLimit(limits.api ?? { limit: 600, windowMs: 60_000 })
+    const rate = createRateLimits({ keyPrefix: 'shop', trustedProxies: deps.trustedProxies ?? [] })
+    app.use('/api/notify', rate.limit('notify', limits.notify ?? { limit: 6000, windowMs: 60_000 }))
+    const apiLimit = rate.limit('api', limits.api ?? { limit: 600, windowMs: 60_000 })
     app.use('/api/*', async (c, next) => (c.req.path === '/api/notify' ? next() : apiLimit(c, next)))
   }
   // The API changes money state: only the shop's own pages may call it from a browser (CSRF).
@@ -119,23 +215,55 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   )
 
   app.get('/config.json', (c) => c.json(deps.shopConfig))
+  if (metrics) {
+    // Order counts and gateway latency are the merchant's business: Prometheus scrapes with the token.
+    app.get('/metrics', async (c) => {
+      await operatorOnly(c.req.raw)
+      return metrics.respond()
+    })
+  }
   app.get('/api/products', (c) => c.json(products))
 
   app.post('/api/checkout', async (c) => {
     const body = await jsonBody(c.req.raw)
     const cart = priceCart(cartItems(body['items']), products)
-    return c.json(await orders.create({ subject: cart.subject, amount: cart.amount }), 201)
+    const order = await orders.create({ subject: cart.subject, amount: cart.amount })
+    // The buyer's browser keeps the token in a cookie only this order's routes receive; scripts get it too.
+    const viewToken = access.tokenFor(order.orderId)
+    c.header('set-cookie', orderViewCookie('/api/orders', order.orderId, viewToken, Boolean(deps.secureCookies)))
+    return c.json({ ...order, viewToken }, 201)
   })
 
-  app.get('/api/orders', async (c) => c.json(await orders.list()))
+  app.post('/api/operator/login', async (c) => {
+    const token = (await jsonBody(c.req.raw))['token']
+    if (!operatorToken || typeof token !== 'string' || !sameSecret(token, operatorToken)) {
+      throw new ShopError('OPERATOR_TOKEN_WRONG', 'That is not the operator token the shop printed at start.')
+    }
+    c.header('set-cookie', `${OPERATOR_COOKIE}=${token}; Path=/api; HttpOnly; SameSite=Strict${secureFlag}`)
+    return c.json({ operator: true })
+  })
+  app.post('/api/operator/logout', (c) => {
+    c.header('set-cookie', `${OPERATOR_COOKIE}=; Path=/api; HttpOnly; SameSite=Strict; Max-Age=0${secureFlag}`)
+    return c.json({ operator: false })
+  })
+
+  app.get('/api/orders', async (c) => {
+    await operatorOnly(c.req.raw)
+    return c.json(await orders.list())
+  })
 
   app.use('/api/orders/:id/*', async (c, next) => {
-    if (!ORDER_ID.test(c.req.param('id') ?? '')) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
+    const id = c.req.param('id') ?? ''
+    if (!ORDER_ID.test(id)) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
+    // Refunds move money back: operators only. Everything else on one order: its buyer too.
+    if (c.req.path.endsWith('/refund')) await operatorOnly(c.req.raw)
+    else await ownerOrOperator(c.req.raw, id)
     await next()
   })
   app.get('/api/orders/:id', async (c) => {
     const id = c.req.param('id')
     if (!ORDER_ID.test(id)) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
+    await ownerOrOperator(c.req.raw, id)
     return c.json(await orders.get(id))
   })
   app.post('/api/orders/:id/payment-data', async (c) => c.json(await orders.paymentData(c.req.param('id'))))
@@ -159,6 +287,10 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
   })
 
   // Reconciliation: the orders page shows the last report and can run one now.
+  app.use('/api/reconciliation', async (c, next) => {
+    await operatorOnly(c.req.raw)
+    await next()
+  })
   app.get('/api/reconciliation', async (c) => c.json((await orders.latestReconciliation()) ?? null))
   app.post('/api/reconciliation', async (c) => c.json(await orders.reconcile()))
 
@@ -197,6 +329,26 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
 
   if (deps.publicDir) {
     const root = deps.publicDir
+    app.get('*', async (c, next) => {
+      const page = PAGE_PATH.exec(c.req.path)
+      if (!page) return next()
+      let html: string
+      try {
+        html = await readFile(join(root, `${page[1] ?? 'index'}.html`), 'utf8')
+      } catch {
+        return next()
+      }
+      const nonce = randomBytes(18).toString('base64')
+      return c.html(withScriptNonce(html, nonce), 200, {
+        'content-security-policy': shopCsp({
+          nonce,
+          appOrigin: deps.shopConfig.appOrigin,
+          formActionOrigins: deps.formActionOrigins,
+        }),
+        // A nonce is good for one answer only: no cache may hand it out twice.
+        'cache-control': 'no-store',
+      })
+    })
     app.use('/*', serveStatic({ root }))
     app.notFound((c) => c.text('Not found', 404))
   }

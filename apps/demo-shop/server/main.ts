@@ -26,8 +26,15 @@ try {
     publicDir: SHOP_BUILD_DIR,
     sandbox: sandbox ? { login: DEMO_BUYER.login, password: DEMO_BUYER.password } : false,
     logger,
+    operatorToken: env['MERCHANT_OPERATOR_TOKEN'] || undefined,
+    trustedProxies: (env['TRUSTED_PROXIES'] ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
   })
   logger.info('server.listening', { url: running.url })
+  // The one place the token is shown: whoever started the shop is its operator.
+  process.stdout.write(`Orders page (operator): ${running.url}/orders.html#operator=${running.operatorToken}\n`)
   const stop = () => void running.close().then(() => process.exit(0))
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

@@ -34,10 +34,11 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
+/** A call as the shop's operator, who may reach every order (buyers' tokens: tests/security). */
 async function api<T>(path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${merchant.url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${merchant.operatorToken}` },
     body: body === undefined ? null : JSON.stringify(body),
   })
   const json = (await response.json()) as T

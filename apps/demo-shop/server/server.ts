@@ -1,11 +1,15 @@
 import { serve } from '@hono/node-server'
 import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PartnerConfig } from '@alipay-payment-handler/gateway-client'
+import { onHttpCall, type PartnerConfig } from '@alipay-payment-handler/gateway-client'
 import {
+  createOrderAccess,
   createOrderService,
   openOrderStoreAt,
+  newOrderViewSecret,
   orderGatewayDeps,
   scheduleReconciliation,
   scheduleStatementReconciliation,
@@ -14,6 +18,8 @@ import {
 import {
   answerClientErrors,
   createLogger,
+  createServerMetrics,
+  outboundCallMetrics,
   hostsOfOrigin,
   isPostgresUrl,
   loopbackHosts,
@@ -64,12 +70,28 @@ export interface MerchantServerConfig {
   logger?: Logger | undefined
   /** Rate limits of the API (see createMerchantApp); `false` turns them off. */
   rateLimits?: MerchantAppDeps['rateLimits']
+  /** Reverse proxies whose `X-Forwarded-For`/`Forwarded` are believed (addresses or CIDR ranges). */
+  trustedProxies?: readonly string[] | undefined
   /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
   requestTimeoutMs?: number | undefined
   /** Time between reconciliation runs; default 10 minutes. */
   reconcileIntervalMs?: number | undefined
   /** Beijing hour at which yesterday's statement is reconciled (openapi only); default 10. */
   statementReconcileHour?: number | undefined
+  /**
+   * The operator token of the orders page (at least 24 characters). Unset: a random one per
+   * start, answered in `RunningMerchant.operatorToken` for the start banner to print.
+   */
+  operatorToken?: string | undefined
+}
+
+/** The secret of the buyers' order-view tokens, kept in the data folder so checkout links survive a restart. */
+function viewSecret(dataDir: string): string {
+  const file = join(dataDir, 'merchant-view-secret')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  const secret = newOrderViewSecret()
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' })
+  return secret
 }
 
 /** Often enough that a lost notify is repaired within minutes, rarely enough to spare the gateway. */
@@ -78,6 +100,8 @@ const DEFAULT_RECONCILE_INTERVAL_MS = 10 * 60_000
 /** A listening merchant backend. */
 export interface RunningMerchant {
   url: string
+  /** What the orders page's login takes (also `Authorization: Bearer`); never logged. */
+  operatorToken: string
   close(): Promise<void>
 }
 
@@ -94,6 +118,10 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
   let reconcileLoop: Loop | undefined
   let statementLoop: Loop | undefined
   const hostname = config.hostname ?? '127.0.0.1'
+  if (config.operatorToken !== undefined && config.operatorToken.length < 24) {
+    throw new TypeError('[alipay] MERCHANT_OPERATOR_TOKEN must be at least 24 characters')
+  }
+  const operatorToken = config.operatorToken ?? randomBytes(24).toString('base64url')
   const listener = serve({
     fetch: (request: Request) =>
       handler
@@ -123,6 +151,8 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     })
   const url = config.publicOrigin ?? `http://${hostname === '127.0.0.1' ? 'localhost' : hostname}:${port}`
 
+  const metrics = createServerMetrics({ prefix: 'alipay_merchant_' })
+  const stopWatchingCalls = onHttpCall(outboundCallMetrics(metrics.registry, 'alipay_merchant_'))
   let store: OrderStore | undefined
   let ledger: ShopLedger | undefined
   try {
@@ -175,15 +205,22 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
         ...(config.sandbox ? { buyer: config.sandbox } : {}),
       },
       log: (line) => logger.error('merchant.error', { line }),
+      operatorToken,
+      access: createOrderAccess(viewSecret(config.dataDir)),
+      secureCookies: url.startsWith('https:'),
+      formActionOrigins: [new URL(config.gatewayUrl).origin],
+      metrics,
       allowedOrigins: [url],
       // The public origin's host; without one, the shop is reached on loopback, by any loopback name.
       hosts: config.publicOrigin
         ? hostsOfOrigin(config.publicOrigin)
         : [...new Set([...hostsOfOrigin(url), ...loopbackHosts(port)])],
       ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
+      trustedProxies: config.trustedProxies,
     })
     handler = (request) => app.fetch(request)
   } catch (error) {
+    stopWatchingCalls()
     await reconcileLoop?.stop()
     await statementLoop?.stop()
     await closeListener()
@@ -194,8 +231,10 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
   let closing: Promise<void> | undefined
   return {
     url,
+    operatorToken,
     close() {
       closing ??= (async () => {
+        stopWatchingCalls()
         await reconcileLoop?.stop()
         await statementLoop?.stop()
         await closeListener()

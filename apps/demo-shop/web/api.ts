@@ -97,4 +97,6 @@ export const api = {
     call<CounterView>('POST', '/api/counter/payments', { amount, authCode }),
   counterStatus: (id: string) => call<CounterView>('GET', `/api/counter/payments/${encodeURIComponent(id)}`),
   counterCancel: (id: string) => call<CounterView>('POST', `/api/counter/payments/${encodeURIComponent(id)}/cancel`),
+  /** Sets the operator's HttpOnly cookie when `token` is the one the shop printed at start. */
+  operatorLogin: (token: string) => call<{ operator: true }>('POST', '/api/operator/login', { token }),
 }

@@ -19,6 +19,9 @@ const MESSAGES: Record<string, string> = {
   AMOUNT_MISMATCH: 'The amount Alipay reported does not match the order, so it is not marked paid.',
   SELLER_MISMATCH: 'The payment went to another seller, so this order is not marked paid.',
   ORDER_NOT_EXIST: 'This order does not exist. Start again from the shop.',
+  ORDER_VIEW_DENIED: 'This order was placed in another browser, so it cannot be shown here. Start again from the shop.',
+  OPERATOR_TOKEN_WRONG: 'That is not the operator token the shop printed at start. Check it and try again.',
+  OPERATOR_REQUIRED: 'This page is for the shop’s operator. Use the link npm start printed, or enter its token.',
   ORDER_EXPIRED: 'This order expired before it was paid. Your cart is still there: go back to the shop to order again.',
   ORDER_CLOSED:
     'This order is cancelled and can no longer be paid. Your cart is still there: go back to the shop to order again.',

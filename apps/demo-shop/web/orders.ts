@@ -10,6 +10,8 @@ const table = byId('orders-table')
 const empty = byId('orders-empty')
 const status = byId('orders-status')
 const serverStatus = byId('server-status')
+const loginForm = byId<HTMLFormElement>('operator-login')
+const tokenInput = byId<HTMLInputElement>('operator-token')
 let acting = false
 
 function notifyList(order: OrderView): HTMLElement | string {
@@ -100,10 +102,38 @@ async function load(): Promise<void> {
     table.hidden = orders.length === 0
     empty.hidden = orders.length > 0
   } catch (error) {
+    const { code, message } = describeError(error)
+    // Not logged in (or the shop restarted with a new token): ask for the token.
+    loginForm.hidden = code !== 'OPERATOR_REQUIRED'
     serverStatus.hidden = false
-    serverStatus.textContent = describeError(error).message
+    serverStatus.textContent = message
   }
 }
+
+/** Logs in with a token; answers whether the shop took it. */
+async function logIn(token: string): Promise<boolean> {
+  try {
+    await api.operatorLogin(token)
+    loginForm.hidden = true
+    serverStatus.hidden = true
+    return true
+  } catch (error) {
+    serverStatus.hidden = false
+    serverStatus.textContent = describeError(error).message
+    loginForm.hidden = false
+    return false
+  }
+}
+
+loginForm.addEventListener('submit', (event) => {
+  event.preventDefault()
+  void logIn(tokenInput.value.trim()).then(async (ok) => {
+    if (!ok) return
+    tokenInput.value = ''
+    await load()
+    api.reconciliation().then(showReport, () => undefined)
+  })
+})
 
 body.addEventListener('click', async (event) => {
   const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-action]')
@@ -178,8 +208,23 @@ reconcileButton.addEventListener('click', async () => {
   }
 })
 
-api.reconciliation().then(showReport, () => undefined)
-void load()
+/** The start banner's link carries the token in the fragment, which never reaches a server log. */
+async function logInFromLink(): Promise<void> {
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get('operator')
+  if (!fromLink) return
+  history.replaceState(null, '', location.pathname + location.search)
+  await logIn(fromLink)
+}
+
+async function start(): Promise<void> {
+  await logInFromLink()
+  api.reconciliation().then(showReport, () => undefined)
+  await load()
+}
+
+// The link opened on this very page changes only the fragment: no reload, so listen for it.
+window.addEventListener('hashchange', () => void start())
+void start()
 setInterval(() => {
   if (!acting && document.visibilityState === 'visible') void load()
 }, REFRESH_MS)

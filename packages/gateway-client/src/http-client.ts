@@ -12,6 +12,8 @@ export interface HttpCall {
   body?: string
   /** For the whole call: connecting, sending and reading the reply. */
   timeoutMs: number
+  /** What the call is for, as metrics label it: a gateway API call (default) or a forwarded notify. */
+  purpose?: 'gateway' | 'notify'
 }
 
 /** A complete reply. Redirects are not followed: a gateway or notify_url that redirects is misconfigured. */
@@ -36,6 +38,60 @@ export class HttpCallError extends Error {
 /** Sends a call; rejects only with an `HttpCallError`. */
 export type HttpClient = (call: HttpCall) => Promise<HttpReply>
 
+/** One finished outbound call, as `onHttpCall` observers see it. */
+export interface HttpCallRecord {
+  purpose: 'gateway' | 'notify'
+  /** The called origin (`https://openapi.alipay.com`): few distinct values, fit for a metric label. */
+  origin: string
+  method: HttpCall['method']
+  /** The reply's status, or undefined when there was none. */
+  status: number | undefined
+  /** `ok` for any complete reply, else the failure. */
+  outcome: 'ok' | HttpFailure
+  seconds: number
+}
+
+const observers = new Set<(record: HttpCallRecord) => void>()
+
+/** Watches every outbound call of this process's clients (metrics); answers the unsubscribe. */
+export function onHttpCall(observer: (record: HttpCallRecord) => void): () => void {
+  observers.add(observer)
+  return () => observers.delete(observer)
+}
+
+/** Wraps a client so its calls are reported to the observers. */
+function observed(client: HttpClient): HttpClient {
+  return async (call) => {
+    const started = performance.now()
+    const report = (status: number | undefined, outcome: HttpCallRecord['outcome']) => {
+      if (observers.size === 0) return
+      let origin = 'invalid'
+      try {
+        origin = new URL(call.url).origin
+      } catch {
+        // reported as "invalid"
+      }
+      const record = {
+        purpose: call.purpose ?? 'gateway',
+        origin,
+        method: call.method,
+        status,
+        outcome,
+        seconds: (performance.now() - started) / 1000,
+      }
+      for (const observer of observers) observer(record)
+    }
+    try {
+      const reply = await client(call)
+      report(reply.status, 'ok')
+      return reply
+    } catch (error) {
+      report(undefined, error instanceof HttpCallError ? error.failure : 'unreachable')
+      throw error
+    }
+  }
+}
+
 /** Gateway replies are a few KB; a bigger one is not the gateway's, and is not read into memory. */
 const MAX_REPLY_BYTES = 1 << 20
 
@@ -47,7 +103,7 @@ const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Age
  * The default client, on `node:http`. In a relay profile, `fetch` spent a quarter of the relay's
  * CPU in stream, header and signal bookkeeping for these small bodies; this does none of it.
  */
-export const nodeHttpClient: HttpClient = (call) => send(call, true)
+export const nodeHttpClient: HttpClient = observed((call) => send(call, true))
 
 function send(call: HttpCall, mayRetry: boolean): Promise<HttpReply> {
   return new Promise<HttpReply>((resolve, reject) => {
@@ -125,7 +181,7 @@ const isTimeout = (error: unknown) =>
 
 /** A client over an injected `fetch` (in-process test servers, fault injection). */
 export function fetchHttpClient(doFetch: typeof fetch): HttpClient {
-  return async (call) => {
+  return observed(async (call) => {
     const signal = timeoutSignal(call.timeoutMs)
     let response: Response
     try {
@@ -147,7 +203,7 @@ export function fetchHttpClient(doFetch: typeof fetch): HttpClient {
         throw new HttpCallError('timeout', `reply not complete within ${call.timeoutMs} ms`, { cause })
       throw new HttpCallError('broken-reply', `reply broken off (${String(cause)})`, { cause })
     }
-  }
+  })
 }
 
 /** The client for a component's options: their `fetch` when given, else the `node:http` one. */

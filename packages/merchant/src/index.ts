@@ -1,5 +1,6 @@
 export * from './merchant.js'
 export * from './order-barcode.js'
+export * from './order-access.js'
 export * from './order-errors.js'
 export * from './order-reconcile.js'
 export * from './order-routes.js'

@@ -6,6 +6,7 @@ import {
   type PartnerConfig,
 } from '@alipay-payment-handler/gateway-client'
 import type { Logger } from '@alipay-payment-handler/server-runtime'
+import { createOrderAccess, newOrderViewSecret, type AuthorizeOperator } from './order-access.js'
 import { createOrderRoutes } from './order-routes.js'
 import { createOrderService, type OrderService, type OrderServiceDeps } from './order-service.js'
 import { openOrderStoreAt } from './order-store-open.js'
@@ -79,6 +80,16 @@ export interface MerchantOptions {
   /** Refund a payment for a cancelled order automatically (default true). */
   refundLatePayments?: boolean
   logger?: Logger
+  /**
+   * Who the merchant's operators are (refund, cancel, check and reconcile any order; read the
+   * reports). Without it those routes refuse everyone; buyers never reach them.
+   */
+  authorizeOperator?: AuthorizeOperator
+  /**
+   * The secret of the buyers' order-view tokens (at least 16 characters; `newOrderViewSecret()`).
+   * Unset: a random one per process, so tokens handed out before a restart stop working.
+   */
+  orderViewSecret?: string
 }
 
 /** An order service with its store and its HTTP routes (see `createOrderRoutes`). */
@@ -110,7 +121,11 @@ export async function createMerchant(options: MerchantOptions): Promise<Merchant
     ...(options.refundLatePayments !== undefined ? { refundLatePayments: options.refundLatePayments } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   })
-  const routes = createOrderRoutes(orders, options.logger ? { logger: options.logger } : {})
+  const routes = createOrderRoutes(orders, {
+    access: createOrderAccess(options.orderViewSecret ?? newOrderViewSecret()),
+    ...(options.authorizeOperator ? { authorizeOperator: options.authorizeOperator } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  })
   return { orders, store, handler: { fetch: (request) => routes.fetch(request) }, close: () => store.close() }
 }
 

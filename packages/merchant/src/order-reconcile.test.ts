@@ -284,7 +284,11 @@ describe('reconciliation against the sandbox', () => {
 
   it('serves POST /orders/reconcile and GET /orders/reconciliation as JSON, and refuses bad input', async () => {
     const { merchant } = await merchantWithLostNotifies()
-    const before = await fetch(`${merchant.url}/orders/reconciliation`)
+    // Reconciliation is the operator's: a buyer (or anyone else) is refused.
+    const anonymous = await fetch(`${merchant.url}/orders/reconciliation`)
+    expect(anonymous.status).toBe(403)
+    expect(await anonymous.json()).toMatchObject({ code: 'OPERATOR_REQUIRED' })
+    const before = await fetch(`${merchant.url}/orders/reconciliation`, { headers: merchant.operator })
     expect(before.status).toBe(404)
     expect(before.headers.get('content-type')).toContain('application/problem+json')
     expect(await before.json()).toMatchObject({ type: expect.stringMatching(/reconciliation-not-run$/) })
@@ -294,7 +298,7 @@ describe('reconciliation against the sandbox', () => {
     const post = (body: unknown) =>
       fetch(`${merchant.url}/orders/reconcile`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...merchant.operator },
         body: JSON.stringify(body),
       })
     expect((await post({ since: 'yesterday' })).status).toBe(400)
@@ -304,11 +308,11 @@ describe('reconciliation against the sandbox', () => {
     const report = (await run.json()) as ReconcileReport
     expect(report).toMatchObject({ trigger: 'manual', checked: 1, repaired: [{ orderId: order.orderId }] })
 
-    const latest = await fetch(`${merchant.url}/orders/reconciliation`)
+    const latest = await fetch(`${merchant.url}/orders/reconciliation`, { headers: merchant.operator })
     expect(latest.status).toBe(200)
     expect(await latest.json()).toEqual(report)
     // The order route still answers for real order ids.
-    expect((await fetch(`${merchant.url}/orders/${order.orderId}`)).status).toBe(200)
+    expect((await fetch(`${merchant.url}/orders/${order.orderId}`, { headers: merchant.operator })).status).toBe(200)
   })
 
   it('runs on a schedule, keeps its latest report across a restart, and runs again when due', async () => {

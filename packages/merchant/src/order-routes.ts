@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import * as v from 'valibot'
 import { decodeNotify, type DecodedNotify } from '@alipay-payment-handler/protocol'
 import {
@@ -13,6 +13,7 @@ import {
 } from '@alipay-payment-handler/server-runtime'
 import { ORDER_ERROR_STATUS, OrderError } from './order-errors.js'
 import type { OrderService } from './order-service.js'
+import { ORDER_VIEW_HEADER, presentedViewToken, type AuthorizeOperator, type OrderAccess } from './order-access.js'
 
 /** Numbers pass the schema only to be refused with AMOUNT_INVALID and its reason, not a generic 400. */
 const Amount = v.union([v.string(), v.number()])
@@ -66,12 +67,52 @@ function toProblem(error: OrderError): HttpProblem {
   })
 }
 
+/** What `createOrderRoutes` needs besides the order service. */
+export interface OrderRoutesOptions {
+  logger?: Logger
+  /**
+   * Decides whether a request comes from one of the merchant's operators (see `AuthorizeOperator`).
+   * Refunds, reconciliation, refund lists and the last report are theirs only; without this hook
+   * those routes answer 403 `OPERATOR_REQUIRED` to everyone.
+   */
+  authorizeOperator?: AuthorizeOperator
+  /**
+   * The order-view tokens (`createOrderAccess`). `POST /orders` answers the new order's
+   * `viewToken`; reading, paying, confirming, checking or cancelling one order then needs it in
+   * the `Order-View-Token` header (or an operator). Without it, only operators reach an order.
+   */
+  access?: OrderAccess
+}
+
+function operatorRequired(): HttpProblem {
+  return new HttpProblem(403, 'operator-required', 'This route is for the merchant’s operators only.', {
+    code: 'OPERATOR_REQUIRED',
+  })
+}
+
 /**
  * The order service over HTTP: a Hono sub-app the merchant backend mounts (e.g. at `/api`).
  * JSON in and out, problem+json errors, and `POST /notify` answering the bare `success`/`fail`.
+ * Three kinds of caller: anyone (create an order, notifies, which are verified by signature), the
+ * buyer of one order (its view token), and operators (`authorizeOperator`), who may do everything.
  */
-export function createOrderRoutes(orders: OrderService, options: { logger?: Logger } = {}): Hono {
+export function createOrderRoutes(orders: OrderService, options: OrderRoutesOptions = {}): Hono {
   const logger = options.logger ?? silentLogger()
+  const authorize = options.authorizeOperator
+  const isOperator = async (request: Request) => (authorize ? (await authorize(request)) === true : false)
+  const operatorOnly: MiddlewareHandler = async (c, next) => {
+    if (!(await isOperator(c.req.raw))) throw operatorRequired()
+    await next()
+  }
+  // The buyer holding this order's token, or an operator; anyone else learns nothing about the order.
+  const buyerOrOperator: MiddlewareHandler = async (c, next) => {
+    const id = c.req.param('id') ?? ''
+    if (options.access?.verify(id, presentedViewToken(c.req.raw))) return next()
+    if (await isOperator(c.req.raw)) return next()
+    throw new HttpProblem(403, 'order-view-denied', `Show this order’s view token (${ORDER_VIEW_HEADER}) to use it.`, {
+      code: 'ORDER_VIEW_DENIED',
+    })
+  }
   const app = new Hono()
   installErrorHandling(app, logger)
   app.onError((error, c) => {
@@ -86,8 +127,17 @@ export function createOrderRoutes(orders: OrderService, options: { logger?: Logg
 
   app.post('/orders', async (c) => {
     const body = await jsonBody(c, CreateOrderBody)
-    return c.json(await orders.create(body.subject, amountString(body.amount), body.orderId), 201)
+    const order = await orders.create(body.subject, amountString(body.amount), body.orderId)
+    return c.json({ ...order, ...(options.access ? { viewToken: options.access.tokenFor(order.orderId) } : {}) }, 201)
   })
+  app.use('/orders/reconciliation', operatorOnly)
+  app.use('/orders/reconcile', operatorOnly)
+  app.use('/orders/:id/refund', operatorOnly)
+  app.use('/orders/:id/refunds', operatorOnly)
+  app.use('/orders/:id', async (c, next) =>
+    c.req.param('id') === 'reconciliation' || c.req.param('id') === 'reconcile' ? next() : buyerOrOperator(c, next),
+  )
+  app.use('/orders/:id/*', buyerOrOperator)
   // Registered before /orders/:id, so "reconciliation" is never taken for an order id.
   app.get('/orders/reconciliation', async (c) => {
     const report = await orders.latestReconciliation()

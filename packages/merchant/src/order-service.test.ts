@@ -103,7 +103,7 @@ describe('the order service', () => {
       code: 'AMOUNT_INVALID',
       type: expect.stringMatching(/amount-invalid$/),
     })
-    const missing = await fetch(`${merchant.url}/orders/NOPE`)
+    const missing = await fetch(`${merchant.url}/orders/NOPE`, { headers: merchant.operator })
     expect(missing.status).toBe(404)
     expect(await missing.json()).toMatchObject({ code: 'ORDER_NOT_EXIST' })
     const created = await fetch(`${merchant.url}/orders`, {

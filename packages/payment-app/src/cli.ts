@@ -57,6 +57,7 @@ try {
     handlerAssets,
     polyfillAssets: createPolyfillAssets(),
     logger,
+    trustedProxies: config.trustedProxies,
   })
   publicOrigin ??= running.url
   console.log(`${PREFIX} listening on ${running.url} (public origin ${publicOrigin})`)

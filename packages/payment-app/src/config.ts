@@ -29,7 +29,7 @@ export interface AppConfig {
   publicOrigin: string | undefined
   /** The server's `gateway.do` (`--gateway`, `ALIPAY_GATEWAY_URL`, `gatewayUrl`). */
   gatewayUrl: string
-  /** Addresses or CIDR ranges of the reverse proxies in front (`--trusted-proxies`, `TRUSTED_PROXIES`). Stored, not used yet. */
+  /** Addresses or CIDR ranges of the reverse proxies in front (`--trusted-proxies`, `TRUSTED_PROXIES`): the rate limits read the client address they forward. */
   trustedProxies: string[]
   /** The partners, as `startSigningServer` takes them (each with its merchant origins). */
   partners: PartnerConfig[]

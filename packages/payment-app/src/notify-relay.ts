@@ -175,6 +175,8 @@ export interface OutboxDeps {
    * process dies mid-delivery, another takes the job over after this.
    */
   leaseMs?: number
+  /** Told each delivery's outcome (metrics). */
+  onDelivery?: (outcome: 'forwarded' | 'failed') => void
 }
 
 /** The gateway's own schedule: 4m, 10m, 10m, 1h, 2h, 6h, 15h. */
@@ -206,6 +208,7 @@ export function createOutboxDispatcher(deps: OutboxDeps) {
         headers: { 'content-type': item.contentType },
         body: item.body,
         timeoutMs,
+        purpose: 'notify',
       })
       if (reply.status !== 200 || reply.text !== NOTIFY_ACK) error = `HTTP ${reply.status}, body not "success"`
     } catch (cause) {
@@ -216,10 +219,12 @@ export function createOutboxDispatcher(deps: OutboxDeps) {
     if (error === undefined) {
       await deps.store.markDelivered(item.id, now())
       deps.logger.info('relay.delivered', { outboxId: item.id, attempts: item.attempts + 1 })
+      deps.onDelivery?.('forwarded')
     } else {
       const gap = gaps[item.attempts]
       const failure = error
       await deps.store.markAttemptFailed(item.id, failure, gap === undefined ? undefined : now() + gap, owner)
+      deps.onDelivery?.('failed')
       deps.logger.warn(gap === undefined ? 'relay.gave-up' : 'relay.retry', {
         outboxId: item.id,
         attempts: item.attempts + 1,

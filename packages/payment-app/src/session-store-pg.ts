@@ -340,6 +340,22 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
       )
       return countsOf(result.rows)
     },
+    async sessionCounts() {
+      const result = await pool.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM sessions GROUP BY status',
+      )
+      return Object.fromEntries(result.rows.map((row) => [row.status, row.n]))
+    },
+    async pendingOutbox() {
+      const row = await one<{ depth: number; oldest: string | null }>(
+        pool,
+        `SELECT count(*)::int AS depth, min(n.received_at) AS oldest FROM outbox o
+         JOIN notifies n ON n.id = o.notify_row WHERE o.state = 'pending'`,
+        [],
+      )
+      // BIGINT arrives as text from pg; epoch milliseconds fit a double exactly.
+      return { depth: row?.depth ?? 0, oldestReceivedAt: row?.oldest == null ? undefined : Number(row.oldest) }
+    },
     async countNotifies(partner, notifyId) {
       const row = await one<{ n: number }>(
         pool,

@@ -234,6 +234,10 @@ export interface SessionStore {
   /** The outbox jobs of an order's notifies, oldest first. */
   outboxForOrder(partner: string, outTradeNo: string): Promise<OutboxItem[]>
   outboxCounts(): Promise<OutboxCounts>
+  /** Sessions per status, for the metrics. */
+  sessionCounts(): Promise<Record<string, number>>
+  /** Notifies waiting to be forwarded, and when the oldest of them arrived: the metrics' outbox gauges. */
+  pendingOutbox(): Promise<{ depth: number; oldestReceivedAt: number | undefined }>
   countNotifies(partner: string, notifyId: string): Promise<number>
   /** The applied schema version and how many migrations are missing; throws when the database does not answer. */
   migrationStatus(): Promise<{ version: number; pending: number }>
@@ -452,6 +456,21 @@ export function openSessionStore(path: string): SqliteSessionStore {
         )
         .all()
       return countsOf(rows)
+    },
+    async sessionCounts() {
+      const rows = db
+        .prepare<[], { status: string; n: number }>('SELECT status, count(*) AS n FROM sessions GROUP BY status')
+        .all()
+      return Object.fromEntries(rows.map((row) => [row.status, row.n]))
+    },
+    async pendingOutbox() {
+      const row = db
+        .prepare<[], { depth: number; oldest: number | null }>(
+          `SELECT count(*) AS depth, min(n.received_at) AS oldest FROM outbox o
+           JOIN notifies n ON n.id = o.notify_row WHERE o.state = 'pending'`,
+        )
+        .get()
+      return { depth: row?.depth ?? 0, oldestReceivedAt: row?.oldest ?? undefined }
     },
     async countNotifies(partner, notifyId) {
       const row = db

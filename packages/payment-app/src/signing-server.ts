@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server'
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
+import { NOTIFY_ACK } from '@alipay-payment-handler/protocol'
 import type { Server as HttpServer, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
@@ -28,11 +29,14 @@ import {
   startLoop,
   type Loop,
   HttpProblem,
-  rateLimit,
+  createRateLimits,
+  requestLogging,
   type RateLimitOptions,
+  type RateLimitStore,
   jsonBody,
   parseWith,
 } from '@alipay-payment-handler/server-runtime'
+import { createPaymentAppMetrics, type PaymentAppMetrics } from './metrics.js'
 import { createNotifyReceiver, createOutboxDispatcher } from './notify-relay.js'
 import { SessionEvents } from './session-events.js'
 import { mapiSessionGateway, openapiSessionGateway, type SessionGateway } from './session-gateway.js'
@@ -61,12 +65,21 @@ export interface SigningServerAppDeps {
   /** Per client and window; `false` turns rate limiting off (tests that hammer one route). */
   rateLimits?: { api?: RateLimitOptions; create?: RateLimitOptions; notify?: RateLimitOptions } | false
   /**
+   * The reverse proxies in front (addresses or CIDR ranges): rate limits key on the client address
+   * they report in `Forwarded`/`X-Forwarded-For`, read only from them. Unset: the socket's peer.
+   */
+  trustedProxies?: readonly string[] | undefined
+  /** Shared rate-limit counters for several processes (a `pg` Pool); unset, in memory. */
+  rateLimitStore?: RateLimitStore | undefined
+  /**
    * Why the server cannot take traffic now (`GET /readyz` answers 503 with it), or undefined when
    * it can. Unset: always ready.
    */
   readiness?: () => Promise<string | { ready: Record<string, unknown> } | undefined>
   /** Aborts when the server starts shutting down: long polls answer at once instead of holding the drain. */
   shutdownSignal?: AbortSignal
+  /** Prometheus metrics, answered at `GET /metrics` (keep that path off the public proxy). Unset: no /metrics. */
+  metrics?: PaymentAppMetrics | undefined
   /**
    * The payment app's own origin, where the checkout window and the worker run: the one origin
    * whose pages may change state (create, return, cancel, abort). Unset: same-Host requests only.
@@ -79,8 +92,11 @@ export interface SigningServerAppDeps {
   hosts?: readonly string[] | undefined
 }
 
-/** Health probes come from orchestrators with the pod's address as Host, and reveal nothing. */
-const PROBES = /^\/(healthz|readyz)$/
+/**
+ * Health probes and metric scrapes come from orchestrators and Prometheus with the pod's address
+ * as Host; the probes reveal nothing, /metrics is for the internal network (see README).
+ */
+const PROBES = /^\/(healthz|readyz|metrics)$/
 
 /** The answer before the app is built: come back in a second; plain text, never sniffed. */
 const STARTING_HEADERS = {
@@ -96,6 +112,13 @@ const MAX_WAIT_SECONDS = 25
 export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   const app = new Hono()
   installErrorHandling(app, deps.logger)
+  // A request id on every answer and in every line logged for it (X-Request-Id from the proxy is kept).
+  app.use('*', requestLogging(deps.logger))
+  const metrics = deps.metrics
+  if (metrics) {
+    app.use('*', metrics.middleware)
+    app.get('/metrics', () => metrics.respond())
+  }
   // Forms may go to every gateway a partner uses, and nowhere else.
   const gatewayOrigins = [
     ...new Set([
@@ -131,9 +154,14 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   )
   const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
   if (limits) {
-    app.post('/api/sessions', rateLimit(limits.create ?? { limit: 30, windowMs: 60_000 }))
-    app.use('/api/*', rateLimit(limits.api ?? { limit: 600, windowMs: 60_000 }))
-    app.use('/notify/*', rateLimit(limits.notify ?? { limit: 600, windowMs: 60_000 }))
+    const rate = createRateLimits({
+      keyPrefix: 'payment-app',
+      ...(deps.trustedProxies ? { trustedProxies: deps.trustedProxies } : {}),
+      ...(deps.rateLimitStore ? { store: deps.rateLimitStore } : {}),
+    })
+    app.post('/api/sessions', rate.limit('create', limits.create ?? { limit: 30, windowMs: 60_000 }))
+    app.use('/api/*', rate.limit('api', limits.api ?? { limit: 600, windowMs: 60_000 }))
+    app.use('/notify/*', rate.limit('notify', limits.notify ?? { limit: 600, windowMs: 60_000 }))
   }
   app.use('*', refuseCrossSite({ allowedOrigins: deps.publicOrigin ? [deps.publicOrigin] : [], except: /^\/notify\// }))
   app.use('/api/*', requireJson())
@@ -248,6 +276,12 @@ export interface SigningServerConfig {
   retryGapsMs?: readonly number[]
   sessionTtlMs?: number
   rateLimits?: SigningServerAppDeps['rateLimits']
+  /** See `SigningServerAppDeps.trustedProxies`. */
+  trustedProxies?: readonly string[]
+  /** See `SigningServerAppDeps.rateLimitStore`. */
+  rateLimitStore?: RateLimitStore
+  /** `false`: no `GET /metrics` (default on). */
+  metrics?: boolean
   now?: () => number
   /** A request must have fully arrived within this time (slow-loris guard); default 30 s. */
   requestTimeoutMs?: number
@@ -282,6 +316,14 @@ export async function createSigningServer(
   const partners = await createPartnerRegistry(config.partners)
   if (partners.list().length === 0) throw new HttpProblem(500, 'no-partners', 'No partner is configured.')
   const store = config.store ?? (await openSessionStoreAt(config.dbPath))
+  const metrics =
+    config.metrics === false
+      ? undefined
+      : createPaymentAppMetrics({
+          sessionCounts: () => store.sessionCounts(),
+          outbox: () => store.pendingOutbox(),
+          ...(config.now ? { now: config.now } : {}),
+        })
   const clients = new Map<string, SessionGateway>()
   const gateway = (partner: string): SessionGateway => {
     let client = clients.get(partner)
@@ -334,10 +376,11 @@ export async function createSigningServer(
     ...(config.fetch ? { fetch: config.fetch } : {}),
     ...(now ? { now } : {}),
     ...(config.retryGapsMs ? { retryGapsMs: config.retryGapsMs } : {}),
+    onDelivery: (outcome) => metrics?.delivery(outcome),
   })
   let outboxLoop: Loop | undefined
   let pollLoop: Loop | undefined
-  const receiveNotify = createNotifyReceiver({
+  const receiveVerified = createNotifyReceiver({
     store,
     partners,
     gateway,
@@ -346,6 +389,12 @@ export async function createSigningServer(
     ...(now ? { now } : {}),
     onQueued: () => outboxLoop?.kick(),
   })
+  const receiveNotify: typeof receiveVerified = async (...args) => {
+    metrics?.notify('received')
+    const answer = await receiveVerified(...args)
+    if (answer === NOTIFY_ACK) metrics?.notify('verified')
+    return answer
+  }
   const shutdown = new AbortController()
   let closed = false
   const readiness = async () => {
@@ -368,11 +417,14 @@ export async function createSigningServer(
     logger,
     readiness,
     shutdownSignal: shutdown.signal,
+    metrics,
     publicOrigin: config.publicOrigin,
     hosts: config.allowedHosts ?? hostsOfOrigin(config.publicOrigin),
     handlerAssets: config.handlerAssets,
     polyfillAssets: config.polyfillAssets,
     ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
+    trustedProxies: config.trustedProxies,
+    rateLimitStore: config.rateLimitStore,
   })
   return {
     app,
@@ -394,6 +446,7 @@ export async function createSigningServer(
       shutdown.abort()
       await Promise.all([pollLoop?.stop(), outboxLoop?.stop()])
       closed = true
+      metrics?.close()
       await store.close()
     },
   }

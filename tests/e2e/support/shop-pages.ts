@@ -1,7 +1,11 @@
 import { expect, type Page } from '@playwright/test'
 import { fileURLToPath } from 'node:url'
 import type { HandlerWindow } from '@alipay-payment-handler/testing'
-import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN } from './shop-stack.js'
+import { SHOP_GATEWAY_ORIGIN, SHOP_ORIGIN, type ShopStack } from './shop-stack.js'
+
+/** The orders page as the start banner links it: the operator token in the fragment logs the browser in. */
+export const ordersPageUrl = (stack: ShopStack): string =>
+  `${SHOP_ORIGIN}/orders.html#operator=${stack.running.operatorToken}`
 
 /** Screenshots the README shows; written there only with `UPDATE_SCREENSHOTS=1`, so a test run leaves the tree clean. */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))

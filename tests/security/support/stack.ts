@@ -71,17 +71,57 @@ export async function startSecurityStack(): Promise<SecurityStack> {
   }
 }
 
-/** A JSON call; answers status, content type, parsed body (or text) and headers. */
+/**
+ * The cookies the shop set, as the buyer's browser keeps them: each is sent back to its own
+ * origin and path only (an order's view token reaches that order's routes only).
+ */
+const cookieJar: { origin: string; path: string; name: string; value: string }[] = []
+
+function keepCookies(url: URL, response: Response): void {
+  for (const line of response.headers.getSetCookie()) {
+    const [pair = '', ...attributes] = line.split(';').map((part) => part.trim())
+    const eq = pair.indexOf('=')
+    const path = attributes.find((a) => /^path=/i.test(a))?.slice(5) ?? '/'
+    const cookie = { origin: url.origin, path, name: pair.slice(0, eq), value: pair.slice(eq + 1) }
+    const at = cookieJar.findIndex((c) => c.origin === cookie.origin && c.path === path && c.name === cookie.name)
+    if (at >= 0) cookieJar.splice(at, 1)
+    if (!attributes.some((a) => /^max-age=0$/i.test(a))) cookieJar.push(cookie)
+  }
+}
+
+function cookiesFor(url: URL): string {
+  return cookieJar
+    .filter((c) => c.origin === url.origin && (url.pathname === c.path || url.pathname.startsWith(`${c.path}/`)))
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ')
+}
+
+/** `Authorization` of the shop's operator (refunds, the order list, reconciliation). */
+export function asOperator(stack: SecurityStack): Record<string, string> {
+  return { authorization: `Bearer ${stack.merchant.operatorToken}` }
+}
+
+/**
+ * A JSON call, as the buyer's browser makes it (with the cookies the shop set; `anonymous` for a
+ * stranger without them). Answers status, content type, parsed body (or text) and headers.
+ */
 export async function call(
   url: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; anonymous?: boolean } = {},
 ): Promise<{ status: number; type: string; json: any; text: string; headers: Headers }> {
+  const target = new URL(url)
+  const cookie = init.anonymous ? '' : cookiesFor(target)
   const response = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(cookie ? { cookie } : {}),
+      ...init.headers,
+    },
     ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
     redirect: 'manual',
   })
+  if (!init.anonymous) keepCookies(target, response)
   const text = await response.text()
   let json: unknown
   try {
