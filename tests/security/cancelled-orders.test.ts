@@ -14,6 +14,7 @@ import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { startMerchant, type RunningMerchant } from '@alipay-payment-handler/demo-shop/server/server'
 import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import {
+  asOperator,
   call,
   createSession,
   eventually,
@@ -160,9 +161,17 @@ describe('money-path rule 3: a cancelled order never becomes success silently', 
     expect(refunded.tradeNo).toBeTruthy()
     // check, the notify's retries and reconciliation learn of the same payment: still one refund, never paid.
     expect(
-      (await call(`${stack.merchant.url}/api/orders/${order.orderId}/check`, { method: 'POST' })).json.status,
+      (
+        await call(`${stack.merchant.url}/api/orders/${order.orderId}/check`, {
+          method: 'POST',
+          headers: asOperator(stack),
+        })
+      ).json.status,
     ).toBe('close')
-    const report = await call(`${stack.merchant.url}/api/reconciliation`, { method: 'POST' })
+    const report = await call(`${stack.merchant.url}/api/reconciliation`, {
+      method: 'POST',
+      headers: asOperator(stack),
+    })
     expect(report.status).toBe(200)
     expect(report.json.repaired.map((r: { orderId: string }) => r.orderId)).not.toContain(order.orderId)
     const trade = stack.sandbox.deps.store.tradesByOutTradeNo(order.orderId)[0]!
@@ -193,7 +202,9 @@ describe('money-path rule 3: a cancelled order never becomes success silently', 
     expect(flagged).toMatchObject({ status: 'close' })
     expect(flagged.refundedAmount).toBeUndefined()
     // Visible in the orders list and in the audit trail.
-    const list = (await call(`${flagging.url}/api/orders`)).json as { orderId: string; latePayment?: string }[]
+    const list = (
+      await call(`${flagging.url}/api/orders`, { headers: { authorization: `Bearer ${flagging.operatorToken}` } })
+    ).json as { orderId: string; latePayment?: string }[]
     expect(list.find((o) => o.orderId === orderId)?.latePayment).toBe('needs-review')
     expect(await auditOf(join(stack.dir, 'flagging'), orderId)).toContain('FLAG_LATE_PAYMENT')
   })
