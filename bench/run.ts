@@ -6,12 +6,21 @@ import { fileURLToPath } from 'node:url'
 import type { BenchRow, BenchSuite } from './row.js'
 import { browserSuite } from './suites/browser.js'
 import { protocolSuite } from './suites/protocol.js'
+import { relayClientSuite } from './suites/relay-client.js'
 import { relaySuite } from './suites/relay.js'
 import { sessionsSuite } from './suites/sessions.js'
 import { sizesSuite } from './suites/sizes.js'
 import { startupSuite } from './suites/startup.js'
 
-const all: BenchSuite[] = [protocolSuite, sizesSuite, startupSuite, sessionsSuite, relaySuite, browserSuite]
+const all: BenchSuite[] = [
+  protocolSuite,
+  sizesSuite,
+  startupSuite,
+  sessionsSuite,
+  relayClientSuite,
+  relaySuite,
+  browserSuite,
+]
 const wanted = process.argv.slice(2).map((word) => word.toLowerCase())
 const suites = wanted.length ? all.filter((s) => wanted.some((w) => s.name.includes(w))) : all
 

@@ -119,6 +119,13 @@ describe('the demo shop', () => {
       body: { items: [{ productId: 'tea-sachet', quantity: 1 }] },
     })
     expect(other.json.viewToken).not.toBe(created.json.viewToken)
+    // A checkout link opened elsewhere sends the token as a header: that browser gets the cookie.
+    const viaLink = await call(`${stack.merchant.url}/api/orders/${other.json.orderId}`, {
+      anonymous: true,
+      headers: { 'order-view-token': other.json.viewToken },
+    })
+    expect(viaLink.status).toBe(200)
+    expect(viaLink.headers.getSetCookie().join()).toContain(`Path=/api/orders/${other.json.orderId}`)
   })
 
   it('the orders page’s login takes only the printed token and sets an HttpOnly cookie', async () => {

@@ -121,6 +121,8 @@ export async function startJourneyStack(ports: JourneyPorts): Promise<JourneySta
     throw error
   }
   const { urls } = running
+  // The orders were placed here, not in the browser: its checkout link carries the view token.
+  const viewTokens = new Map<string, string>()
   const order = async (orderId: string) =>
     json<JourneyOrder>(
       // The journeys look at orders as the shop's operator, whatever browser placed them.
@@ -139,9 +141,12 @@ export async function startJourneyStack(ports: JourneyPorts): Promise<JourneySta
         headers: { 'content-type': 'application/json', origin: urls.merchant },
         body: JSON.stringify({ items: [{ productId: 'tea-sachet', quantity: 1 }] }),
       })
-      return json<JourneyOrder>(response, 'POST /api/checkout')
+      const order = await json<JourneyOrder & { viewToken: string }>(response, 'POST /api/checkout')
+      viewTokens.set(order.orderId, order.viewToken)
+      return order
     },
-    checkoutUrl: (orderId) => `${urls.merchant}/checkout.html?order=${orderId}`,
+    checkoutUrl: (orderId) =>
+      `${urls.merchant}/checkout.html?order=${orderId}&view=${encodeURIComponent(viewTokens.get(orderId) ?? '')}`,
     popupUrl: () => `${urls.app}/pay/checkout.html?mode=popup&origin=${encodeURIComponent(urls.merchant)}`,
     order,
     async trades(orderId) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { secureHeaders } from 'hono/secure-headers'
 import {
@@ -18,6 +18,7 @@ import {
   createOrderAccess,
   bearerToken,
   newOrderViewSecret,
+  ORDER_VIEW_HEADER,
   orderViewCookie,
   presentedViewToken,
   sameSecret,
@@ -165,8 +166,19 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
     if (!(await isOperator(request))) throw new ShopError('OPERATOR_REQUIRED', 'Log in as the shop’s operator first.')
   }
   // The buyer who placed the order (its view token, from the checkout's cookie) or an operator.
-  const ownerOrOperator = async (request: Request, orderId: string) => {
-    if (access.verify(orderId, presentedViewToken(request)) || (await isOperator(request))) return
+  const ownerOrOperator = async (c: Context, orderId: string) => {
+    const request = c.req.raw
+    if (access.verify(orderId, presentedViewToken(request))) {
+      // A checkout link carrying the token (?view=…, sent as the header): the browser keeps it from now on.
+      if (request.headers.has(ORDER_VIEW_HEADER)) {
+        c.header(
+          'set-cookie',
+          orderViewCookie('/api/orders', orderId, access.tokenFor(orderId), Boolean(deps.secureCookies)),
+        )
+      }
+      return
+    }
+    if (await isOperator(request)) return
     throw new ShopError('ORDER_VIEW_DENIED', 'This order was placed in another browser.')
   }
   const secureFlag = deps.secureCookies ? '; Secure' : ''
@@ -257,13 +269,13 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
     if (!ORDER_ID.test(id)) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
     // Refunds move money back: operators only. Everything else on one order: its buyer too.
     if (c.req.path.endsWith('/refund')) await operatorOnly(c.req.raw)
-    else await ownerOrOperator(c.req.raw, id)
+    else await ownerOrOperator(c, id)
     await next()
   })
   app.get('/api/orders/:id', async (c) => {
     const id = c.req.param('id')
     if (!ORDER_ID.test(id)) throw new ShopError('ORDER_NOT_EXIST', 'No such order.')
-    await ownerOrOperator(c.req.raw, id)
+    await ownerOrOperator(c, id)
     return c.json(await orders.get(id))
   })
   app.post('/api/orders/:id/payment-data', async (c) => c.json(await orders.paymentData(c.req.param('id'))))

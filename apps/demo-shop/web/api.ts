@@ -47,12 +47,23 @@ function codeOf(problem: { type?: unknown; code?: unknown }, status: number): st
   return `HTTP_${status}`
 }
 
+/** An order's view token from a checkout link (`?view=`); the shop's cookie carries it otherwise. */
+let orderViewToken: string | undefined
+
+/** Sends `token` with every call from now on (the backend then keeps it in the order's cookie). */
+export function useOrderViewToken(token: string | undefined): void {
+  orderViewToken = token || undefined
+}
+
 async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   let response: Response
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(orderViewToken && path.startsWith('/api/orders/') ? { 'order-view-token': orderViewToken } : {}),
+      },
       body: body === undefined ? null : JSON.stringify(body),
     })
   } catch {

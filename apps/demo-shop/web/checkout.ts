@@ -1,5 +1,5 @@
 import { isCancelledDetails } from '@alipay-payment-handler/protocol'
-import { api, type OrderView, type PaymentDataView, type ShopConfig } from './api.js'
+import { api, useOrderViewToken, type OrderView, type PaymentDataView, type ShopConfig } from './api.js'
 import { saveCart } from './cart.js'
 import { announce, byId, formatPrice } from './dom.js'
 import { describeError, messageFor, STATUS_LABELS } from './messages.js'
@@ -28,6 +28,8 @@ const NO_PAYMENT: PaymentComplete = 'unknown'
 const POLL_INTERVAL_MS = 2_000
 
 const orderId = new URLSearchParams(location.search).get('order') ?? ''
+// A checkout link sent elsewhere (another device) carries the order's view token.
+useOrderViewToken(new URLSearchParams(location.search).get('view') ?? undefined)
 const cameBackFromCashier = new URLSearchParams(location.search).has('returned')
 
 const heading = byId('checkout-heading')

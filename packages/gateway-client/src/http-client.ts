@@ -2,6 +2,7 @@
 // injection that patches it (msw in the unit tests) sees these calls too.
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
 import https from 'node:https'
+import { Agent, EnvHttpProxyAgent, request as undiciRequest, type Dispatcher } from 'undici'
 import { timeoutSignal } from './timeout-signal.js'
 
 /** One server-to-server call: the gateway, or a merchant's notify_url. */
@@ -209,3 +210,74 @@ export function fetchHttpClient(doFetch: typeof fetch): HttpClient {
 /** The client for a component's options: their `fetch` when given, else the `node:http` one. */
 export const httpClientFor = (doFetch: typeof fetch | undefined): HttpClient =>
   doFetch ? fetchHttpClient(doFetch) : nodeHttpClient
+
+/** Connections per origin: a notify storm to one merchant queues here instead of opening thousands of sockets. */
+const POOL_CONNECTIONS = 32
+
+let undiciDispatcher: Dispatcher | undefined
+
+/**
+ * The dispatcher of `undiciHttpClient`: a bounded keep-alive pool per origin, or, when
+ * `HTTPS_PROXY`/`HTTP_PROXY` is set (`NO_PROXY` honoured), the same through the egress proxy.
+ */
+function dispatcher(): Dispatcher {
+  const env = process.env
+  const proxied = Boolean(env['HTTPS_PROXY'] || env['https_proxy'] || env['HTTP_PROXY'] || env['http_proxy'])
+  undiciDispatcher ??= proxied
+    ? new EnvHttpProxyAgent({ connections: POOL_CONNECTIONS, keepAliveTimeout: 10_000 })
+    : new Agent({ connections: POOL_CONNECTIONS, keepAliveTimeout: 10_000 })
+  return undiciDispatcher
+}
+
+/**
+ * A client on undici's `request`: a whole-call timeout, a bounded pool, the reply-size cap, and the
+ * egress proxy of `HTTPS_PROXY`. Its calls bypass Node's `http` module, so msw does not see them:
+ * the unit tests' fault injection goes through `fetchHttpClient` instead.
+ */
+export const undiciHttpClient: HttpClient = observed(async (call) => {
+  let url: URL
+  try {
+    url = new URL(call.url)
+  } catch (cause) {
+    throw new HttpCallError('unreachable', `not a URL: ${call.url}`, { cause })
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new HttpCallError('unreachable', `not an http(s) URL: ${call.url}`)
+  }
+  const signal = timeoutSignal(call.timeoutMs)
+  let reply: Dispatcher.ResponseData
+  try {
+    reply = await undiciRequest(url, {
+      method: call.method,
+      ...(call.headers ? { headers: call.headers } : {}),
+      ...(call.body === undefined ? {} : { body: call.body }),
+      dispatcher: dispatcher(),
+      signal,
+    })
+  } catch (cause) {
+    if (signal.aborted) throw new HttpCallError('timeout', `no reply within ${call.timeoutMs} ms`, { cause })
+    throw new HttpCallError('unreachable', `cannot reach ${url.host} (${String(cause)})`, { cause })
+  }
+  const declared = Number(reply.headers['content-length'] ?? 0)
+  if (declared > MAX_REPLY_BYTES) {
+    reply.body.destroy()
+    throw new HttpCallError('reply-too-large', `reply over ${MAX_REPLY_BYTES} bytes`)
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of reply.body as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > MAX_REPLY_BYTES) {
+        reply.body.destroy()
+        throw new HttpCallError('reply-too-large', `reply over ${MAX_REPLY_BYTES} bytes`)
+      }
+      chunks.push(chunk)
+    }
+  } catch (cause) {
+    if (cause instanceof HttpCallError) throw cause
+    if (signal.aborted) throw new HttpCallError('timeout', `no complete reply within ${call.timeoutMs} ms`, { cause })
+    throw new HttpCallError('broken-reply', `reply broken off (${String(cause)})`, { cause })
+  }
+  return { status: reply.statusCode, text: Buffer.concat(chunks).toString('utf8') }
+})

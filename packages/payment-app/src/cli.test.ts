@@ -150,7 +150,12 @@ describe('alipay-payment-app', () => {
     expect(await answer.json()).toMatchObject({ sessionId: session.sessionId, status: 'at_cashier' })
     expect(await bin.exited).toBe(0)
     expect(Date.now() - signalled).toBeLessThan(5_000)
-    expect(bin.stderr()).toContain('"event":"server.draining","signal":"SIGTERM","timeoutMs":5000')
+    const events = bin
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(events.find((e) => e['event'] === 'server.draining')).toMatchObject({ signal: 'SIGTERM', timeoutMs: 5000 })
     expect(bin.stderr()).toContain('"event":"server.stopped"')
     expect(bin.stderr()).not.toContain('server.drain-deadline')
     await expect(fetch(`${url}/healthz`)).rejects.toThrow()
