@@ -151,10 +151,13 @@ payRequestButton.addEventListener('click', () => {
     return
   }
   setBusy(true)
+  delete payStatus.dataset['reason']
   announce(payStatus, 'Waiting for Alipay… Finish the payment in the Alipay window.')
   void outcome.then(async (result) => {
     if (result.kind === 'error') {
-      const { message } = describeError(result.error)
+      const { code, message } = describeError(result.error)
+      // The stable reason (alipayFailureReason), for whoever debugs the page or tests it.
+      payStatus.dataset['reason'] = result.timedOut ? 'TIMEOUT' : code
       announce(payStatus, result.timedOut ? messageFor('TIMEOUT') : message, 'error')
       // The payment app may have closed the trade on cancel; learn the order's real state.
       await refresh(true).catch(() => undefined)

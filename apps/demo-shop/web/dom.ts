@@ -51,7 +51,7 @@ export function formatBeijingTime(value: string | undefined): string {
   if (!value) return '—'
   const date = parseTime(value)
   if (Number.isNaN(date.getTime())) return value
-  const text = date.toLocaleString('en-CA', { timeZone: 'Asia/Shanghai', hour12: false }).replace(',', '')
+  const text = date.toLocaleString('en-CA', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' }).replace(',', '')
   return `${text} Beijing time`
 }
 

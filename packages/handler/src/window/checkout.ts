@@ -54,7 +54,10 @@ async function main(): Promise<void> {
 class Checkout {
   private readonly summary: Summary
   private session: CreatedSession | undefined
+  /** The server call creating the session, while it runs: a cancel waits for it to close it. */
+  private creating: Promise<CreatedSession> | undefined
   private ended = false
+  private cancelling = false
   private expiryTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -124,12 +127,15 @@ class Checkout {
     })
     let session: CreatedSession
     try {
-      session = await api.create(this.request, /Mobi/i.test(navigator.userAgent) ? 'wap' : 'pc')
+      this.creating = api.create(this.request, /Mobi/i.test(navigator.userAgent) ? 'wap' : 'pc')
+      session = await this.creating
     } catch (error) {
-      if (this.ended) return
+      if (this.ended || this.cancelling) return
       return this.sessionFailed(error)
+    } finally {
+      this.creating = undefined
     }
-    if (this.ended) return
+    if (this.ended || this.cancelling) return
     this.session = session
     if (this.channel.kind === 'worker') {
       this.channel.send({
@@ -210,9 +216,12 @@ class Checkout {
   }
 
   private async cancel(): Promise<void> {
+    this.cancelling = true
     render({ state: 'cancelled', title: 'Cancelling…', busy: true, summary: this.summary })
+    // A session still being created is waited for, so it is closed too and nobody can pay it.
+    const session = this.session ?? (await this.creating?.catch(() => undefined))
     // Close the trade first, so a cashier tab left open elsewhere cannot take the money.
-    if (this.session) await api.cancel(this.session.sessionId).catch(() => undefined)
+    if (session) await api.cancel(session.sessionId).catch(() => undefined)
     await this.finish({ kind: 'cancelled', reason: 'buyer' })
   }
 
