@@ -190,11 +190,12 @@ test('forged messages to the opener, from the cashier in the popup and from anot
   const { page, orderId, confirms } = await openCheckout()
   const popup = await openPopup(page)
   const forge = forgeryScript(await page.evaluate<[], () => string>('window.shopPayment.request.id'), orderId)
+  // The popup on the gateway's origin (right window, wrong origin)…
+  await goToCashier(popup)
+  // Counts what reaches the shop's window from now on (the checkout's own handshake is over).
   await page.evaluate(`window.forgeries = 0; addEventListener('message', (e) => {
     if (e.data && e.data.type) window.forgeries++
   })`)
-  // The popup on the gateway's origin (right window, wrong origin)…
-  await goToCashier(popup)
   await popup.evaluate(forge)
   // …and another window on the payment app's origin (right origin, wrong window), opened by a click
   // (Firefox refuses a window.open() from evaluate once the page has spent its activation).

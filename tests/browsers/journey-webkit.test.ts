@@ -180,15 +180,15 @@ test('a popup Safari blocks (show() 1.6 s after the click) rejects with AbortErr
 test('forged messages to the opener, from the cashier in the popup and from another app window, pay nothing', async () => {
   const { session, shop, orderId } = await openCheckout()
   const popup = await openPopup(session, shop)
+  // The popup goes on to the gateway's origin (right window, wrong origin)…
+  await goToCashier(session)
   await session.switchTo().window(shop)
   // Counts what reaches the shop's window from now on (the checkout's own handshake is over).
   await session.executeScript(`window.forgeries = 0; addEventListener('message', (e) => {
     if (e.data && e.data.type) window.forgeries++
   })`)
   const forge = forgeryScript(String(await session.executeScript('return window.shopPayment.request.id')), orderId)
-  // The popup on the gateway's origin (right window, wrong origin)…
   await session.switchTo().window(popup)
-  await goToCashier(session)
   await session.executeScript(forge)
   // …and another window on the payment app's origin (right origin, wrong window), opened by a click.
   await session.switchTo().window(shop)

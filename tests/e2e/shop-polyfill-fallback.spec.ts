@@ -180,13 +180,13 @@ test('forged messages to the opener, from the cashier in the popup and from anot
   const popup = await openPopup(page)
   const paymentRequestId = await page.evaluate<string>('window.shopPayment.request.id')
   const forge = forgeryScript(paymentRequestId, orderId)
-  // Counts what reaches the shop's window, so the test knows the forgeries arrived and were ignored.
+  // 1. The popup itself, now on the gateway's origin: the right window, the wrong origin.
+  await goToCashier(popup)
+  // Counts what reaches the shop's window from now on (the real checkout's handshake is over), so
+  // the test knows the forgeries arrived and were ignored.
   await page.evaluate(`window.forgeries = 0; addEventListener('message', (e) => {
     if (e.data && e.data.type) window.forgeries++
   })`)
-
-  // 1. The popup itself, now on the gateway's origin: the right window, the wrong origin.
-  await goToCashier(popup)
   await popup.evaluate(forge)
   await expect.poll(() => page.evaluate('window.forgeries')).toBe(2)
   // 2. Another window on the payment app's own origin that the shop opened: the right origin, the wrong window.
@@ -218,17 +218,14 @@ test('opened at 127.0.0.1, the fallback rejects with OperationError and the reas
   await expect(page.locator('body')).toHaveAttribute('data-polyfill', 'fallback')
   await expect(page.locator('#pay-request')).toBeEnabled()
   // What the merchant's code gets: the spec's name, and the reason at the start of the message.
-  await page.evaluate(() => {
-    const request = (window as unknown as { PaymentRequest: typeof PaymentRequest }).PaymentRequest
-    const original = request.prototype.show
-    request.prototype.show = function (this: PaymentRequest, ...args: []) {
+  await page.evaluate(`(() => {
+    const original = PaymentRequest.prototype.show
+    PaymentRequest.prototype.show = function (...args) {
       const shown = original.apply(this, args)
-      shown.catch((error: DOMException) => {
-        ;(window as unknown as { lastError: unknown }).lastError = { name: error.name, message: error.message }
-      })
+      shown.catch((error) => { window.lastError = { name: error.name, message: error.message } })
       return shown
     }
-  })
+  })()`)
   const popupEvent = page.waitForEvent('popup')
   await page.locator('#pay-request').click()
   const popup = await popupEvent

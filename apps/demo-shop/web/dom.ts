@@ -43,7 +43,17 @@ export function formatTime(value: string | undefined, timeZone?: string): string
   if (!value) return '—'
   const date = parseTime(value)
   if (Number.isNaN(date.getTime())) return value
-  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZoneName: 'short', timeZone })
+  // Named fields: dateStyle and timeStyle cannot be combined with timeZoneName.
+  return date.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZoneName: 'short',
+    timeZone,
+  })
 }
 
 /** The same moment in Beijing time, as Alipay's pages and the sandbox show it. */
