@@ -89,6 +89,10 @@ test('Chromium without payment handlers pays through the polyfill popup, the sho
   await expect(popup.locator('main')).toContainText(stack.urls.merchant)
   await expect(popup.locator('#amount')).toHaveText(`¥${(await stack.order(orderId)).amount}`)
   await expect(popup.locator('#pay')).toHaveCount(0)
+  // Focus is on the step's one action, and only the status line is announced.
+  await expect(popup.locator('#cancel')).toBeFocused()
+  await expect(popup.locator('#status')).toHaveText(/^Opening Alipay’s cashier…/)
+  await expect(popup.locator('[aria-live]')).toHaveCount(0)
   await expectNoSeriousViolations(popup, 'checkout window, first screen')
   release()
   await goToCashier(popup)
@@ -231,6 +235,8 @@ test('opened at 127.0.0.1, the fallback rejects with OperationError and the reas
   const popup = await popupEvent
   await expect(popup.locator('body')).toHaveAttribute('data-state', 'problem')
   await expect(popup.locator('body')).toHaveAttribute('data-problem', 'MERCHANT_NOT_ALLOWED')
+  await expect(popup.locator('#back')).toBeFocused()
+  await expect(popup.locator('#status')).toContainText('This shop can’t take Alipay here')
   await expectNoSeriousViolations(popup, 'checkout window, a problem')
   await popup.locator('#back').click()
   await expect(page.locator('#pay-status')).toHaveAttribute('data-reason', 'origin-not-allowed')
@@ -253,7 +259,7 @@ test('the return page after the cashier passes axe-core while it confirms the pa
   await expect(popup.locator('body')).toHaveAttribute('data-state', 'confirming')
   // Only the status line speaks; focus is on the page's title, not lost with the replaced content.
   await expect(popup.locator('#status')).toHaveText('Confirming your payment…')
-  await expect(popup.locator('main')).not.toHaveAttribute('aria-live')
+  await expect(popup.locator('[aria-live]')).toHaveCount(0)
   await expect(popup.locator('#title')).toBeFocused()
   await expectNoSeriousViolations(popup, 'return page, confirming')
   const closed = popup.waitForEvent('close')
