@@ -29,6 +29,15 @@ test('opened at 127.0.0.1 instead of localhost, the shop says the origin is not 
   await page.waitForURL(/\/checkout\.html\?order=/)
   await expect(page.locator('body')).toHaveAttribute('data-polyfill', 'native')
   await expect(page.locator('#pay-request')).toBeEnabled()
+  // What the merchant's own code would catch, recorded beside what the shop says.
+  await page.evaluate(`(() => {
+    const original = PaymentRequest.prototype.show
+    PaymentRequest.prototype.show = function (...args) {
+      const shown = original.apply(this, args)
+      shown.catch((error) => { window.lastError = { name: error.name, message: error.message } })
+      return shown
+    }
+  })()`)
   await page.locator('#pay-request').click()
   const win = await findHandlerWindow(browser, page, '/pay/checkout.html')
   try {
@@ -42,6 +51,11 @@ test('opened at 127.0.0.1 instead of localhost, the shop says the origin is not 
   // The page reads the stable reason from the error, not "Something went wrong (OperationError)".
   const status = page.locator('#pay-status')
   await expect(status).toHaveAttribute('data-reason', 'origin-not-allowed')
+  // The spec's name for a failure of the payment handler, and the reason at the start of the message.
+  expect(await page.evaluate('window.lastError')).toEqual({
+    name: 'OperationError',
+    message: expect.stringMatching(/^\[alipay\] origin-not-allowed: /),
+  })
   await expect(status).toContainText(`does not take payments from ${wrongOrigin}`)
   await expect(status).toContainText(`Open the shop at http://localhost:${SHOP_PORTS.merchant} instead`)
   await expect(status).toContainText('ALIPAY_ALLOWED_ORIGINS')
