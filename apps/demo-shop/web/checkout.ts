@@ -90,8 +90,8 @@ function render(next: OrderView): void {
     announce(payStatus, 'This order was refunded.', 'info')
   }
   heading.textContent = next.status === 'success' ? 'Thank you for your order' : 'Checkout'
-  if (reorderButton.hidden) payStatus.focus()
-  else reorderButton.focus()
+  // The sentence first; "Order again", when shown, is the next stop for Tab.
+  payStatus.focus()
 }
 
 async function refresh(check = false): Promise<void> {
