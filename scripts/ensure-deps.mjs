@@ -4,17 +4,51 @@
 // --browsers, Debian's Chromium, Firefox ESR, WebKitWebDriver and Xvfb for the browser tests, and
 // PostgreSQL for the store tests (unless DATABASE_URL names a server).
 // Plain JavaScript on purpose: it must run before any dependency is installed.
-import { execSync } from 'node:child_process'
+import { execSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = process.env.ALIPAY_DEPS_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..')
 const log = (message) => console.log(`[alipay] ${message}`)
+// How often a long step says it is still working; tests make it short.
+const PROGRESS_EVERY_MS = Number(process.env.ALIPAY_PROGRESS_INTERVAL_MS ?? 15_000)
 
 function run(command) {
   log(`$ ${command}`)
   execSync(command, { cwd: root, stdio: 'inherit' })
+}
+
+/** "2m 05s", "41s". */
+function elapsed(since) {
+  const seconds = Math.round((Date.now() - since) / 1000)
+  return seconds >= 60 ? `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s` : `${seconds}s`
+}
+
+/**
+ * Runs a long command with its own output on the terminal, and a line every little while saying
+ * what is going on and for how long, so a first install never looks stuck.
+ */
+function runWithProgress(what, command, args) {
+  log(`${what}: $ ${command} ${args.join(' ')}`)
+  const started = Date.now()
+  const ticker = setInterval(() => log(`${what}… ${elapsed(started)} so far`), PROGRESS_EVERY_MS)
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, stdio: 'inherit' })
+    child.on('error', (error) => {
+      clearInterval(ticker)
+      reject(error)
+    })
+    child.on('exit', (code, signal) => {
+      clearInterval(ticker)
+      if (code === 0) {
+        log(`${what}: done in ${elapsed(started)}`)
+        resolve()
+      } else {
+        reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}) after ${elapsed(started)}`))
+      }
+    })
+  })
 }
 
 function packagesAreCurrent() {
@@ -24,8 +58,21 @@ function packagesAreCurrent() {
 }
 
 if (!packagesAreCurrent()) {
-  log('node_modules is missing or older than package-lock.json: installing packages')
-  run('npm ci --no-audit --no-fund')
+  log('node_modules is missing or older than package-lock.json: installing packages (a few minutes the first time)')
+  try {
+    // --foreground-scripts shows the native builds (better-sqlite3) as they run, instead of a
+    // silent wait; npm's own progress bar shows too when the terminal is interactive.
+    await runWithProgress('installing npm packages', process.env.ALIPAY_NPM ?? 'npm', [
+      'ci',
+      '--no-audit',
+      '--no-fund',
+      '--foreground-scripts',
+      '--progress=true',
+    ])
+  } catch (error) {
+    console.error(`[alipay] ${error.message}`)
+    process.exit(1)
+  }
 }
 
 /** Debian packages the browser tests need, keyed by the file each one provides. */

@@ -108,7 +108,7 @@ const LOADED_AT = `performance.timeOrigin + performance.getEntriesByType('naviga
 
 /**
  * One show() on the test shop: prepares an order, clicks Buy, times the checkout window, waits for
- * the review, then aborts the request so the next sample starts clean.
+ * the cashier, then aborts the request so the next sample starts clean.
  */
 async function timeShow(browser: Browser, page: Page, watcher: Watcher, contextId: string): Promise<WindowTiming> {
   const { findHandlerWindow } = await import('@alipay-payment-handler/testing')
@@ -118,9 +118,21 @@ async function timeShow(browser: Browser, page: Page, watcher: Watcher, contextI
   const handlerWindow = await findHandlerWindow(browser, page, CHECKOUT_PATH)
   let loadedAt: number
   try {
-    // Aborting before the worker stored its session would race the worker; wait for the review.
-    await handlerWindow.waitFor(`document.body.dataset.state === 'review' && !document.querySelector('#pay').disabled`)
-    loadedAt = await handlerWindow.evaluate<number>(LOADED_AT)
+    // The checkout leaves for the cashier by itself: read its load time while it is still there,
+    // in one evaluation, so the navigation cannot come in between.
+    loadedAt = 0
+    const giveUpAt = Date.now() + 15_000
+    while (!loadedAt) {
+      if (Date.now() > giveUpAt) throw new Error('[bench] the checkout window left before its load time was read')
+      loadedAt = await handlerWindow
+        .evaluate<number>(
+          `location.pathname.endsWith('/checkout.html') && document.readyState !== 'loading' ? ${LOADED_AT} : 0`,
+          1_000,
+        )
+        .catch(() => 0)
+    }
+    // Aborting before the worker stored its session would race the worker; wait for the cashier.
+    await handlerWindow.waitFor(`location.pathname.startsWith('/cashier/')`, 20_000)
   } finally {
     await handlerWindow.detach()
   }

@@ -62,17 +62,14 @@ async function switchToNewWindow(session: WebDriver, known: readonly string[]): 
   return handle ?? ''
 }
 
-/** Clicks "Pay with Alipay", switches to the checkout popup and waits for its review. */
+/** Clicks "Pay with Alipay" and switches to the checkout popup. */
 async function openPopup(session: WebDriver, shop: string): Promise<string> {
   await session.findElement(By.id('pay-request')).click()
-  const popup = await switchToNewWindow(session, [shop])
-  await session.wait(until.elementLocated(By.css('body[data-state="review"] #pay:not([disabled])')), WAIT_MS)
-  expect(await session.getCurrentUrl()).toBe(stack.popupUrl())
-  return popup
+  return switchToNewWindow(session, [shop])
 }
 
+/** The checkout goes on to the cashier by itself: no press of its own between the shop's and the cashier's. */
 async function goToCashier(session: WebDriver): Promise<void> {
-  await session.findElement(By.id('pay')).click()
   await session.wait(until.urlContains(`${stack.urls.gateway}/`), WAIT_MS)
   await session.wait(until.elementLocated(By.id('login')), WAIT_MS)
 }
@@ -129,16 +126,36 @@ test('the buyer closing the popup at the cashier rejects show() with AbortError 
   await expectNoPayment(session, orderId)
 })
 
-test('the buyer cancelling in the checkout rejects show() with AbortError and pays nothing', async () => {
-  const { session, shop, orderId } = await openCheckout()
+test('opened at 127.0.0.1, show() rejects with OperationError and the reason origin-not-allowed', async () => {
+  const { orderId } = await stack.placeOrder()
+  const wrongOrigin = stack.urls.merchant.replace('localhost', '127.0.0.1')
+  driver = await host.newSession()
+  const session = driver
+  await session.get(`${wrongOrigin}/checkout.html?order=${orderId}`)
+  await session.wait(
+    until.elementLocated(By.css('body[data-polyfill="fallback"] #pay-request:not([disabled])')),
+    WAIT_MS,
+  )
+  const shop = await session.getWindowHandle()
+  // What the merchant's own code would catch, recorded beside what the shop says.
+  await session.executeScript(`
+    const original = PaymentRequest.prototype.show
+    PaymentRequest.prototype.show = function (...args) {
+      const shown = original.apply(this, args)
+      shown.catch((error) => { window.lastError = error.name + ' ' + error.message })
+      return shown
+    }`)
   await openPopup(session, shop)
-  await session.findElement(By.id('cancel')).click()
+  await session.wait(until.elementLocated(By.css('body[data-problem="MERCHANT_NOT_ALLOWED"] #back')), WAIT_MS)
+  await session.findElement(By.id('back')).click()
   await session.wait(async () => (await session.getAllWindowHandles()).length === 1, WAIT_MS)
   await session.switchTo().window(shop)
-  await waitForStatus(session, CANCELLED)
-  expect(await session.findElement(By.id('order-state')).getText()).toBe('Waiting for payment')
-  await expectNoPayment(session, orderId)
-  expect(await stack.trades(orderId)).toEqual([])
+  await waitForStatus(session, `does not take payments from ${wrongOrigin}`)
+  expect(await session.findElement(By.id('pay-status')).getAttribute('data-reason')).toBe('origin-not-allowed')
+  expect(await session.executeScript('return window.lastError')).toMatch(
+    /^OperationError \[alipay\] origin-not-allowed: /,
+  )
+  expect((await stack.order(orderId)).status).toBe('wait')
 })
 
 test('a popup Safari blocks (show() 1.6 s after the click) rejects with AbortError and pays nothing', async () => {
@@ -153,7 +170,8 @@ test('a popup Safari blocks (show() 1.6 s after the click) rejects with AbortErr
       setTimeout(() => button.click(), 1600)
     }, { capture: true, once: true })`)
   await session.findElement(By.id('pay-request')).click()
-  await waitForStatus(session, CANCELLED)
+  await waitForStatus(session, 'The browser blocked the Alipay window')
+  expect(await session.findElement(By.id('pay-status')).getAttribute('data-reason')).toBe('popup-blocked')
   expect(await session.getAllWindowHandles()).toHaveLength(1)
   await expectNoPayment(session, orderId)
   expect(await stack.trades(orderId)).toEqual([])
@@ -162,15 +180,15 @@ test('a popup Safari blocks (show() 1.6 s after the click) rejects with AbortErr
 test('forged messages to the opener, from the cashier in the popup and from another app window, pay nothing', async () => {
   const { session, shop, orderId } = await openCheckout()
   const popup = await openPopup(session, shop)
+  // The popup goes on to the gateway's origin (right window, wrong origin)…
+  await goToCashier(session)
   await session.switchTo().window(shop)
   // Counts what reaches the shop's window from now on (the checkout's own handshake is over).
   await session.executeScript(`window.forgeries = 0; addEventListener('message', (e) => {
     if (e.data && e.data.type) window.forgeries++
   })`)
   const forge = forgeryScript(String(await session.executeScript('return window.shopPayment.request.id')), orderId)
-  // The popup on the gateway's origin (right window, wrong origin)…
   await session.switchTo().window(popup)
-  await goToCashier(session)
   await session.executeScript(forge)
   // …and another window on the payment app's origin (right origin, wrong window), opened by a click.
   await session.switchTo().window(shop)

@@ -35,7 +35,44 @@ export function setQuantity(cart: Cart, productId: string, quantity: number): Ca
   return next
 }
 
+/** How many pieces the cart holds: the count a buyer expects, not the number of lines. */
+export function cartCount(cart: Cart): number {
+  return Object.values(cart).reduce((sum, quantity) => sum + quantity, 0)
+}
+
+/** "1 item", "3 items". */
+export function itemsText(count: number): string {
+  return `${count} ${count === 1 ? 'item' : 'items'}`
+}
+
+const ORDER_ITEMS_KEY = 'demo-shop-order-items:'
+
+/** Remembers what an order was made of, so "Order again" can place the same order anew. */
+export function saveOrderItems(orderId: string, items: CheckoutLine[], storage: Storage = localStorage): void {
+  storage.setItem(ORDER_ITEMS_KEY + orderId, JSON.stringify(items))
+}
+
+/** The lines an order was placed with on this browser, or undefined when it was placed elsewhere. */
+export function loadOrderItems(orderId: string, storage: Storage = localStorage): CheckoutLine[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(storage.getItem(ORDER_ITEMS_KEY + orderId) ?? 'null')
+    if (!Array.isArray(parsed) || parsed.length === 0) return undefined
+    return parsed.filter(
+      (line): line is CheckoutLine =>
+        typeof (line as CheckoutLine).productId === 'string' && Number.isInteger((line as CheckoutLine).quantity),
+    )
+  } catch {
+    return undefined
+  }
+}
+
+/** One line of a checkout. */
+export interface CheckoutLine {
+  productId: string
+  quantity: number
+}
+
 /** The cart as checkout lines. */
-export function cartItems(cart: Cart): { productId: string; quantity: number }[] {
+export function cartItems(cart: Cart): CheckoutLine[] {
   return Object.entries(cart).map(([productId, quantity]) => ({ productId, quantity }))
 }

@@ -1,6 +1,6 @@
 import { isCancelledDetails } from '@alipay-payment-handler/protocol'
 import { api, useOrderViewToken, type OrderView, type PaymentDataView, type ShopConfig } from './api.js'
-import { saveCart } from './cart.js'
+import { loadOrderItems, saveCart, saveOrderItems } from './cart.js'
 import { announce, byId, formatPrice } from './dom.js'
 import { describeError, messageFor, STATUS_LABELS } from './messages.js'
 import { submitGatewayForm } from './pay-classic.js'
@@ -42,6 +42,7 @@ const payWapButton = byId<HTMLButtonElement>('pay-wap')
 const cancelButton = byId<HTMLButtonElement>('cancel-order')
 const qr = byId('qr')
 const afterPay = byId('after-pay')
+const reorderButton = byId<HTMLButtonElement>('reorder')
 
 let order: OrderView | undefined
 let prepared: PaymentDataView | undefined
@@ -75,6 +76,8 @@ function render(next: OrderView): void {
   const open = next.status === 'wait'
   options.hidden = !open
   afterPay.hidden = open
+  // A cancelled or expired order stays so at the gateway; the buyer can still pay for the same items.
+  reorderButton.hidden = !(next.status === 'close' || next.status === 'timeout') || !loadOrderItems(next.orderId)
   if (open || previous === next.status) return
   stopPolling()
   if (next.status === 'success') {
@@ -89,6 +92,7 @@ function render(next: OrderView): void {
     announce(payStatus, 'This order was refunded.', 'info')
   }
   heading.textContent = next.status === 'success' ? 'Thank you for your order' : 'Checkout'
+  // The sentence first; "Order again", when shown, is the next stop for Tab.
   payStatus.focus()
 }
 
@@ -149,10 +153,13 @@ payRequestButton.addEventListener('click', () => {
     return
   }
   setBusy(true)
+  delete payStatus.dataset['reason']
   announce(payStatus, 'Waiting for Alipay… Finish the payment in the Alipay window.')
   void outcome.then(async (result) => {
     if (result.kind === 'error') {
-      const { message } = describeError(result.error)
+      const { code, message } = describeError(result.error)
+      // The stable reason (alipayFailureReason), for whoever debugs the page or tests it.
+      payStatus.dataset['reason'] = result.timedOut ? 'TIMEOUT' : code
       announce(payStatus, result.timedOut ? messageFor('TIMEOUT') : message, 'error')
       // The payment app may have closed the trade on cancel; learn the order's real state.
       await refresh(true).catch(() => undefined)
@@ -224,6 +231,21 @@ payWapButton.addEventListener('click', async () => {
   } catch (error) {
     announce(payStatus, describeError(error).message, 'error')
     setBusy(false)
+  }
+})
+
+reorderButton.addEventListener('click', async () => {
+  const items = loadOrderItems(orderId)
+  if (!items) return
+  reorderButton.disabled = true
+  announce(payStatus, 'Placing the same order again…')
+  try {
+    const next = await api.checkout(items)
+    saveOrderItems(next.orderId, items)
+    location.assign(`/checkout.html?order=${encodeURIComponent(next.orderId)}`)
+  } catch (error) {
+    announce(payStatus, describeError(error).message, 'error')
+    reorderButton.disabled = false
   }
 })
 

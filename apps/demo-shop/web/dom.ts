@@ -30,11 +30,39 @@ export function formatPrice(amount: string): string {
   return `¥${amount}`
 }
 
-/** Local date and time for a timestamp the server sent (ISO or "yyyy-MM-dd HH:mm:ss"). */
-export function formatTime(value: string | undefined): string {
+/** The date of a timestamp the server sent (ISO, or Alipay's "yyyy-MM-dd HH:mm:ss" in Beijing time). */
+function parseTime(value: string): Date {
+  return new Date(value.includes('T') ? value : value.replace(' ', 'T') + '+08:00')
+}
+
+/**
+ * Date and time in the browser's time zone, with the zone named ("7 Dec 2026, 09:12:00 CET"):
+ * Alipay and the sandbox speak Beijing time, so an unlabelled time would be ambiguous.
+ */
+export function formatTime(value: string | undefined, timeZone?: string): string {
   if (!value) return '—'
-  const date = new Date(value.includes('T') ? value : value.replace(' ', 'T') + '+08:00')
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleString()
+  const date = parseTime(value)
+  if (Number.isNaN(date.getTime())) return value
+  // Named fields: dateStyle and timeStyle cannot be combined with timeZoneName.
+  return date.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZoneName: 'short',
+    timeZone,
+  })
+}
+
+/** The same moment in Beijing time, as Alipay's pages and the sandbox show it. */
+export function formatBeijingTime(value: string | undefined): string {
+  if (!value) return '—'
+  const date = parseTime(value)
+  if (Number.isNaN(date.getTime())) return value
+  const text = date.toLocaleString('en-CA', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' }).replace(',', '')
+  return `${text} Beijing time`
 }
 
 /** Shows a message in a live region; `tone` picks the colour and role. */

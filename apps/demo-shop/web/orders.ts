@@ -1,5 +1,5 @@
 import { api, type OrderView, type ReconciliationView } from './api.js'
-import { announce, byId, formatPrice, formatTime, h } from './dom.js'
+import { announce, byId, formatBeijingTime, formatPrice, formatTime, h } from './dom.js'
 import { describeError, messageFor, STATUS_LABELS } from './messages.js'
 
 /** The merchant's page refreshes itself, so notifies and QR payments show up without a reload. */
@@ -57,7 +57,16 @@ function row(order: OrderView): HTMLTableRowElement {
   return h(
     'tr',
     { 'data-order': order.orderId },
-    h('th', { scope: 'row' }, h('code', {}, order.orderId), h('br'), h('small', {}, formatTime(order.createdAt))),
+    h(
+      'th',
+      { scope: 'row' },
+      h('code', {}, order.orderId),
+      h('br'),
+      h('time', { class: 'created', datetime: order.createdAt }, formatTime(order.createdAt)),
+      h('br'),
+      // The time the sandbox inspector and Alipay's records show for the same order.
+      h('small', { class: 'beijing' }, formatBeijingTime(order.createdAt)),
+    ),
     h('td', {}, order.subject),
     h(
       'td',
@@ -215,6 +224,8 @@ async function logInFromLink(): Promise<void> {
   history.replaceState(null, '', location.pathname + location.search)
   await logIn(fromLink)
 }
+
+byId('time-zone').textContent = Intl.DateTimeFormat().resolvedOptions().timeZone
 
 async function start(): Promise<void> {
   await logInFromLink()

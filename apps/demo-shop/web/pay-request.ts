@@ -6,6 +6,15 @@ import type { PaymentDataView } from './api.js'
  */
 export const MERCHANT_TIMEOUT_MS = 10 * 60_000
 
+/**
+ * The timeout this page uses: ten minutes, unless `localStorage['demo-shop-payment-timeout-ms']`
+ * says otherwise, so a developer (or a test) can watch what a timeout does without waiting.
+ */
+export function merchantTimeoutMs(): number {
+  const chosen = Number(localStorage.getItem('demo-shop-payment-timeout-ms'))
+  return Number.isInteger(chosen) && chosen > 0 ? chosen : MERCHANT_TIMEOUT_MS
+}
+
 /** What the page learns from one Payment Request: the response, or why there is none. */
 export type RequestOutcome =
   { kind: 'response'; response: PaymentResponse } | { kind: 'error'; error: unknown; timedOut: boolean }
@@ -31,7 +40,7 @@ export function showPaymentRequest(prepared: PaymentDataView): Promise<RequestOu
   const timer = setTimeout(() => {
     timedOut = true
     void request.abort().catch(() => undefined)
-  }, MERCHANT_TIMEOUT_MS)
+  }, merchantTimeoutMs())
   return shown.then(
     (response): RequestOutcome => {
       clearTimeout(timer)

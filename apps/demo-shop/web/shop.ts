@@ -1,6 +1,6 @@
 import { addAmounts, fromFen, toFen } from '@alipay-payment-handler/protocol'
 import { api, type ProductView } from './api.js'
-import { cartItems, loadCart, saveCart, setQuantity, type Cart } from './cart.js'
+import { cartCount, cartItems, itemsText, loadCart, saveCart, saveOrderItems, setQuantity, type Cart } from './cart.js'
 import { announce, byId, formatPrice, h } from './dom.js'
 import { describeError } from './messages.js'
 
@@ -11,6 +11,8 @@ const cartTotal = byId('cart-total')
 const checkoutButton = byId<HTMLButtonElement>('checkout')
 const checkoutStatus = byId('checkout-status')
 const serverStatus = byId('server-status')
+const cartCountBadge = byId('cart-count')
+const addedStatus = byId('added-status')
 
 let products: ProductView[] = []
 let cart: Cart = loadCart()
@@ -81,6 +83,10 @@ function renderCart(): void {
       ? '0.00'
       : addAmounts(...lines.map(({ product, quantity }) => fromFen(toFen(product.price) * BigInt(quantity))))
   cartTotal.textContent = formatPrice(total)
+  // In the header, which stays in view on a phone while the cart is screens below.
+  const count = cartCount(cart)
+  cartCountBadge.textContent = String(count)
+  cartCountBadge.setAttribute('aria-label', itemsText(count))
 }
 
 productList.addEventListener('click', (event) => {
@@ -89,7 +95,8 @@ productList.addEventListener('click', (event) => {
   if (!id) return
   update(setQuantity(cart, id, (cart[id] ?? 0) + 1))
   const product = products.find((p) => p.id === id)
-  announce(checkoutStatus, `Added ${product?.name ?? id}. ${Object.keys(cart).length} item(s) in your cart.`)
+  // Said next to the header's count, in view wherever the buyer scrolled to.
+  announce(addedStatus, `Added ${product?.name ?? id}. ${itemsText(cartCount(cart))} in your cart.`, 'success')
 })
 
 cartLines.addEventListener('change', (event) => {
@@ -110,6 +117,8 @@ checkoutButton.addEventListener('click', async () => {
   announce(checkoutStatus, 'Creating your order…')
   try {
     const order = await api.checkout(cartItems(cart))
+    // "Order again" on the checkout page places the same lines anew if this order cannot be paid.
+    saveOrderItems(order.orderId, cartItems(cart))
     update({})
     location.assign(`/checkout.html?order=${encodeURIComponent(order.orderId)}`)
   } catch (error) {

@@ -28,7 +28,7 @@ export function toMethodDataSequence(value: unknown): MethodData[] {
  */
 export function validateAlipayData(data: unknown): void {
   const issue = checkPaymentMethodData(data)[0]
-  if (issue) throw new TypeError(`${DIAGNOSTIC_PREFIX} Invalid "alipay" data: "${issue.field}" ${issue.reason}.`)
+  if (issue) throw new TypeError(`${DIAGNOSTIC_PREFIX} method-data-invalid: "${issue.field}" ${issue.reason}.`)
 }
 
 /**

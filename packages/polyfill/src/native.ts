@@ -71,9 +71,13 @@ export function installNative(config: PolyfillConfig): void {
         // The handler resolves a cancellation instead of rejecting (a rejected respondWith leaves
         // show() pending in Chromium): give the merchant the error the fallback gives.
         if (response.methodName === methodUrl && isCancelledDetails(response.details)) {
-          const { reason, code } = response.details
+          const { reason, code, failure } = response.details
           void response.complete('unknown').catch(() => {})
-          throw domError(reason === 'failed' ? 'OperationError' : 'AbortError', `Payment ${reason} ${code ?? ''}`)
+          // The message starts with the stable reason (alipayFailureReason reads it back).
+          throw domError(
+            reason === 'failed' ? 'OperationError' : 'AbortError',
+            `${failure ?? (reason === 'failed' ? 'internal' : 'cancelled')}: payment ${reason} ${code ?? ''}`,
+          )
         }
         return aliased.has(this) ? presentAsAlipay(response, methodUrl) : response
       })

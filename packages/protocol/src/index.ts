@@ -119,6 +119,14 @@ export {
   type OpenerToWindow,
 } from './messages.js'
 export {
+  ALIPAY_FAILURE_REASONS,
+  alipayFailureReason,
+  failureMessage,
+  failureReasonOfCode,
+  failureReasonOfOutcome,
+  type AlipayFailureReason,
+} from './failure-reasons.js'
+export {
   diagnoseSignature,
   formatDiagnosis,
   type Diagnosis,

@@ -3,13 +3,19 @@ import { cancelledDetails, isCancelledDetails } from './messages.js'
 
 describe('cancelled details', () => {
   test('builds the shape the polyfill turns into AbortError', () => {
-    expect(cancelledDetails('buyer')).toEqual({ success: 'false', cancelled: 'true', reason: 'buyer' })
+    expect(cancelledDetails('buyer')).toEqual({
+      success: 'false',
+      cancelled: 'true',
+      reason: 'buyer',
+      failure: 'cancelled',
+    })
     expect(cancelledDetails('failed', { code: 'INVALID_METHOD_DATA', message: 'm' })).toEqual({
       success: 'false',
       cancelled: 'true',
       reason: 'failed',
       code: 'INVALID_METHOD_DATA',
       message: 'm',
+      failure: 'method-data-invalid',
     })
   })
 

@@ -1,3 +1,4 @@
+import { failureReasonOfCode, type AlipayFailureReason } from './failure-reasons.js'
 import type { AlipayPaymentResponse, PaymentMethodSpecificData } from './types.js'
 
 /**
@@ -90,6 +91,15 @@ export interface CancelledDetails {
   code?: string
   /** Diagnostic text for the merchant's logs, never shown to the buyer as is. */
   message?: string
+  /** The stable reason the merchant's error carries (`alipayFailureReason`), e.g. `origin-not-allowed`; absent from older payment apps. */
+  failure?: AlipayFailureReason
+}
+
+const FAILURE_OF_CANCEL: Record<Exclude<CancelReason, 'failed'>, AlipayFailureReason> = {
+  buyer: 'cancelled',
+  expired: 'session-expired',
+  closed: 'window-closed',
+  aborted: 'merchant-aborted',
 }
 
 const CANCEL_REASONS = new Set<string>(['buyer', 'expired', 'closed', 'aborted', 'failed'])
@@ -99,7 +109,8 @@ export function cancelledDetails(
   reason: CancelReason,
   extra: { code?: string | undefined; message?: string | undefined } = {},
 ): CancelledDetails {
-  const details: CancelledDetails = { success: 'false', cancelled: 'true', reason }
+  const failure = reason === 'failed' ? failureReasonOfCode(extra.code) : FAILURE_OF_CANCEL[reason]
+  const details: CancelledDetails = { success: 'false', cancelled: 'true', reason, failure }
   if (extra.code !== undefined) details.code = extra.code
   if (extra.message !== undefined) details.message = extra.message
   return details

@@ -1,4 +1,5 @@
 import { serve, type HttpBindings, type Http2Bindings } from '@hono/node-server'
+import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,8 +29,15 @@ export interface HandlerStack {
    * handler's files stay served: the worker is already installed when a real server dies.
    */
   setApiDown(down: boolean): void
+  /**
+   * Holds every `POST /api/sessions` until the returned function is called: the checkout window
+   * stays on its first screen meanwhile, which it otherwise leaves for the cashier at once.
+   */
+  holdSessionCreation(): () => void
   /** The signing server's view of a session, as the API gives it. */
   session(sessionId: string): Promise<{ status: string; outcome?: unknown }>
+  /** The ids of an order's sessions, oldest first, read from the signing server's database. */
+  sessionIdsOf(orderId: string): string[]
   close(): Promise<void>
 }
 
@@ -77,16 +85,18 @@ export async function startHandlerStack(): Promise<HandlerStack> {
     signing.startBackground()
 
     let apiDown = false
+    let held: Promise<void> | undefined
     const listener = serve({
       port: HANDLER_APP_PORT,
       hostname: '127.0.0.1',
       overrideGlobalObjects: false,
-      fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
+      fetch: async (request: Request, env: HttpBindings | Http2Bindings) => {
         if (apiDown && new URL(request.url).pathname.startsWith('/api/')) {
           // A dead server: the connection goes away without an answer (a network error in fetch).
           env.incoming.socket.destroy()
           return new Response(null, { status: 503 })
         }
+        if (held && request.method === 'POST' && new URL(request.url).pathname === '/api/sessions') await held
         return signing.app.fetch(request)
       },
     })
@@ -108,9 +118,28 @@ export async function startHandlerStack(): Promise<HandlerStack> {
       method: HANDLER_METHOD,
       orders: merchant.orders,
       setApiDown: (down) => void (apiDown = down),
+      holdSessionCreation() {
+        let release = () => undefined as void
+        held = new Promise<void>((resolve) => (release = resolve))
+        return () => {
+          held = undefined
+          release()
+        }
+      },
       async session(sessionId) {
         const response = await signing.app.fetch(new Request(`${HANDLER_APP_ORIGIN}/api/sessions/${sessionId}`))
         return (await response.json()) as { status: string; outcome?: unknown }
+      },
+      sessionIdsOf(orderId) {
+        const db = new Database(join(workDir, 'signing.db'), { readonly: true, fileMustExist: true })
+        try {
+          const rows = db
+            .prepare('SELECT id FROM sessions WHERE out_trade_no = ? ORDER BY created_at')
+            .all(orderId) as { id: string }[]
+          return rows.map((row) => row.id)
+        } finally {
+          db.close()
+        }
       },
       async close() {
         for (const close of closers.reverse()) await close().catch(() => undefined)

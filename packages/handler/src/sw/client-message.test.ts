@@ -155,6 +155,7 @@ describe('handleClientMessage', () => {
       cancelled: 'true',
       reason: 'failed',
       code: 'UNCONFIRMED_PAYMENT',
+      failure: 'payment-unconfirmed',
     })
     expect(details).not.toHaveProperty('trade_no')
   })
@@ -200,21 +201,33 @@ describe('handleClientMessage', () => {
     const { deps, pending } = setup(storedSession({ sessionId: 's-1' }), api)
     const response = pending.wait('req-1')
     await handleClientMessage(fakeMessage(done({ kind: 'paid', details: verified })), deps)
-    expect((await response).details).toEqual({ success: 'false', cancelled: 'true', reason: 'expired' })
+    expect((await response).details).toEqual({
+      success: 'false',
+      cancelled: 'true',
+      reason: 'expired',
+      failure: 'session-expired',
+    })
   })
 
   test.each([
     [
       { kind: 'cancelled', reason: 'buyer' },
-      { success: 'false', cancelled: 'true', reason: 'buyer' },
+      { success: 'false', cancelled: 'true', reason: 'buyer', failure: 'cancelled' },
     ],
     [
       { kind: 'cancelled', reason: 'expired' },
-      { success: 'false', cancelled: 'true', reason: 'expired' },
+      { success: 'false', cancelled: 'true', reason: 'expired', failure: 'session-expired' },
     ],
     [
       { kind: 'failed', code: 'SERVER_UNREACHABLE', message: 'down' },
-      { success: 'false', cancelled: 'true', reason: 'failed', code: 'SERVER_UNREACHABLE', message: 'down' },
+      {
+        success: 'false',
+        cancelled: 'true',
+        reason: 'failed',
+        code: 'SERVER_UNREACHABLE',
+        message: 'down',
+        failure: 'server-unreachable',
+      },
     ],
   ])('resolves %j as cancelled details', async (outcome, details) => {
     const { deps, pending } = setup()

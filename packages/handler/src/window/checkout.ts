@@ -6,11 +6,11 @@ import {
   type CheckoutOutcome,
   type CheckoutRequest,
 } from '@alipay-payment-handler/protocol'
-import { HandlerError } from '../shared/errors.js'
+import { HandlerError, errorMessage } from '../shared/errors.js'
 import { createSessionsApi, type CreatedSession } from '../shared/sessions-api.js'
 import { createPopupChannel, createWorkerChannel, type OpenerChannel } from './channel.js'
 import { saveContext } from './context.js'
-import { codeForProblem, formatAmount, problemCopy } from './copy.js'
+import { codeForProblem, formatAmount, outcomeCode, problemCopy, serverProblem } from './copy.js'
 import { detectMode } from './mode.js'
 import { outcomeView } from './outcome-views.js'
 import { registerHandlerWorker } from './register.js'
@@ -54,7 +54,10 @@ async function main(): Promise<void> {
 class Checkout {
   private readonly summary: Summary
   private session: CreatedSession | undefined
+  /** The server call creating the session, while it runs: a cancel waits for it to close it. */
+  private creating: Promise<CreatedSession> | undefined
   private ended = false
+  private cancelling = false
   private expiryTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -116,22 +119,23 @@ class Checkout {
   private async createSession(): Promise<void> {
     render({
       state: 'review',
-      title: 'Preparing your payment…',
+      title: 'Opening Alipay’s cashier…',
+      message: 'You confirm the amount on Alipay’s page.',
       busy: true,
       summary: this.summary,
-      actions: [
-        { id: 'pay', label: 'Pay with Alipay', primary: true, disabled: true, onClick: () => undefined },
-        { id: 'cancel', label: 'Cancel', onClick: () => void this.cancel() },
-      ],
+      actions: [{ id: 'cancel', label: 'Cancel', onClick: () => void this.cancel() }],
     })
     let session: CreatedSession
     try {
-      session = await api.create(this.request, /Mobi/i.test(navigator.userAgent) ? 'wap' : 'pc')
+      this.creating = api.create(this.request, /Mobi/i.test(navigator.userAgent) ? 'wap' : 'pc')
+      session = await this.creating
     } catch (error) {
-      if (this.ended) return
+      if (this.ended || this.cancelling) return
       return this.sessionFailed(error)
+    } finally {
+      this.creating = undefined
     }
-    if (this.ended) return
+    if (this.ended || this.cancelling) return
     this.session = session
     if (this.channel.kind === 'worker') {
       this.channel.send({
@@ -146,22 +150,17 @@ class Checkout {
       sessionId: session.sessionId,
     })
     this.watchExpiry(session.expiresAt)
-    render({
-      state: 'review',
-      title: 'Check the details, then pay',
-      message: 'You will pay on Alipay’s page and come back here.',
-      summary: this.summary,
-      actions: [
-        { id: 'pay', label: 'Pay with Alipay', primary: true, onClick: () => this.goToCashier(session) },
-        { id: 'cancel', label: 'Cancel', onClick: () => void this.cancel() },
-      ],
-    })
+    // No review press of our own: the buyer pressed Pay in the shop a moment ago, this window's
+    // first screen showed whom and what they pay, and the cashier shows the amount again on the
+    // button that moves the money. One confirmation, not two.
+    this.goToCashier(session)
   }
 
   private sessionFailed(error: unknown): void {
+    const problemName = serverProblem(error)
     const code =
       error instanceof HandlerError && error.code === 'SESSION_REJECTED'
-        ? codeForProblem(typeof error.details['problem'] === 'string' ? error.details['problem'] : undefined)
+        ? codeForProblem(problemName)
         : error instanceof HandlerError
           ? error.code
           : 'INTERNAL'
@@ -169,7 +168,7 @@ class Checkout {
     const actions: Action[] = []
     if (problemCopy(code).canRetry)
       actions.push({ id: 'retry', label: 'Try again', primary: true, onClick: () => void this.createSession() })
-    actions.push(this.back({ kind: 'failed', code, message: error instanceof Error ? error.message : String(error) }))
+    actions.push(this.back({ kind: 'failed', code: outcomeCode(code, problemName), message: errorMessage(error) }))
     problem(code, this.summary, actions)
   }
 
@@ -217,9 +216,12 @@ class Checkout {
   }
 
   private async cancel(): Promise<void> {
+    this.cancelling = true
     render({ state: 'cancelled', title: 'Cancelling…', busy: true, summary: this.summary })
+    // A session still being created is waited for, so it is closed too and nobody can pay it.
+    const session = this.session ?? (await this.creating?.catch(() => undefined))
     // Close the trade first, so a cashier tab left open elsewhere cannot take the money.
-    if (this.session) await api.cancel(this.session.sessionId).catch(() => undefined)
+    if (session) await api.cancel(session.sessionId).catch(() => undefined)
     await this.finish({ kind: 'cancelled', reason: 'buyer' })
   }
 

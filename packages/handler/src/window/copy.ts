@@ -1,3 +1,6 @@
+import { failureReasonOfCode } from '@alipay-payment-handler/protocol'
+import { HandlerError } from '../shared/errors.js'
+
 /**
  * Every sentence the shopper can see about a problem, by the stable code that caused it. One
  * catalogue, so the wording stays consistent and no diagnostic text ever reaches the page.
@@ -83,6 +86,21 @@ export function codeForProblem(problem: string | undefined): string {
   if (/(amount|total|currency)/.test(problem)) return 'AMOUNT_MISMATCH'
   if (/(invalid-method-data|validation|invalid-signature|signature)/.test(problem)) return 'INVALID_METHOD_DATA'
   return 'SESSION_REJECTED'
+}
+
+/** The signing server's problem code behind a refused call, when there is one. */
+export function serverProblem(error: unknown): string | undefined {
+  if (!(error instanceof HandlerError) || error.code !== 'SESSION_REJECTED') return undefined
+  const problem = error.details['problem']
+  return typeof problem === 'string' ? problem : undefined
+}
+
+/**
+ * The code a failed outcome reports to the merchant: the server's own problem code when it names
+ * a reason merchants can act on (`origin-not-allowed`, `invalid-signature`), else ours.
+ */
+export function outcomeCode(code: string, problem: string | undefined): string {
+  return problem !== undefined && failureReasonOfCode(problem) !== 'internal' ? problem : code
 }
 
 /**

@@ -5,7 +5,7 @@ import { sessionIdFromReturnPath } from '../shared/paths.js'
 import { createSessionsApi, type SessionState } from '../shared/sessions-api.js'
 import { createPopupChannel, createWorkerChannel, type OpenerChannel } from './channel.js'
 import { loadContext, type CheckoutContext } from './context.js'
-import { codeForProblem, problemCopy } from './copy.js'
+import { codeForProblem, outcomeCode, problemCopy, serverProblem } from './copy.js'
 import { outcomeView } from './outcome-views.js'
 import { registerHandlerWorker } from './register.js'
 import { render, type Action } from './view.js'
@@ -74,14 +74,15 @@ async function confirm(): Promise<void> {
     // The gateway's parameters exactly as received: the server verifies their signature.
     state = await api.submitReturn(sessionId, location.search.replace(/^\?/, ''))
   } catch (error) {
+    const problemName = serverProblem(error)
     const code =
       error instanceof HandlerError && error.code === 'SESSION_REJECTED'
-        ? codeForProblem(typeof error.details['problem'] === 'string' ? error.details['problem'] : undefined)
+        ? codeForProblem(problemName)
         : 'UNCONFIRMED_PAYMENT'
     const copy = problemCopy(code)
     const outcome: CheckoutOutcome = {
       kind: 'failed',
-      code,
+      code: outcomeCode(code, problemName),
       message: error instanceof Error ? error.message : String(error),
     }
     const actions: Action[] = []

@@ -70,7 +70,7 @@ export function render(view: View): void {
     element('header', { class: 'brand' }, element('span', { class: 'logo' }, '支'), 'Alipay'),
   ]
   if (view.summary) parts.push(summaryCard(view.summary))
-  const heading = element('h1', { id: 'title' }, view.title)
+  const heading = element('h1', { id: 'title', tabindex: '-1' }, view.title)
   if (view.busy) heading.prepend(element('span', { class: 'spinner', 'aria-hidden': 'true' }))
   parts.push(heading)
   if (view.message) parts.push(element('p', { class: 'message', id: 'message' }, view.message))
@@ -91,9 +91,27 @@ export function render(view: View): void {
     })
     parts.push(element('div', { class: 'actions' }, ...buttons))
   }
+  const changed = document.body.dataset['state'] !== view.state || document.body.dataset['problem'] !== view.problem
   root.replaceChildren(...parts)
+  announce(view, changed)
   document.body.dataset['state'] = view.state
   if (view.problem) document.body.dataset['problem'] = view.problem
   else delete document.body.dataset['problem']
   document.title = view.title === 'Checkout' ? 'Checkout' : `Checkout – ${view.title}`
+}
+
+/**
+ * Only the status line is a live region: a screen reader hears each step's title once, not the
+ * whole window again. Focus follows the step: to its first enabled button, so Enter does the
+ * obvious next thing, or to the title while the window works, so focus is never lost with the
+ * replaced content.
+ */
+function announce(view: View, changed: boolean): void {
+  const status = document.getElementById('status')
+  if (status && changed) status.textContent = view.message ? `${view.title} ${view.message}` : view.title
+  const target =
+    document.querySelector<HTMLButtonElement>('#app button.primary:not(:disabled)') ??
+    document.querySelector<HTMLButtonElement>('#app button:not(:disabled)') ??
+    document.getElementById('title')
+  target?.focus({ preventScroll: true })
 }

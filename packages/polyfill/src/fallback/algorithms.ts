@@ -1,4 +1,4 @@
-import type { CheckoutRequest } from '@alipay-payment-handler/protocol'
+import type { AlipayFailureReason, CheckoutRequest } from '@alipay-payment-handler/protocol'
 import { isAlipayIdentifier } from '../identifiers.js'
 import { domError } from './dom-errors.js'
 import { queueTask } from './deferred.js'
@@ -53,7 +53,7 @@ export function startShowing(slots: RequestSlots, holder: ShowingHolder): void {
   // it is navigated away from, put in the back/forward cache, or its frame removed. No task runs
   // for it afterwards, so this cannot wait for one. show() (or a pending retry()) rejects too, for
   // whoever holds the promise outside the document, such as a parent frame.
-  const onPageHide = () => closeWith(slots, domError('AbortError', 'The page was left.'), 'merchant')
+  const onPageHide = () => closeWith(slots, domError('AbortError', 'page-left: The page was left.'), 'merchant')
   slots.showing = { holder, onPageHide }
   window.addEventListener('pagehide', onPageHide)
 }
@@ -85,11 +85,11 @@ export function closeWith(slots: RequestSlots, error: unknown, abortReason?: str
 }
 
 /** "User aborts the payment request algorithm": the buyer cancelled or closed the popup. */
-export function userAborts(request: EventTarget): void {
+export function userAborts(request: EventTarget, reason: AlipayFailureReason = 'window-closed'): void {
   queueTask(() => {
     const slots = slotsOf(request)
     if (slots.state !== 'interactive') return
-    closeWith(slots, domError('AbortError', 'The buyer closed the checkout.'))
+    closeWith(slots, domError('AbortError', `${reason}: The buyer ended the checkout.`))
   })
 }
 
@@ -172,6 +172,10 @@ export function updateDetails(request: EventTarget, detailsPromise: Promise<unkn
       slots.updating = false
       if (slots.state === 'interactive') slots.ui?.send(checkoutRequest(slots))
     },
-    () => abortUpdate(request, domError('AbortError', 'The details promise passed to show() was rejected.')),
+    () =>
+      abortUpdate(
+        request,
+        domError('AbortError', 'merchant-aborted: The details promise passed to show() was rejected.'),
+      ),
   )
 }

@@ -1,4 +1,4 @@
-import { DIAGNOSTIC_PREFIX, type CheckoutOutcome } from '@alipay-payment-handler/protocol'
+import { failureReasonOfOutcome, type CheckoutOutcome } from '@alipay-payment-handler/protocol'
 import type { PolyfillConfig } from '../config.js'
 import { isAlipayIdentifier } from '../identifiers.js'
 import { processPaymentMethods, toMethodDataSequence, validateAlipayData } from '../method-data.js'
@@ -42,8 +42,8 @@ function allowedToUsePayment(): boolean {
 
 function onOutcome(request: PaymentRequest, outcome: CheckoutOutcome): void {
   if (outcome.kind === 'paid') userAccepts(request, outcome.details, createResponse)
-  else if (outcome.kind === 'cancelled') userAborts(request)
-  else handlerFails(request, `${DIAGNOSTIC_PREFIX} ${outcome.code}: ${outcome.message}`)
+  else if (outcome.kind === 'cancelled') userAborts(request, failureReasonOfOutcome(outcome))
+  else handlerFails(request, `${failureReasonOfOutcome(outcome)}: ${outcome.code} ${outcome.message}`)
 }
 
 const handlers = new WeakMap<PaymentRequest, { listener: (event: Event) => void; value: unknown }>()
@@ -63,7 +63,7 @@ export class PaymentRequest extends EventTarget {
     const list = toMethodDataSequence(methodData)
     const init = toDetailsInit(details)
     if (!allowedToUsePayment())
-      throw domError('SecurityError', 'The "payment" feature is not allowed in this document.')
+      throw domError('SecurityError', 'not-supported: The "payment" feature is not allowed in this document.')
     const id = init.id ?? crypto.randomUUID()
     const serializedMethodData = processPaymentMethods(list, config.methodUrl)
     const serializedModifierData = processDetails(init, false)
@@ -124,7 +124,10 @@ export class PaymentRequest extends EventTarget {
     // SecurityError here, where Chromium, which checks [[state]] first, says InvalidStateError.
     const activation = navigator.userActivation as UserActivation | undefined
     if (activation && !activation.isActive) {
-      return rejectWith('SecurityError', 'show() must be called from a user gesture, such as a click handler.')
+      return rejectWith(
+        'SecurityError',
+        'user-activation-required: show() must be called from a user gesture, such as a click handler.',
+      )
     }
     // "Consume user activation", before every later check. A page has no call that only consumes
     // it: opening a window is what does. So the checkout's own window opens here; it becomes the
@@ -137,12 +140,13 @@ export class PaymentRequest extends EventTarget {
       return rejectWith(name, message)
     }
     // A document that is no longer fully active fails here too: unloading a document makes it hidden.
-    if (document.visibilityState !== 'visible') return refuse('AbortError', 'The document is not visible.')
-    if (slots.state !== 'created') return refuse('InvalidStateError', 'show() was already called on this request.')
+    if (document.visibilityState !== 'visible') return refuse('AbortError', 'page-left: The document is not visible.')
+    if (slots.state !== 'created')
+      return refuse('InvalidStateError', 'invalid-state: show() was already called on this request.')
     const holder = showingHolder()
     if (isShowing(holder)) {
       slots.state = 'closed'
-      return refuse('AbortError', 'Another PaymentRequest is already showing.')
+      return refuse('AbortError', 'already-showing: Another PaymentRequest is already showing.')
     }
     slots.state = 'interactive'
     const acceptPromise = deferred<PaymentResponse>()
@@ -151,7 +155,7 @@ export class PaymentRequest extends EventTarget {
     // a refused window is a checkout the buyer aborted before seeing it.
     if (!popup) {
       slots.state = 'closed'
-      acceptPromise.reject(domError('AbortError', 'The browser blocked the checkout window.'))
+      acceptPromise.reject(domError('AbortError', 'popup-blocked: The browser blocked the checkout window.'))
       return acceptPromise.promise
     }
     startShowing(slots, holder)
@@ -162,7 +166,7 @@ export class PaymentRequest extends EventTarget {
     let error: unknown
     try {
       if (handler) validateAlipayData(JSON.parse(handler[1] ?? 'null') ?? {})
-      else error = domError('NotSupportedError', 'None of the payment methods is supported.')
+      else error = domError('NotSupportedError', 'not-supported: None of the payment methods is supported.')
     } catch (invalid) {
       error = invalid
     }
@@ -183,15 +187,16 @@ export class PaymentRequest extends EventTarget {
     const slots = requestSlots.get(this)
     if (!slots) return Promise.reject(new TypeError('Illegal invocation'))
     if (slots.response && responseSlots.get(slots.response)?.retryPromise) {
-      return rejectWith('InvalidStateError', 'abort() cannot interrupt a pending retry().')
+      return rejectWith('InvalidStateError', 'invalid-state: abort() cannot interrupt a pending retry().')
     }
-    if (slots.state !== 'interactive') return rejectWith('InvalidStateError', 'The request is not showing.')
+    if (slots.state !== 'interactive')
+      return rejectWith('InvalidStateError', 'invalid-state: The request is not showing.')
     const promise = deferred<void>()
     closeUi(slots, 'merchant')
     queueTask(() => {
       slots.state = 'closed'
       stopShowing(slots)
-      slots.acceptPromise?.reject(domError('AbortError', 'The merchant aborted the payment.'))
+      slots.acceptPromise?.reject(domError('AbortError', 'merchant-aborted: The merchant aborted the payment.'))
       promise.resolve()
     })
     return promise.promise
@@ -202,7 +207,7 @@ export class PaymentRequest extends EventTarget {
     const slots = requestSlots.get(this)
     if (!slots) return Promise.reject(new TypeError('Illegal invocation'))
     if (slots.state !== 'created')
-      return rejectWith('InvalidStateError', 'canMakePayment() needs a request not yet shown.')
+      return rejectWith('InvalidStateError', 'invalid-state: canMakePayment() needs a request not yet shown.')
     return Promise.resolve(slots.serializedMethodData.some(([id]) => isAlipayIdentifier(id, slots.config.methodUrl)))
   }
 }
