@@ -127,6 +127,51 @@ test("the merchant's abort() ends the payment and aborts the server session", as
   await expect.poll(async () => (await stack.session(sessionId)).status).toBe('aborted')
 })
 
+test('rule: the worker resolves only with its own session (the window reports a cheap paid one)', async ({
+  page,
+  browser,
+  stack,
+}) => {
+  test.setTimeout(90_000)
+  // A genuine, cheap payment: its session is paid at the signing server, its response verified.
+  const cheap = await startPayment(page, stack, browser, { amount: '0.01' })
+  let cheapSession: string
+  try {
+    await cheap.window.waitFor(`document.body.dataset.state === 'review' && !document.querySelector('#pay').disabled`)
+    cheapSession = await sessionIdOf(cheap.window)
+    await cheap.window.click('#pay')
+    await payAtCashier(cheap.window)
+  } finally {
+    await cheap.window.detach()
+  }
+  await expect(page.locator('#status')).toHaveText(/^paid \d+$/, { timeout: 20_000 })
+  const cheapResponse = await page.evaluate(() => (window as any).__response)
+  expect((await stack.session(cheapSession)).status).toBe('paid')
+
+  // Then a 128.00 request, whose checkout window (the payment app's own origin, so the worker
+  // listens to it) names the cheap session and reports its paid response.
+  const dear = await startPayment(page, stack, browser, { amount: '128.00' })
+  try {
+    await dear.window.waitFor(`document.body.dataset.state === 'review' && !document.querySelector('#pay').disabled`)
+    await dear.window.evaluate(`(async () => {
+      const prid = new URL(location.href).searchParams.get('prid')
+      const worker = navigator.serviceWorker.controller ?? (await navigator.serviceWorker.ready).active
+      const post = (message) => worker.postMessage(message, [new MessageChannel().port2])
+      post({ type: 'SESSION_CREATED', payload: { paymentRequestId: prid, sessionId: ${JSON.stringify(cheapSession)} } })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      post({ type: 'CHECKOUT_DONE', payload: { paymentRequestId: prid, outcome: { kind: 'paid', details: ${JSON.stringify(cheapResponse.details)} } } })
+    })()`)
+  } finally {
+    await dear.window.detach()
+  }
+  // show() settles, but never with the cheap order's paid response.
+  await expect(page.locator('#status')).toHaveText('cancelled failed SESSION_MISMATCH', { timeout: 20_000 })
+  const response = await page.evaluate(() => (window as any).__response)
+  expect(response.details).toMatchObject({ success: 'false', cancelled: 'true', code: 'SESSION_MISMATCH' })
+  expect(response.details).not.toHaveProperty('trade_no')
+  expect(stack.orders.get(dear.orderId)).toMatchObject({ status: 'wait' })
+})
+
 test('the order expires (it_b_pay) while the window is open', async ({ page, browser, stack }) => {
   test.setTimeout(150_000)
   // The signing server refuses deadlines under a minute away: the gateway counts whole minutes.
