@@ -145,7 +145,7 @@ test('rule: the worker resolves only with its own session (the window reports a 
     await cheap.window.detach()
   }
   await expect(page.locator('#status')).toHaveText(/^paid \d+$/, { timeout: 20_000 })
-  const cheapResponse = await page.evaluate(() => (window as any).__response)
+  const cheapResponse = await page.evaluate(() => (globalThis as any).__response)
   expect((await stack.session(cheapSession)).status).toBe('paid')
 
   // Then a 128.00 request, whose checkout window (the payment app's own origin, so the worker
@@ -166,7 +166,7 @@ test('rule: the worker resolves only with its own session (the window reports a 
   }
   // show() settles, but never with the cheap order's paid response.
   await expect(page.locator('#status')).toHaveText('cancelled failed SESSION_MISMATCH', { timeout: 20_000 })
-  const response = await page.evaluate(() => (window as any).__response)
+  const response = await page.evaluate(() => (globalThis as any).__response)
   expect(response.details).toMatchObject({ success: 'false', cancelled: 'true', code: 'SESSION_MISMATCH' })
   expect(response.details).not.toHaveProperty('trade_no')
   expect(stack.orders.get(dear.orderId)).toMatchObject({ status: 'wait' })
