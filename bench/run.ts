@@ -8,6 +8,7 @@ import { browserSuite } from './suites/browser.js'
 import { protocolSuite } from './suites/protocol.js'
 import { relayClientSuite } from './suites/relay-client.js'
 import { relaySuite } from './suites/relay.js'
+import { revokeSuite } from './suites/revoke.js'
 import { sessionsSuite } from './suites/sessions.js'
 import { sizesSuite } from './suites/sizes.js'
 import { startupSuite } from './suites/startup.js'
@@ -19,6 +20,7 @@ const all: BenchSuite[] = [
   sessionsSuite,
   relayClientSuite,
   relaySuite,
+  revokeSuite,
   browserSuite,
 ]
 const wanted = process.argv.slice(2).map((word) => word.toLowerCase())

@@ -129,6 +129,51 @@ test("the merchant's abort() ends the payment and aborts the server session", as
   await expect.poll(async () => (await stack.session(sessionId)).status).toBe('aborted')
 })
 
+test('rule: the worker resolves only with its own session (the window reports a cheap paid one)', async ({
+  page,
+  browser,
+  stack,
+}) => {
+  test.setTimeout(90_000)
+  // A genuine, cheap payment: its session is paid at the signing server, its response verified.
+  const cheap = await startPayment(page, stack, browser, { amount: '0.01' })
+  try {
+    await payAtCashier(cheap.window)
+  } finally {
+    await cheap.window.detach()
+  }
+  const cheapSession = stack.sessionIdsOf(cheap.orderId)[0]!
+  await expect(page.locator('#status')).toHaveText(/^paid \d+$/, { timeout: 20_000 })
+  const cheapResponse = await page.evaluate(() => (globalThis as any).__response)
+  expect((await stack.session(cheapSession)).status).toBe('paid')
+
+  // Then a 128.00 request, whose checkout window (the payment app's own origin, so the worker
+  // listens to it) names the cheap session and reports its paid response.
+  // Held, so the window stays on its first screen (on the payment app's origin) meanwhile.
+  const release = stack.holdSessionCreation()
+  const dear = await startPayment(page, stack, browser, { amount: '128.00' })
+  try {
+    await dear.window.waitForState('review')
+    await dear.window.evaluate(`(async () => {
+      const prid = new URL(location.href).searchParams.get('prid')
+      const worker = navigator.serviceWorker.controller ?? (await navigator.serviceWorker.ready).active
+      const post = (message) => worker.postMessage(message, [new MessageChannel().port2])
+      post({ type: 'SESSION_CREATED', payload: { paymentRequestId: prid, sessionId: ${JSON.stringify(cheapSession)} } })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      post({ type: 'CHECKOUT_DONE', payload: { paymentRequestId: prid, outcome: { kind: 'paid', details: ${JSON.stringify(cheapResponse.details)} } } })
+    })()`)
+  } finally {
+    release()
+    await dear.window.detach()
+  }
+  // show() settles, but never with the cheap order's paid response.
+  await expect(page.locator('#status')).toHaveText('cancelled failed SESSION_MISMATCH', { timeout: 20_000 })
+  const response = await page.evaluate(() => (globalThis as any).__response)
+  expect(response.details).toMatchObject({ success: 'false', cancelled: 'true', code: 'SESSION_MISMATCH' })
+  expect(response.details).not.toHaveProperty('trade_no')
+  expect(stack.orders.get(dear.orderId)).toMatchObject({ status: 'wait' })
+})
+
 test('an order past its deadline (it_b_pay) is explained in the window and ends as expired', async ({
   page,
   browser,

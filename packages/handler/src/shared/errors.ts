@@ -17,6 +17,8 @@ export type HandlerErrorCode =
   | 'ORDER_EXPIRED'
   /** The window reported a payment the server could not confirm: never passed on as paid. */
   | 'UNCONFIRMED_PAYMENT'
+  /** The window named a session that is not the one created for this payment request (another order, amount or merchant). */
+  | 'SESSION_MISMATCH'
   /** IndexedDB failed: the session could not be kept. */
   | 'STORAGE_FAILED'
   /** The window asked about a payment this worker has never seen. */
