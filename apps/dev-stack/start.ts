@@ -56,10 +56,13 @@ try {
   say('')
   say(`  Shop (merchant)         ${urls.merchant}/   ← open this`)
   say(`  Orders (merchant view)  ${urls.merchant}/orders.html`)
-  say(`  Payment app             ${urls.app}/pay`)
-  say(
-    `  Gateway                 ${options.real ? `${options.real.gatewayUrl} (REAL Alipay)` : `${urls.gateway}/gateway.do (sandbox)`}`,
-  )
+  say(`  Payment app             ${urls.app}/pay   (what this origin serves)`)
+  if (options.real) {
+    say(`  Gateway                 ${options.real.gatewayUrl} (REAL Alipay)`)
+  } else {
+    say(`  Sandbox inspector       ${urls.gateway}/_sandbox/inspector   ← trades, notifies, every gateway call`)
+    say(`  Gateway endpoint        ${urls.gateway}/gateway.do (sandbox; the servers call it, not you)`)
+  }
   if (buyer) {
     say('')
     say(`  Test buyer              login ${buyer.login}   password ${buyer.password}`)

@@ -28,7 +28,7 @@ test("the cashier's Cancel returns to the merchant: show() ends as the buyer's c
   stack,
 }) => {
   await page.goto(`${stack.merchantOrigin}/shop.html`)
-  await page.evaluate(() => (window as any).__prepare({}))
+  await page.evaluate('window.__prepare({})')
   await page.click('#buy')
   const window = await findHandlerWindow(browser, page, '/pay/checkout.html')
   let sessionId: string
@@ -57,7 +57,7 @@ test("the cashier's Cancel returns to the merchant: show() ends as the buyer's c
   }
   await expect(page.locator('#status')).toHaveText('cancelled buyer', { timeout: 20_000 })
   await page.screenshot({ path: `${SHOTS}handler-cashier-cancel-3-merchant.png` })
-  const response = await page.evaluate(() => (window as any).__response)
+  const response = await page.evaluate('window.__response')
   expect(response).toEqual({ methodName: stack.method, details: { success: 'false', cancelled: 'true', reason: 'buyer' } })
   expect((await stack.session(sessionId)).status).toBe('cancelled')
 })

@@ -22,6 +22,7 @@ import { maskLogin } from './openapi-messages.js'
 import { failure, openapiReply, type OpenapiFailure } from './openapi-reply.js'
 import { isOpenapiRefusal, OPENAPI_PAGE_METHODS, readOpenapiRequest, type OpenapiRequest } from './openapi-request.js'
 import { OpenapiRefunds } from './openapi-refunds.js'
+import { noteParams, noteSignCheck } from './request-log.js'
 import type { Trade } from './store.js'
 import { pageHeaders } from './views/layout.js'
 import { openapiErrorPage } from './views/pages.js'
@@ -62,9 +63,13 @@ const PRODUCT_CODES: Partial<Record<OpenapiMethod, string>> = {
 export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Response> {
   const request = await readOpenapiRequest(c, deps)
   if (isOpenapiRefusal(request)) {
+    const { subCode } = request.failure
+    noteSignCheck(c, subCode === 'isv.invalid-signature' ? `failed (${subCode})` : `not checked (${subCode})`)
     if (OPENAPI_PAGE_METHODS.includes(request.method ?? '')) return htmlFailure(c, request.failure)
     return openapiReply(deps, request.target, { failure: request.failure })
   }
+  noteParams(c, request.params)
+  noteSignCheck(c, 'ok')
   const target = { method: request.method, app: request.app }
   const book = new OpenapiTradeBook(deps, request.app)
   switch (request.method) {

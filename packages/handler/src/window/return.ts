@@ -98,9 +98,7 @@ async function confirm(): Promise<void> {
       message: error instanceof Error ? error.message : String(error),
     }
     const actions: Action[] = []
-    if (copy.canRetry) actions.push({ id: 'retry', label: 'Try again', primary: true, onClick: () => // A gateway return always carries signed parameters and never `quit`; the cancel link only `quit`.
-if (sessionId && new URLSearchParams(location.search).get('quit') === '1') void quit(sessionId)
-else void confirm() })
+    if (copy.canRetry) actions.push({ id: 'retry', label: 'Try again', primary: true, onClick: () => void confirm() })
     actions.push({ id: 'back', label: 'Back to shop', onClick: () => void report(outcome) })
     render({ state: 'problem', problem: code, title: copy.title, message: copy.message, actions })
     return

@@ -41,10 +41,11 @@ body.phone main { max-width: 420px; }
 body.phone .order { flex-direction: column; }
 body.wap .panes { flex-direction: column; }
 table { border-collapse: collapse; width: 100%; background: #fff; font-size: 13px; }
-th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: #fafafa; }
 form.trigger { display: inline-flex; gap: 4px; align-items: center; margin: 2px 6px 2px 0; }
-form.trigger button { padding: 3px 8px; font-size: 12px; }
+form.trigger button { padding: 3px 8px; font-size: 12px; white-space: nowrap; }
+form.trigger select, form.trigger input { font-size: 12px; max-width: 150px; }
 #triggers { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
 .state-delivered, .outcome-success { color: var(--ok); font-weight: 600; }
 .state-failed, .outcome-failure { color: var(--bad); font-weight: 600; }
@@ -75,7 +76,10 @@ form.trigger button { padding: 3px 8px; font-size: 12px; }
 /* The inspector: identifiers never break mid-word; long values wrap at their own separators. */
 .inspector main { max-width: 1200px; }
 .inspector .id, .inspector code.id { white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
-.inspector td.wrap { overflow-wrap: anywhere; }
+.inspector .wrap { overflow-wrap: break-word; }
+.inspector .nowrap, .inspector td.status { white-space: nowrap; }
+.inspector td ol { margin: 0; padding-left: 18px; }
+.inspector details.faults summary { cursor: pointer; font-weight: 600; }
 .inspector .sub { display: block; color: var(--muted); font-size: 12px; }
 .inspector nav.tabs { display: flex; gap: 16px; margin: 0 0 12px; }
 .inspector nav.tabs a[aria-current=page] { font-weight: 700; color: var(--ink); text-decoration: none; }

@@ -172,7 +172,7 @@ export function resultPage(input: {
 }
 
 /** The gateway error page: the code as text and in `<meta name="alipay-error">` (mapi-protocol §12). */
-export function errorPage(code: string, field: string | undefined): Markup {
+export function errorPage(code: string, field: string | undefined, bare = false): Markup {
   return layout({
     title: '错误 Error',
     bodyClass: 'error',
@@ -182,6 +182,16 @@ export function errorPage(code: string, field: string | undefined): Markup {
       <p>${bilingual('错误代码 Error code:')} <strong id="error-code">${code}</strong></p>
       ${field ? html`<p class="muted">Parameter: <code id="error-field">${field}</code></p>` : ''}
       <p class="muted">See mapi-protocol §13 for what this code means.</p>
+      ${
+        bare
+          ? html`<p id="gateway-help">
+              This is the sandbox's gateway endpoint: merchants' servers and the payment app send signed
+              requests here, so opened without parameters it answers with an error, as Alipay's does.
+              <a class="button primary" href="/_sandbox/inspector">Open the inspector</a> to see every trade,
+              notify and gateway call.
+            </p>`
+          : ''
+      }
     </section>`,
   })
 }
