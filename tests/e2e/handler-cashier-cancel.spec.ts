@@ -34,9 +34,7 @@ test("the cashier's Cancel returns to the merchant: show() ends as the buyer's c
   let sessionId: string
   try {
     await window.waitFor(`document.body.dataset.state === 'review' && !document.querySelector('#pay').disabled`)
-    sessionId = await window.evaluate<string>(
-      `JSON.parse(sessionStorage.getItem('alipay-handler:checkout')).sessionId`,
-    )
+    sessionId = await window.evaluate<string>(`JSON.parse(sessionStorage.getItem('alipay-handler:checkout')).sessionId`)
     await window.click('#pay')
     await window.waitFor(`location.pathname.startsWith('/cashier/') && document.querySelector('#cancel')`, 20_000)
     await window.screenshot(`${SHOTS}handler-cashier-cancel-1-cashier.png`)
@@ -58,6 +56,9 @@ test("the cashier's Cancel returns to the merchant: show() ends as the buyer's c
   await expect(page.locator('#status')).toHaveText('cancelled buyer', { timeout: 20_000 })
   await page.screenshot({ path: `${SHOTS}handler-cashier-cancel-3-merchant.png` })
   const response = await page.evaluate('window.__response')
-  expect(response).toEqual({ methodName: stack.method, details: { success: 'false', cancelled: 'true', reason: 'buyer' } })
+  expect(response).toEqual({
+    methodName: stack.method,
+    details: { success: 'false', cancelled: 'true', reason: 'buyer' },
+  })
   expect((await stack.session(sessionId)).status).toBe('cancelled')
 })

@@ -164,7 +164,9 @@ test('the inspector fits 960 px, and its trade and log pages show every call of 
     )
   expect(lines).toBe(1)
   // No cell is forced to break a word: nothing overflows, and only free text may wrap inside a word.
-  const broken = await page.evaluate<string[]>(`[...document.querySelectorAll('#trades th, #trades td, #notifies th, #notifies td')]
+  const broken = await page.evaluate<
+    string[]
+  >(`[...document.querySelectorAll('#trades th, #trades td, #notifies th, #notifies td')]
     .filter((cell) => cell.scrollWidth > cell.clientWidth || (!cell.classList.contains('wrap') &&
       (getComputedStyle(cell).overflowWrap !== 'normal' || getComputedStyle(cell).wordBreak !== 'normal')))
     .map((cell) => cell.textContent.trim().slice(0, 40))`)
@@ -175,8 +177,9 @@ test('the inspector fits 960 px, and its trade and log pages show every call of 
   await expect
     .poll(async () => {
       const log = await fetch(`${sandbox.url}/_sandbox/log?out_trade_no=${outTradeNo}`)
-      return ((await log.json()) as { entries: { type: string; outcome?: string }[] }).entries
-        .filter((e) => e.type === 'notify').length
+      return ((await log.json()) as { entries: { type: string; outcome?: string }[] }).entries.filter(
+        (e) => e.type === 'notify',
+      ).length
     })
     .toBeGreaterThan(0)
   await page.reload()

@@ -111,7 +111,9 @@ export function adminRoutes(deps: SandboxDeps): Hono {
     const trade = deps.trades.refresh(stored)
     const notifies = store.notifiesOfTrade(trade.tradeNo).map((n) => ({ ...n, attemptList: store.attemptsOf(n.id) }))
     const log = requestLogOf(deps).entries({ outTradeNo: trade.outTradeNo })
-    return c.html(tradePage({ trade, notifies, log, csrf: guard.token, buyers: deps.config.buyers.map((b) => b.login) }))
+    return c.html(
+      tradePage({ trade, notifies, log, csrf: guard.token, buyers: deps.config.buyers.map((b) => b.login) }),
+    )
   })
 
   app.get('/_sandbox/inspector/log', (c) => {

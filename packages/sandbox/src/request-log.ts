@@ -86,7 +86,9 @@ function orderOf(params: Params): { outTradeNo: string | null; tradeNo: string |
 }
 
 const capped = (params: Params): Params =>
-  Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE)}…` : v]))
+  Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE)}…` : v]),
+  )
 
 /** Best effort for requests the gateway refused before decoding: the raw pairs, read as UTF-8. */
 async function rawParams(request: Request): Promise<Params> {
@@ -150,8 +152,7 @@ export class RequestLog {
 
   private tradeOfNotify(notifyId: string): string | null {
     const row = this.store.db.prepare('SELECT tradeNo FROM notifies WHERE notifyId = ?').get(notifyId) as
-      | { tradeNo: string | null }
-      | undefined
+      { tradeNo: string | null } | undefined
     return row?.tradeNo ?? null
   }
 

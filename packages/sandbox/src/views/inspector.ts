@@ -62,7 +62,11 @@ const tradeHref = (tr: { tradeNo: string }) => `/_sandbox/inspector/trades/${enc
 /** Parameters as a definition list: every key, every value, as text. */
 function paramList(params: Record<string, string>): Markup {
   return html`<dl class="params">
-    ${Object.entries(params).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
+    ${Object.entries(params).map(
+      ([k, v]) =>
+        html`<dt>${k}</dt>
+          <dd>${v}</dd>`,
+    )}
   </dl>`
 }
 
@@ -84,12 +88,12 @@ function logEntry(entry: LogEntry): Markup {
   return html`<details class="log-entry log-notify">
     <summary>
       ${t(entry.at)} · <strong>notify ${entry.kind}</strong> attempt ${entry.attemptNo} to
-      <span class="wrap">${entry.url}</span> ·
-      <span class="outcome-${entry.outcome}">${entry.outcome}</span> · HTTP ${entry.status ?? '—'}
+      <span class="wrap">${entry.url}</span> · <span class="outcome-${entry.outcome}">${entry.outcome}</span> · HTTP
+      ${entry.status ?? '—'}
     </summary>
     <p class="muted">
-      Signed by the sandbox (${entry.signType}) on every attempt; the merchant checks it and may ask
-      notify_verify, which shows here as a call. notify_id <span class="id">${entry.notifyId}</span>
+      Signed by the sandbox (${entry.signType}) on every attempt; the merchant checks it and may ask notify_verify,
+      which shows here as a call. notify_id <span class="id">${entry.notifyId}</span>
     </p>
     <h3>Parameters</h3>
     ${paramList(entry.params)}
@@ -289,7 +293,13 @@ export function tradePage(input: {
       <div id="trade-triggers">${tradeActions(tr, input.csrf, input.buyers)}</div>
       <h2>Facts (Beijing time)</h2>
       <dl class="params" id="trade-facts">
-        ${facts.filter(([, v]) => v !== null && v !== '').map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}
+        ${facts
+          .filter(([, v]) => v !== null && v !== '')
+          .map(
+            ([k, v]) =>
+              html`<dt>${k}</dt>
+                <dd>${v}</dd>`,
+          )}
       </dl>
       <h2>Notifies</h2>
       ${
@@ -299,7 +309,9 @@ export function tradePage(input: {
               (n) =>
                 html`<section class="log-entry">
                   <h3>#${n.id} ${n.kind} · <span class="state-${n.state}">${n.state}</span></h3>
-                  <p class="muted">notify_id <span class="id">${n.notifyId}</span> to <span class="wrap">${n.url}</span></p>
+                  <p class="muted">
+                    notify_id <span class="id">${n.notifyId}</span> to <span class="wrap">${n.url}</span>
+                  </p>
                   ${paramList(JSON.parse(n.params) as Record<string, string>)} ${attemptsList(n.attemptList)}
                 </section>`,
             )

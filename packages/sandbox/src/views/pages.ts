@@ -185,10 +185,10 @@ export function errorPage(code: string, field: string | undefined, bare = false)
       ${
         bare
           ? html`<p id="gateway-help">
-              This is the sandbox's gateway endpoint: merchants' servers and the payment app send signed
-              requests here, so opened without parameters it answers with an error, as Alipay's does.
-              <a class="button primary" href="/_sandbox/inspector">Open the inspector</a> to see every trade,
-              notify and gateway call.
+              This is the sandbox's gateway endpoint: merchants' servers and the payment app send signed requests here,
+              so opened without parameters it answers with an error, as Alipay's does.
+              <a class="button primary" href="/_sandbox/inspector">Open the inspector</a> to see every trade, notify and
+              gateway call.
             </p>`
           : ''
       }
