@@ -12,6 +12,8 @@ import { FIXTURE_ORIGIN } from './support/origins.js'
  * The sandbox's own pages in Chromium: the cashier in the payment window's size, the inspector's
  * trigger buttons clicked for real, its trade and log pages, and axe-core on each of them.
  */
+const RESULTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url))
+// The inspector's screenshots are the README's; `UPDATE_SCREENSHOTS=1` writes them there.
 const SHOTS = fileURLToPath(
   new URL(
     process.env['UPDATE_SCREENSHOTS'] === '1' ? '../../docs/screenshots/' : '../../test-results/screenshots/',
@@ -52,7 +54,7 @@ test('the desktop cashier shows its Pay button without scrolling in a 608×550 p
   // Chrome's payment handler window, with a desktop user agent (the cashier may not sniff it).
   await page.setViewportSize({ width: 608, height: 550 })
   await page.goto(cashierUrl)
-  await page.screenshot({ path: `${SHOTS}sandbox-cashier-608x550.png` })
+  await page.screenshot({ path: `${RESULTS}sandbox-cashier-608x550.png` })
   await expect(page.locator('#pay')).toBeInViewport({ ratio: 1 })
   await expect(page.locator('#login')).toBeInViewport({ ratio: 1 })
   await expect(page.locator('#password')).toBeInViewport({ ratio: 1 })

@@ -71,9 +71,10 @@ function paramList(params: Record<string, string>): Markup {
 }
 
 /** One entry of the request log: a gateway call or a notify attempt. */
-function logEntry(entry: LogEntry): Markup {
+function logEntry(entry: LogEntry, open: boolean): Markup {
+  const expanded = open ? html` open` : ''
   if (entry.type === 'call') {
-    return html`<details class="log-entry log-call">
+    return html`<details class="log-entry log-call" ${expanded}>
       <summary>
         ${t(entry.at)} · <strong>${entry.service || '(no service)'}</strong>
         ${entry.outTradeNo ? html` · order <span class="id">${entry.outTradeNo}</span>` : ''} · signature
@@ -85,7 +86,7 @@ function logEntry(entry: LogEntry): Markup {
       <pre class="answer">${entry.answer}</pre>
     </details>`
   }
-  return html`<details class="log-entry log-notify">
+  return html`<details class="log-entry log-notify" ${expanded}>
     <summary>
       ${t(entry.at)} · <strong>notify ${entry.kind}</strong> attempt ${entry.attemptNo} to
       <span class="wrap">${entry.url}</span> · <span class="outcome-${entry.outcome}">${entry.outcome}</span> · HTTP
@@ -102,9 +103,10 @@ function logEntry(entry: LogEntry): Markup {
   </details>`
 }
 
-function logList(entries: readonly LogEntry[]): Markup {
+/** `open`: entries start unfolded (one order's log is short enough to read at once). */
+function logList(entries: readonly LogEntry[], open = false): Markup {
   return html`<div id="log">
-    ${entries.length === 0 ? html`<p class="muted">Nothing yet.</p>` : entries.map((e) => logEntry(e))}
+    ${entries.length === 0 ? html`<p class="muted">Nothing yet.</p>` : entries.map((e) => logEntry(e, open))}
   </div>`
 }
 
@@ -336,6 +338,6 @@ export function logPage(input: { entries: readonly LogEntry[]; outTradeNo: strin
       <p class="muted">
         Sandbox time ${t(input.now)} (Beijing). Newest first; open an entry for its parameters and answer.
       </p>
-      ${logList(input.entries)}`,
+      ${logList(input.entries, input.outTradeNo !== undefined)}`,
   })
 }
