@@ -57,10 +57,13 @@ try {
   say(`  Shop (merchant)         ${urls.merchant}/   ← open this`)
   // The link logs the browser in as the shop's operator (the token stays in this terminal).
   say(`  Orders (merchant view)  ${urls.merchant}/orders.html#operator=${stack.operatorToken}`)
-  say(`  Payment app             ${urls.app}/pay`)
-  say(
-    `  Gateway                 ${options.real ? `${options.real.gatewayUrl} (REAL Alipay)` : `${urls.gateway}/gateway.do (sandbox)`}`,
-  )
+  say(`  Payment app             ${urls.app}/pay   (what this origin serves)`)
+  if (options.real) {
+    say(`  Gateway                 ${options.real.gatewayUrl} (REAL Alipay)`)
+  } else {
+    say(`  Sandbox inspector       ${urls.gateway}/_sandbox/inspector   ← trades, notifies, every gateway call`)
+    say(`  Gateway endpoint        ${urls.gateway}/gateway.do (sandbox; the servers call it, not you)`)
+  }
   if (buyer) {
     say('')
     say(`  Test buyer              login ${buyer.login}   password ${buyer.password}`)

@@ -169,7 +169,7 @@ describe('signing server against the real sandbox', () => {
     expect(created.status).toBe(201)
     expect(created.json.form.fields).toMatchObject({
       service: 'alipay.wap.create.direct.pay.by.user',
-      show_url: `${MERCHANT_ORIGIN}/`,
+      show_url: `${signing.url}/pay/return/${created.json.sessionId}?quit=1`,
     })
     const page = await fetch(`${signing.url}/api/sessions/${created.json.sessionId}/cashier`)
     const csp = page.headers.get('content-security-policy')!

@@ -188,7 +188,7 @@ describe('signing server for an openapi partner, against the real sandbox', () =
     expect(request['method']).toBe('alipay.trade.wap.pay')
     expect(JSON.parse(request['biz_content']!)).toMatchObject({
       product_code: 'QUICK_WAP_WAY',
-      quit_url: `${MERCHANT_ORIGIN}/`,
+      quit_url: `${signing.url}/pay/return/${session.sessionId}?quit=1`,
     })
     expect(session.cashierUrl.startsWith(`${sandbox.gatewayUrl}?`)).toBe(true)
     const cashier = await fetch(`${signing.url}/api/sessions/${session.sessionId}/cashier`)

@@ -125,7 +125,9 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
       sellerId: partner.sellerId,
       notifyUrl: `${deps.publicOrigin}/notify/${gateway.kind}`,
       returnUrl: `${deps.publicOrigin}/pay/return/${id}`,
-      showUrl: `${input.merchantOrigin}/`,
+      // The cashier's "cancel, back to the merchant" leads here: the return page ends the payment as
+      // the buyer's cancel, in the payment window or popup the cashier runs in.
+      showUrl: `${deps.publicOrigin}/pay/return/${id}?quit=1`,
       itBPay,
     })
     await deps.store.insertSession({

@@ -18,7 +18,10 @@ export interface TranslateOptions {
   sellerId: string
   notifyUrl: string
   returnUrl: string
-  /** The WAP service wants a product link (mapi-protocol §3.3); the merchant's page origin serves. */
+  /**
+   * Where the cashier's cancel link leads: mapi `show_url` (required by WAP, optional on PC,
+   * mapi-protocol §3.3) and openapi `quit_url` (WAP). The payment app's return page, in quit mode.
+   */
   showUrl: string
   /** `it_b_pay` to send (relative form), already converted from an absolute time. */
   itBPay: string | undefined
@@ -50,15 +53,16 @@ export function translateMethodData(data: PaymentMethodSpecificData, options: Tr
   if (data.body) out['body'] = data.body
   if (!wap && data.goods_type) out['goods_type'] = data.goods_type
   if (options.itBPay) out['it_b_pay'] = options.itBPay
-  if (wap) out['show_url'] = options.showUrl
+  // Both services take it; the PC cashier's cancel link needs it as much as the WAP one.
+  out['show_url'] = options.showUrl
   return out
 }
 
 /**
  * Re-targets the same spec data onto `alipay.trade.page.pay` (pc) or `alipay.trade.wap.pay`
  * (wap): `total_fee` becomes `total_amount`, `it_b_pay` (already relative) `timeout_express`, the
- * product code follows the device, and the WAP cashier's back link (`quit_url`) is the merchant's
- * page. `notify_url`/`return_url` are common parameters, passed beside biz_content by the caller.
+ * product code follows the device, and the WAP cashier's back link (`quit_url`) is the payment
+ * app's return page in quit mode. `notify_url`/`return_url` are common parameters, passed beside biz_content by the caller.
  */
 export function translateToOpenapi(
   data: PaymentMethodSpecificData,

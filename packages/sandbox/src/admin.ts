@@ -5,7 +5,8 @@ import type { SandboxDeps } from './deps.js'
 import { FaultsUpdateSchema } from './faults.js'
 import { CASHIER_JS, SANDBOX_CSS } from './views/assets.js'
 import { tradeKindLabels } from './openapi-barcode.js'
-import { inspectorPage } from './views/inspector.js'
+import { requestLogOf } from './request-log.js'
+import { inspectorPage, logPage, tradePage } from './views/inspector.js'
 import { pageHeaders } from './views/layout.js'
 import { triggerRoutes } from './trigger-routes.js'
 
@@ -103,6 +104,30 @@ export function adminRoutes(deps: SandboxDeps): Hono {
         buyers: deps.config.buyers.map((b) => b.login),
       }),
     )
+  })
+
+  app.get('/_sandbox/inspector/trades/:tradeNo', (c) => {
+    for (const [k, val] of Object.entries(pageHeaders())) c.header(k, val)
+    const stored = store.tradeByNo(c.req.param('tradeNo'))
+    if (!stored) return c.text('No such trade in this sandbox.', 404)
+    const trade = deps.trades.refresh(stored)
+    const notifies = store.notifiesOfTrade(trade.tradeNo).map((n) => ({ ...n, attemptList: store.attemptsOf(n.id) }))
+    const log = requestLogOf(deps).entries({ outTradeNo: trade.outTradeNo })
+    return c.html(
+      tradePage({ trade, notifies, log, csrf: guard.token, buyers: deps.config.buyers.map((b) => b.login) }),
+    )
+  })
+
+  app.get('/_sandbox/inspector/log', (c) => {
+    for (const [k, val] of Object.entries(pageHeaders())) c.header(k, val)
+    const outTradeNo = c.req.query('out_trade_no')?.trim() || undefined
+    const entries = requestLogOf(deps).entries({ outTradeNo })
+    return c.html(logPage({ entries, outTradeNo, now: deps.clock.now() }))
+  })
+
+  app.get('/_sandbox/log', (c) => {
+    const outTradeNo = c.req.query('out_trade_no')?.trim() || undefined
+    return c.json({ entries: requestLogOf(deps).entries({ outTradeNo }) })
   })
 
   return app

@@ -8,6 +8,7 @@ import { handleGateway, refuseUnknown } from './gateway.js'
 import { handleOpenapi } from './openapi-gateway.js'
 import { isOpenapiRequest, openapiRoutes } from './openapi-routes.js'
 import { statementRoutes } from './statements.js'
+import { requestLogOf } from './request-log.js'
 
 /**
  * The sandbox as a fetch handler: `/gateway.do` (mapi and openapi), the cashier, the phone page and `/_sandbox/*`.
@@ -20,6 +21,8 @@ export function createSandboxApp(deps: SandboxDeps): Hono {
     onError: (c) => refuseUnknown(c, deps, { code: 'ILLEGAL_ARGUMENT', field: 'request' }, 413),
   })
   app.use('*', tooLarge)
+  // Every gateway call goes to the inspector's log, with its parameters and the answer.
+  app.use('/gateway.do', requestLogOf(deps).middleware())
   // One endpoint, two gateways: `method` + `app_id` is Alipay's current openapi, `service` is mapi.
   app.on(['GET', 'POST'], '/gateway.do', async (c) =>
     (await isOpenapiRequest(c)) ? handleOpenapi(c, deps) : handleGateway(c, deps),

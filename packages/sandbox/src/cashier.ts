@@ -81,14 +81,15 @@ export function cashierRoutes(deps: SandboxDeps): Hono {
   }
   const notFound = (c: Context) => page(c, errorPage('TRADE_NOT_EXIST', undefined), [], 404)
 
-  const showCashier = async (c: Context, trade: Trade, message?: CashierMessage) => {
+  const showCashier = async (c: Context, trade: Trade, message?: CashierMessage, login?: string) => {
     const desktop = trade.service === PC_PAY_SERVICE || trade.service === OPENAPI_METHODS.pagePay
     const phone = phoneUrl(c, trade)
     const qrSvg = desktop
       ? await QRCode.toString(phone, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' })
       : undefined
-    const markup = cashierPage({ trade, desktop, qrSvg, phoneUrl: phone, buyers: config.buyers, message })
-    return page(c, markup, origin(trade.returnUrl))
+    const markup = cashierPage({ trade, desktop, qrSvg, phoneUrl: phone, buyers: config.buyers, message, login })
+    // Cancel redirects to show_url after a POST, and Chrome checks that redirect against form-action.
+    return page(c, markup, [...origin(trade.returnUrl), ...origin(trade.showUrl)])
   }
 
   app.get('/cashier/:token', async (c) => {
@@ -105,7 +106,7 @@ export function cashierRoutes(deps: SandboxDeps): Hono {
     return c.json({ tradeStatus: trade.status, paid: trade.paidAt !== null, next: done ? nextUrl(trade) : null })
   })
 
-  const afterPay = async (c: Context, outcome: PayOutcome, onPhone: boolean) => {
+  const afterPay = async (c: Context, outcome: PayOutcome, onPhone: boolean, login: string) => {
     if (outcome.kind === 'paid') {
       if (onPhone)
         return page(
@@ -121,17 +122,19 @@ export function cashierRoutes(deps: SandboxDeps): Hono {
       return c.redirect(nextUrl(outcome.trade), 303)
     }
     if (outcome.reason === 'not-payable') return finalPage(c, outcome.trade)
-    if (onPhone) return page(c, phonePage({ trade: outcome.trade, message: outcome.reason, buyers: config.buyers }))
-    return showCashier(c, outcome.trade, outcome.reason)
+    if (onPhone)
+      return page(c, phonePage({ trade: outcome.trade, message: outcome.reason, buyers: config.buyers, login }))
+    return showCashier(c, outcome.trade, outcome.reason, login)
   }
 
   app.post('/cashier/:token/pay', async (c) => {
     const form = await readForm(c)
     const outcome = await trades.pay(c.req.param('token'), form['login'] ?? '', form['password'] ?? '', 'cashier')
-    return outcome ? afterPay(c, outcome, false) : notFound(c)
+    return outcome ? afterPay(c, outcome, false, form['login'] ?? '') : notFound(c)
   })
 
-  // Leaving the cashier does not close the trade; WAP goes back to show_url, the merchant's page [inferred].
+  // Leaving the cashier does not close the trade; it goes back to show_url when the request gave one
+  // (WAP always, PC optionally), else to a page saying the order is still payable [inferred].
   app.post('/cashier/:token/cancel', (c) => {
     const trade = load(c.req.param('token'))
     if (!trade) return notFound(c)
@@ -161,7 +164,7 @@ export function cashierRoutes(deps: SandboxDeps): Hono {
     const code = form['code'] ?? ''
     if (!TOKEN.test(code)) return notFound(c)
     const outcome = await trades.pay(code, form['login'] ?? '', form['password'] ?? '', 'qrpay')
-    return outcome ? afterPay(c, outcome, true) : notFound(c)
+    return outcome ? afterPay(c, outcome, true, form['login'] ?? '') : notFound(c)
   })
 
   return app

@@ -21,6 +21,7 @@ import type { PartnerProfile } from './config.js'
 import { notifyIdKey } from './ids.js'
 import { isGatewayRequest, readGatewayRequest } from './request.js'
 import type { SandboxDeps } from './deps.js'
+import { noteParams, noteSignCheck } from './request-log.js'
 import type { Refusal } from './trades.js'
 import { pageHeaders } from './views/layout.js'
 import { errorPage } from './views/pages.js'
@@ -33,7 +34,9 @@ const XML_SERVICES: readonly string[] = [MAPI_SERVICES.query, MAPI_SERVICES.clos
 /** The gateway's HTML error page (browser services, mapi-protocol §12). */
 export function htmlError(c: Context, refusal: Refusal, status = 200): Response | Promise<Response> {
   for (const [k, v] of Object.entries(pageHeaders())) c.header(k, v)
-  return c.html(errorPage(refusal.code, refusal.field), status as 200)
+  // Someone opened the endpoint itself in a browser: still the gateway's answer, plus where to look.
+  const bare = c.req.method === 'GET' && new URL(c.req.url).search === ''
+  return c.html(errorPage(refusal.code, refusal.field, bare), status as 200)
 }
 
 /** An XML reply in the request's charset, subject to the reply faults. */
@@ -97,6 +100,13 @@ async function checkSigned(
   return { partner }
 }
 
+/** How the inspector's log words a signature check. */
+function signCheckOf(checked: { partner: PartnerProfile } | { refusal: Refusal }): string {
+  if (!('refusal' in checked)) return 'ok'
+  const { code } = checked.refusal
+  return code === 'ILLEGAL_SIGN' || code === 'ILLEGAL_ENCODING' ? `failed (${code})` : `not checked (${code})`
+}
+
 /** The `/gateway.do` handler: decodes once, dispatches on `service`, never throws to the client. */
 export async function handleGateway(c: Context, deps: SandboxDeps): Promise<Response> {
   const request = await readGatewayRequest(c, deps.config.maxBodyBytes)
@@ -105,8 +115,12 @@ export async function handleGateway(c: Context, deps: SandboxDeps): Promise<Resp
     return PAGE_SERVICES.includes(service) ? htmlError(c, request) : refuseUnknown(c, deps, request)
   }
   const { params } = request
+  noteParams(c, params)
   const service = params['service'] ?? ''
-  if (service === MAPI_SERVICES.notifyVerify) return notifyVerify(deps, params)
+  if (service === MAPI_SERVICES.notifyVerify) {
+    noteSignCheck(c, 'unsigned service')
+    return notifyVerify(deps, params)
+  }
   const isPage = PAGE_SERVICES.includes(service)
   if (!isPage && !XML_SERVICES.includes(service))
     return refuseUnknown(c, deps, { code: 'ILLEGAL_SERVICE', field: 'service' })
@@ -115,6 +129,7 @@ export async function handleGateway(c: Context, deps: SandboxDeps): Promise<Resp
   const charset = (params['_input_charset'] ?? '').toLowerCase()
   if (!['utf-8', 'gbk', 'gb2312'].includes(charset)) return fail({ code: 'ILLEGAL_CHARSET', field: '_input_charset' })
   const checked = await checkSigned(deps, params)
+  noteSignCheck(c, signCheckOf(checked))
   if ('refusal' in checked) return fail(checked.refusal, charset)
   const { partner } = checked
   switch (service) {

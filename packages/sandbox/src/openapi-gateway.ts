@@ -27,6 +27,7 @@ import { isOpenapiRefusal, OPENAPI_PAGE_METHODS, readOpenapiRequest, type Openap
 import { OpenapiRefunds } from './openapi-refunds.js'
 import { statementUrl } from './statements.js'
 import { alipayCertDownload } from './cert-mode.js'
+import { noteParams, noteSignCheck } from './request-log.js'
 import type { Trade } from './store.js'
 import { pageHeaders } from './views/layout.js'
 import { openapiErrorPage } from './views/pages.js'
@@ -70,9 +71,13 @@ const PRODUCT_CODES: Partial<Record<string, string>> = {
 export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Response> {
   const request = await readOpenapiRequest(c, deps)
   if (isOpenapiRefusal(request)) {
+    const { subCode } = request.failure
+    noteSignCheck(c, subCode === 'isv.invalid-signature' ? `failed (${subCode})` : `not checked (${subCode})`)
     if (OPENAPI_PAGE_METHODS.includes(request.method ?? '')) return htmlFailure(c, request.failure)
     return openapiReply(deps, request.target, { failure: request.failure })
   }
+  noteParams(c, request.params)
+  noteSignCheck(c, 'ok')
   const target = { method: request.method, app: request.app, charset: request.charset }
   const book = new OpenapiTradeBook(deps, request.app)
   switch (request.method) {

@@ -27,6 +27,17 @@ describe('createHandlerAssets', () => {
     expect(response.headers.get('cache-control')).toBe('no-store')
   })
 
+  test('gives a person who opens the method identifier a page about it, with the same Link header', async () => {
+    const response = await app.fetch(new Request(`${ORIGIN}/pay`, { headers: { accept: 'text/html,*/*' } }))
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(response.headers.get('link')).toBe(`<${ORIGIN}/pay/payment-manifest.json>; rel="payment-method-manifest"`)
+    const page = await response.text()
+    expect(page).toContain('<html lang="en">')
+    expect(page).toContain(`href="${ORIGIN}/pay/payment-manifest.json"`)
+    // Tools and Chromium's manifest fetch (no text/html) still get the short text.
+    expect(await (await get('/pay')).text()).toMatch(/^Alipay payment method\./)
+  })
+
   test('serves a payment method manifest whose one default app is on our origin', async () => {
     const manifest = await (await get('/pay/payment-manifest.json')).json()
     expect(manifest).toEqual({ default_applications: [`${ORIGIN}/pay/manifest.json`] })

@@ -49,6 +49,26 @@ export function handlerCsp(formActionOrigins: readonly string[] = []): string {
   ].join('; ')
 }
 
+/** What a person sees at the URL payment method identifier: what it is and what the origin serves. */
+function methodPage(origin: string): string {
+  const url = (path: string) => escapeHtml(new URL(path, origin).href)
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Alipay payment method</title></head>
+<body>
+<h1>Alipay payment method</h1>
+<p>This URL, <code>${url('/pay')}</code>, is a payment method identifier: a shop passes it to
+<code>new PaymentRequest([{ supportedMethods: '${url('/pay')}', data }], details)</code>, and the browser
+installs the payment app from here the first time the buyer pays.</p>
+<ul>
+<li><a href="${url('/pay/payment-manifest.json')}">Payment method manifest</a> (found through this URL's <code>Link</code> header)</li>
+<li><a href="${url('/pay/manifest.json')}">Web app manifest</a> (name, icons, service worker)</li>
+</ul>
+</body></html>`
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+
 /**
  * The payment app's browser side as a Hono sub-app for `/pay` and `/pay/*`: the URL payment
  * method identifier (HEAD and GET, with the Link header), both manifests, the icons, the built
@@ -70,6 +90,8 @@ export function createHandlerAssets(config: HandlerAssetsConfig): Hono {
   // GET also answers HEAD in Hono; Chromium sends HEAD first (payment-handler-notes §3.5).
   app.get('/pay', (c) => {
     c.header('link', paymentMethodLink(config))
+    // Browsers find the manifest through the Link header; a person who opens the URL gets a page.
+    if ((c.req.header('accept') ?? '').includes('text/html')) return c.html(methodPage(config.publicOrigin))
     return c.text('Alipay payment method. See the payment method manifest in the Link header.\n')
   })
   app.get('/pay/payment-manifest.json', (c) => c.json(paymentMethodManifest(config)))

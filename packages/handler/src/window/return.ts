@@ -56,6 +56,19 @@ async function report(outcome: CheckoutOutcome): Promise<void> {
   registerHandlerWorker()
 }
 
+/**
+ * The cashier's "cancel, back to the merchant" (its show_url / quit_url is this page with `?quit=1`):
+ * the buyer's cancel, as the checkout's own Cancel button. The server's answer wins when the trade
+ * was paid or closed a moment before.
+ */
+async function quit(id: string): Promise<void> {
+  render({ state: 'loading', title: 'Going back to the shop…', busy: true })
+  const state = await api.cancel(id).catch(() => undefined)
+  // Still open after the cancel: the gateway refused to close (paid meanwhile?); never claim a cancel then.
+  const open = state !== undefined && state.status !== 'cancelled' && state.status !== 'aborted'
+  await report(state?.outcome ?? (open ? outcomeOf(state) : { kind: 'cancelled', reason: 'buyer' }))
+}
+
 async function confirm(): Promise<void> {
   render({ state: 'confirming', title: 'Confirming your payment…', busy: true })
   if (!sessionId) {
@@ -94,4 +107,6 @@ async function confirm(): Promise<void> {
   await report(outcomeOf(state))
 }
 
-void confirm()
+// A gateway return always carries signed parameters and never `quit`; the cancel link only `quit`.
+if (sessionId && new URLSearchParams(location.search).get('quit') === '1') void quit(sessionId)
+else void confirm()

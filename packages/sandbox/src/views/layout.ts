@@ -31,9 +31,22 @@ export function pageHeaders(formTargets: readonly string[] = []): Record<string,
     'content-security-policy': contentSecurityPolicy(formTargets),
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the pages' own
+    // form POSTs, which the admin guard must refuse. Other origins still get no referrer.
+    'referrer-policy': 'same-origin',
     'cache-control': 'no-store',
   }
+}
+
+const CJK_RUN = /([\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+(?:[\s·]*[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+)*)/
+
+/**
+ * Bilingual text for an English page: every run of Chinese characters in its own `lang="zh"` span,
+ * so screen readers pronounce it and browsers do not offer to translate the page.
+ */
+export function bilingual(text: string): Markup {
+  const parts = text.split(CJK_RUN)
+  return html`${parts.map((part, i) => (i % 2 === 1 ? html`<span lang="zh">${part}</span>` : part))}`
 }
 
 /** The page shell shared by the cashier, the phone page, error pages and the inspector. */
@@ -46,7 +59,7 @@ export function layout(options: {
 }): Markup {
   const data = Object.entries(options.bodyData ?? {})
   return html`<!doctype html>
-    <html lang="zh-CN">
+    <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -56,7 +69,7 @@ export function layout(options: {
       </head>
       <body class="${options.bodyClass ?? ''}" ${data.map(([k, v]) => html`data-${k}="${v}" `)}>
         <header class="bar">
-          <span class="logo">支付宝</span><span class="bar-title">${options.title}</span
+          <span class="logo" lang="zh">支付宝</span><span class="bar-title">${bilingual(options.title)}</span
           ><span class="badge">SANDBOX</span>
         </header>
         <main>${options.body}</main>

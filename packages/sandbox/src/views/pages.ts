@@ -2,7 +2,7 @@ import { html, raw } from 'hono/html'
 import { formatBeijingTime } from '@alipay-payment-handler/protocol'
 import type { TestBuyer } from '../config.js'
 import type { Trade } from '../store.js'
-import { ASSET_PATHS, layout, type Markup } from './layout.js'
+import { ASSET_PATHS, bilingual, layout, type Markup } from './layout.js'
 
 /** Messages the cashier shows after a refused login or payment; keys are stable for tests. */
 export const CASHIER_MESSAGES = {
@@ -21,15 +21,15 @@ function orderSummary(trade: Trade): Markup {
       <h1 id="subject" class="subject">${trade.subject}</h1>
       ${trade.body ? html`<p id="order-body" class="order-body">${trade.body}</p>` : ''}
       <dl class="facts">
-        <dt>收款方 Seller</dt>
+        <dt>${bilingual('收款方 Seller')}</dt>
         <dd id="seller">${trade.sellerEmail}</dd>
-        <dt>交易号 Trade no.</dt>
+        <dt>${bilingual('交易号 Trade no.')}</dt>
         <dd id="trade-no">${trade.tradeNo}</dd>
-        <dt>订单号 Order no.</dt>
+        <dt>${bilingual('订单号 Order no.')}</dt>
         <dd id="out-trade-no">${trade.outTradeNo}</dd>
         ${
           trade.expiresAt !== null
-            ? html`<dt>付款截止 Pay before</dt>
+            ? html`<dt>${bilingual('付款截止 Pay before')}</dt>
                 <dd id="expires">${time(trade.expiresAt)}</dd>`
             : ''
         }
@@ -39,15 +39,38 @@ function orderSummary(trade: Trade): Markup {
   </section>`
 }
 
-function loginForm(action: string, hidden: Record<string, string>, message: CashierMessage | undefined): Markup {
+/** The login form; after a refusal it keeps the account typed and puts the cursor in the password. */
+function loginForm(
+  action: string,
+  hidden: Record<string, string>,
+  message: CashierMessage | undefined,
+  login = '',
+): Markup {
+  const retry = message !== undefined && login !== ''
+
   return html`<form class="pay-form" method="post" action="${action}">
     ${Object.entries(hidden).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`)}
-    ${message ? html`<p class="message" id="message" role="alert" data-message="${message}">${CASHIER_MESSAGES[message]}</p>` : ''}
-    <label for="login">账户名 Account</label>
-    <input id="login" name="login" type="text" autocomplete="username" required placeholder="buyer@demo.example" />
-    <label for="password">支付密码 Password</label>
-    <input id="password" name="password" type="password" autocomplete="current-password" required />
-    <button id="pay" class="primary" type="submit">确认付款 Pay</button>
+    ${message ? html`<p class="message" id="message" role="alert" data-message="${message}">${bilingual(CASHIER_MESSAGES[message])}</p>` : ''}
+    <label for="login">${bilingual('账户名 Account')}</label>
+    <input
+      id="login"
+      name="login"
+      type="text"
+      autocomplete="username"
+      required
+      placeholder="e.g. buyer@demo.example"
+      value="${login}"
+    />
+    <label for="password">${bilingual('支付密码 Password')}</label>
+    <input
+      id="password"
+      name="password"
+      type="password"
+      autocomplete="current-password"
+      required
+      ${retry ? raw('autofocus') : ''}
+    />
+    <button id="pay" class="primary" type="submit">${bilingual('确认付款 Pay')}</button>
   </form>`
 }
 
@@ -68,13 +91,15 @@ export function cashierPage(input: {
   phoneUrl: string
   buyers: readonly TestBuyer[]
   message?: CashierMessage | undefined
+  /** The account the buyer typed before a refusal. */
+  login?: string | undefined
 }): Markup {
   const { trade } = input
   const token = trade.cashierToken
   const qr =
     input.desktop && input.qrSvg
       ? html`<section class="qr" aria-label="Scan to pay">
-          <h2>扫码支付 Scan to pay</h2>
+          <h2>${bilingual('扫码支付 Scan to pay')}</h2>
           <div id="qr-code" class="qr-code" data-url="${input.phoneUrl}">${raw(input.qrSvg)}</div>
           <p>
             Scan with the buyer's phone, or open the
@@ -91,10 +116,10 @@ export function cashierPage(input: {
     body: html`${orderSummary(trade)}
       <div class="panes">
         <section class="login" aria-label="Pay with an account">
-          <h2>登录支付宝账户付款 Log in and pay</h2>
-          ${loginForm(`/cashier/${token}/pay`, {}, input.message)}
+          <h2>${bilingual('登录支付宝账户付款 Log in and pay')}</h2>
+          ${loginForm(`/cashier/${token}/pay`, {}, input.message, input.login)}
           <form method="post" action="/cashier/${token}/cancel" class="cancel-form">
-            <button id="cancel" class="link" type="submit">取消付款，返回商户 Cancel</button>
+            <button id="cancel" class="link" type="submit">${bilingual('取消付款，返回商户 Cancel')}</button>
           </form>
           ${buyerHint(input.buyers)}
         </section>
@@ -104,14 +129,19 @@ export function cashierPage(input: {
 }
 
 /** The "buyer's phone" page reached by scanning the cashier's QR code. */
-export function phonePage(input: { trade: Trade; message?: CashierMessage | undefined; buyers: readonly TestBuyer[] }) {
+export function phonePage(input: {
+  trade: Trade
+  message?: CashierMessage | undefined
+  buyers: readonly TestBuyer[]
+  login?: string | undefined
+}) {
   return layout({
     title: '手机支付宝 Phone',
     bodyClass: 'phone',
     head: html`<meta name="alipay-trade-status" content="${input.trade.status}" />`,
     body: html`${orderSummary(input.trade)}
       <section class="login">
-        ${loginForm('/phone/pay', { code: input.trade.cashierToken }, input.message)}${buyerHint(input.buyers)}
+        ${loginForm('/phone/pay', { code: input.trade.cashierToken }, input.message, input.login)}${buyerHint(input.buyers)}
       </section>`,
   })
 }
@@ -133,25 +163,35 @@ export function resultPage(input: {
         input.errorCode ? html`<meta name="alipay-error" content="${input.errorCode}" />` : ''
       }`,
     body: html`<section class="result-box">
-      <h1 id="result">${input.heading}</h1>
+      <h1 id="result">${bilingual(input.heading)}</h1>
       <p>${input.text}</p>
       ${orderSummary(input.trade)}
-      ${input.next ? html`<p><a id="return" class="button primary" href="${input.next}">${input.nextLabel ?? '返回商户 Back to the shop'}</a></p>` : ''}
+      ${input.next ? html`<p><a id="return" class="button primary" href="${input.next}">${bilingual(input.nextLabel ?? '返回商户 Back to the shop')}</a></p>` : ''}
     </section>`,
   })
 }
 
 /** The gateway error page: the code as text and in `<meta name="alipay-error">` (mapi-protocol §12). */
-export function errorPage(code: string, field: string | undefined): Markup {
+export function errorPage(code: string, field: string | undefined, bare = false): Markup {
   return layout({
     title: '错误 Error',
     bodyClass: 'error',
     head: html`<meta name="alipay-error" content="${code}" />`,
     body: html`<section class="result-box">
-      <h1>抱歉，您的操作出现错误 · Sorry, the request failed</h1>
-      <p>错误代码 Error code: <strong id="error-code">${code}</strong></p>
+      <h1>${bilingual('抱歉，您的操作出现错误 · Sorry, the request failed')}</h1>
+      <p>${bilingual('错误代码 Error code:')} <strong id="error-code">${code}</strong></p>
       ${field ? html`<p class="muted">Parameter: <code id="error-field">${field}</code></p>` : ''}
       <p class="muted">See mapi-protocol §13 for what this code means.</p>
+      ${
+        bare
+          ? html`<p id="gateway-help">
+              This is the sandbox's gateway endpoint: merchants' servers and the payment app send signed requests here,
+              so opened without parameters it answers with an error, as Alipay's does.
+              <a class="button primary" href="/_sandbox/inspector">Open the inspector</a> to see every trade, notify and
+              gateway call.
+            </p>`
+          : ''
+      }
     </section>`,
   })
 }
@@ -163,9 +203,9 @@ export function openapiErrorPage(code: string, subCode: string, subMsg: string):
     bodyClass: 'error',
     head: html`<meta name="alipay-error" content="${subCode}" /> <meta name="alipay-error-code" content="${code}" />`,
     body: html`<section class="result-box">
-      <h1>抱歉，您的操作出现错误 · Sorry, the request failed</h1>
-      <p>错误代码 Error code: <strong id="error-code">${subCode}</strong> (${code})</p>
-      <p class="muted" id="error-message">${subMsg}</p>
+      <h1>${bilingual('抱歉，您的操作出现错误 · Sorry, the request failed')}</h1>
+      <p>${bilingual('错误代码 Error code:')} <strong id="error-code">${subCode}</strong> (${code})</p>
+      <p class="muted" id="error-message">${bilingual(subMsg)}</p>
       <p class="muted">See openapi-protocol §4.3 and §4.4 for what this code means.</p>
     </section>`,
   })
