@@ -138,6 +138,15 @@ describe('alipay.trade.pay (barcode)', () => {
     expect(await query(abandoned)).toMatchObject({ trade_status: 'TRADE_CLOSED' })
   })
 
+  it('the inspector names barcode trades by their code and offers Pay while they wait', async () => {
+    const outTradeNo = orderNo()
+    expect((await pay(outTradeNo, '281000000000003000'))['code']).toBe('10003')
+    const page = await (await fetch(`${sandbox.url}/_sandbox/inspector`)).text()
+    const row = page.slice(page.indexOf(outTradeNo), page.indexOf('</tr>', page.indexOf(outTradeNo)))
+    expect(row).toContain('data-kind="barcode 281000000000003000"')
+    expect(row).toContain('data-trigger="pay"')
+  })
+
   it('a failing code answers 40004 with its sub-code and leaves no trade: the same order can be scanned again', async () => {
     const outTradeNo = orderNo()
     expect(await pay(outTradeNo, '281000000000004001')).toMatchObject({

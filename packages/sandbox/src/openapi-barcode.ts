@@ -70,6 +70,14 @@ interface BarcodeRow {
   queries: number
 }
 
+/** One table handle per sandbox: the table is created once, not on every request. */
+const tables = new WeakMap<SandboxDeps, BarcodeRows>()
+const rowsOf = (deps: SandboxDeps): BarcodeRows => {
+  let rows = tables.get(deps)
+  if (!rows) tables.set(deps, (rows = new BarcodeRows(deps)))
+  return rows
+}
+
 /** The barcode table, beside the trades in the sandbox's SQLite file. */
 class BarcodeRows {
   constructor(private readonly deps: SandboxDeps) {
@@ -127,7 +135,7 @@ export class CounterDesk {
     private readonly deps: SandboxDeps,
     private readonly book: OpenapiTradeBook,
   ) {
-    this.#rows = new BarcodeRows(deps)
+    this.#rows = rowsOf(deps)
   }
 
   /** The buyer behind every code: the first configured test buyer. */
@@ -217,7 +225,7 @@ export class CounterDesk {
 
 /** How the inspector names a trade's kind: the method, and for barcode trades the buyer's code. */
 export function tradeKindLabels(deps: SandboxDeps): (trade: Trade) => string {
-  const rows = new BarcodeRows(deps)
+  const rows = rowsOf(deps)
   return (trade) => {
     if (trade.service === OPENAPI_COUNTER_METHODS.pay)
       return `barcode ${rows.get(trade.tradeNo)?.authCode ?? ''}`.trim()
