@@ -5,7 +5,7 @@ import { fromFen, normalizeAmount, toFen } from './money.js'
 import { formatBeijingTime } from './time.js'
 
 /**
- * Alipay's statements (openapi-protocol §12): `alipay.data.dataservice.bill.downloadurl.query`
+ * Alipay's statements (openapi-protocol §14): `alipay.data.dataservice.bill.downloadurl.query`
  * answers a short-lived URL of a zip of GBK CSV files, one with the details and one with the
  * summary, each framed by `#` comment lines. This module builds such a file (the sandbox serves
  * it) and reads one as a stream, so a month of trades never has to sit in memory.
