@@ -24,8 +24,10 @@ import {
   certificatePublicKey,
   createOpenapiClient,
   createPaymentGateway,
+  createPartnerRegistry,
   findPartnerIssues,
   loadOpenapiCertificates,
+  readPartnerConfigs,
 } from '@alipay-payment-handler/gateway-client'
 import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { startSigningServer, type RunningSigningServer } from '@alipay-payment-handler/payment-app'
@@ -249,5 +251,30 @@ describe('certificate-mode partner config', () => {
     ])
     expect(rogue).toEqual([expect.objectContaining({ path: ['alipayCertPath'] })])
     expect(rogue[0]!.message).toContain('chain')
+  })
+})
+
+describe('certificate mode from the environment', () => {
+  it('builds a certificate-mode partner from ALIPAY_*_CERT_PATH instead of ALIPAY_PUBLIC_KEY', async () => {
+    const appCertPath = `${tmp.dir}/env-app.crt`
+    writeFileSync(appCertPath, SANDBOX_APP_CERT)
+    const configs = readPartnerConfigs({
+      ALIPAY_GATEWAY_KIND: 'openapi',
+      ALIPAY_APP_ID: DEMO_CERT_APP.appId,
+      ALIPAY_APP_PRIVATE_KEY: DEMO_CERT_APP.privateKey,
+      ALIPAY_APP_SELLER_ID: DEMO_CERT_APP.sellerId,
+      ALIPAY_PUBLIC_CERT_PATH: SANDBOX_ALIPAY_CERT,
+      ALIPAY_APP_CERT_PATH: appCertPath,
+      ALIPAY_ROOT_CERT_PATH: SANDBOX_ROOT_CERT,
+      ALIPAY_ALLOWED_ORIGINS: MERCHANT_ORIGIN,
+    })
+    const registry = await createPartnerRegistry(configs)
+    const certificates = registry.gatewayCertificates(DEMO_CERT_APP.sellerId)
+    expect(certificates).toMatchObject({
+      appCertSn: certificateSn(SANDBOX_APP_CERT),
+      rootCertSn: rootCertificateSn(SANDBOX_ROOT_CERT),
+      alipayCertSn: certificateSn(SANDBOX_ALIPAY_CERT),
+    })
+    expect(registry.gatewayKeys(DEMO_CERT_APP.sellerId).publicKey).toBe(certificatePublicKey(SANDBOX_ALIPAY_CERT))
   })
 })

@@ -519,6 +519,9 @@ export function readPartnerSources(env: Readonly<Record<string, string | undefin
       sellerId: sellerVariable,
       appId: 'ALIPAY_APP_ID',
       signType: 'ALIPAY_APP_SIGN_TYPE',
+      alipayCertPath: 'ALIPAY_PUBLIC_CERT_PATH',
+      appCertPath: 'ALIPAY_APP_CERT_PATH',
+      rootCertPath: 'ALIPAY_ROOT_CERT_PATH',
     })
     const config = {
       kind: 'openapi',
@@ -527,6 +530,10 @@ export function readPartnerSources(env: Readonly<Record<string, string | undefin
       appId,
       privateKey: fromEnvOrFile('privateKey', 'ALIPAY_APP_PRIVATE_KEY'),
       publicKey: fromEnvOrFile('publicKey', 'ALIPAY_PUBLIC_KEY'),
+      // Certificate mode instead of ALIPAY_PUBLIC_KEY: each a path or PEM text (certificates are public).
+      alipayCertPath: env['ALIPAY_PUBLIC_CERT_PATH'] || undefined,
+      appCertPath: env['ALIPAY_APP_CERT_PATH'] || undefined,
+      rootCertPath: env['ALIPAY_ROOT_CERT_PATH'] || undefined,
       merchantPublicKey: fromEnvOrFile('merchantPublicKey', 'ALIPAY_MERCHANT_PUBLIC_KEY'),
       signType: env['ALIPAY_APP_SIGN_TYPE'] || undefined,
       allowedOrigins: origins,
@@ -558,7 +565,8 @@ export function readPartnerSources(env: Readonly<Record<string, string | undefin
  * `ALIPAY_GATEWAY_PUBLIC_KEY(_FILE)`, `ALIPAY_MERCHANT_PUBLIC_KEY(_FILE)`, `ALIPAY_SELLER_ID`,
  * `ALIPAY_SIGN_TYPE`, `ALIPAY_ALLOWED_ORIGINS` (comma-separated). With `ALIPAY_GATEWAY_KIND=openapi`
  * the one partner is an openapi app instead: `ALIPAY_APP_ID`, `ALIPAY_APP_PRIVATE_KEY(_FILE)`,
- * `ALIPAY_PUBLIC_KEY(_FILE)` (Alipay's), `ALIPAY_PARTNER` or `ALIPAY_APP_SELLER_ID` (the name merchants
+ * `ALIPAY_PUBLIC_KEY(_FILE)` (Alipay's; or, in certificate mode, `ALIPAY_PUBLIC_CERT_PATH`,
+ * `ALIPAY_APP_CERT_PATH` and `ALIPAY_ROOT_CERT_PATH`), `ALIPAY_PARTNER` or `ALIPAY_APP_SELLER_ID` (the name merchants
  * sign with), optional `ALIPAY_APP_SIGN_TYPE`. Empty when nothing is set. Files others may write
  * are refused (`readSecretFile`); key files lose one trailing newline. Throws a ConfigError for the
  * first unusable file (`readPartnerSources` reports them all).
