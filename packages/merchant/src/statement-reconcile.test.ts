@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildStatementZip, parseBillDate, parseStatement, type StatementRow } from '@alipay-payment-handler/protocol'
+import { buildStatementZip, parseBillDate, parseStatement } from '@alipay-payment-handler/protocol'
 import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { openSqliteOrderStore, type Order } from './order-store.js'
 import { runStatementReconciliation, type StatementReconcileDeps } from './statement-reconcile.js'
@@ -63,12 +63,25 @@ const statement = (entries: Parameters<typeof buildStatementZip>[0]['entries']) 
 
 describe('runStatementReconciliation', () => {
   it('changes nothing when the statement cannot be read, and reports why', async () => {
-    const { store, deps: d } = deps(async function* (): AsyncGenerator<StatementRow> {
-      throw Object.assign(new Error('broken'), { name: 'ProtocolError' })
-    })
+    // A download cut short and damaged on the way.
+    const broken = buildStatementZip({
+      account: '2088000000000001',
+      billType: 'trade',
+      period: parseBillDate(day)!,
+      exportedAt: new Date(at),
+      entries: [],
+    }).slice(0, 200)
+    broken[40] = broken[40]! ^ 0xff
+    const { store, deps: d } = deps(() =>
+      parseStatement(
+        (async function* () {
+          yield broken
+        })(),
+      ),
+    )
     await store.insert(order('A1', '1.00'))
     const report = await runStatementReconciliation(d, { billDate: day })
-    expect(report.errors).toEqual([expect.objectContaining({ orderId: '*', code: 'INTERNAL' })])
+    expect(report.errors).toEqual([expect.objectContaining({ orderId: '*', code: 'STATEMENT_MALFORMED' })])
     expect(report.repaired).toEqual([])
     expect((await store.get('A1'))?.state).toBe('wait')
     expect(await store.latestReconcileReport()).toMatchObject({ runId: report.runId, mode: 'statement' })
