@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { KeyRing, OpenapiSignType, SignType } from '@alipay-payment-handler/protocol'
 import { createMapiClient } from './mapi-client.js'
 import { createMapiGateway } from './mapi-gateway.js'
+import { loadOpenapiCertificates, type OpenapiCertificates } from './openapi-cert.js'
 import { createOpenapiClient } from './openapi-client.js'
 import { createOpenapiGateway } from './openapi-gateway.js'
 import type { PaymentGateway } from './payment-gateway.js'
@@ -31,6 +32,8 @@ export interface OpenapiGatewayConfig extends TransportOptions {
   privateKey: string
   publicKey: string
   signType?: OpenapiSignType
+  /** Certificate mode (openapi-protocol §3.6): `loadOpenapiCertificates`; `publicKey` is then unused. */
+  certificates?: OpenapiCertificates
   /** The seller account trades must name (`2088…`); unchecked when absent. */
   sellerId?: string
   /**
@@ -59,6 +62,7 @@ export function createPaymentGateway(config: GatewayConfig): PaymentGateway {
         privateKey: config.privateKey,
         publicKey: config.publicKey,
         ...(config.signType ? { signType: config.signType } : {}),
+        ...(config.certificates ? { certificates: config.certificates } : {}),
       }),
       sellerId: config.sellerId,
       ...(config.fetch ? { fetch: config.fetch } : {}),
@@ -107,12 +111,22 @@ export function readOpenapiConfig(
     return value
   }
   const signType = env['ALIPAY_APP_SIGN_TYPE']
+  // Certificate mode: ALIPAY_PUBLIC_CERT_PATH, ALIPAY_APP_CERT_PATH, ALIPAY_ROOT_CERT_PATH (paths or PEM text).
+  const certFiles = [env['ALIPAY_PUBLIC_CERT_PATH'], env['ALIPAY_APP_CERT_PATH'], env['ALIPAY_ROOT_CERT_PATH']]
+  if (certFiles.some(Boolean) && !certFiles.every(Boolean))
+    throw new TypeError(
+      '[alipay-server] certificate mode needs ALIPAY_PUBLIC_CERT_PATH, ALIPAY_APP_CERT_PATH and ALIPAY_ROOT_CERT_PATH',
+    )
+  const certificates = certFiles.every(Boolean)
+    ? loadOpenapiCertificates({ alipayCert: certFiles[0]!, appCert: certFiles[1]!, rootCert: certFiles[2]! })
+    : undefined
   return {
     kind: 'openapi',
     gatewayUrl,
     appId,
     privateKey: fromEnvOrFile('ALIPAY_APP_PRIVATE_KEY'),
-    publicKey: fromEnvOrFile('ALIPAY_PUBLIC_KEY'),
+    publicKey: certificates ? certificates.publicKey : fromEnvOrFile('ALIPAY_PUBLIC_KEY'),
+    ...(certificates ? { certificates } : {}),
     ...(signType === 'RSA' || signType === 'RSA2' ? { signType } : {}),
     ...(env['ALIPAY_APP_SELLER_ID'] ? { sellerId: env['ALIPAY_APP_SELLER_ID'] } : {}),
   }

@@ -15,7 +15,7 @@ export interface StatementRequest {
   billDate: string
 }
 
-/** A statement's download URL, from `alipay.data.dataservice.bill.downloadurl.query` (openapi-protocol §12). */
+/** A statement's download URL, from `alipay.data.dataservice.bill.downloadurl.query` (openapi-protocol §15). */
 export async function statementDownloadUrl(client: OpenapiClient, request: StatementRequest): Promise<string> {
   const method = OPENAPI_METHODS.billDownloadUrl
   if (!parseBillDate(request.billDate)) {

@@ -10,6 +10,8 @@ import {
   type SignType,
 } from '@alipay-payment-handler/protocol'
 import { SERVER_PREFIX } from '@alipay-payment-handler/server-runtime'
+import { GatewayError } from './gateway-error.js'
+import { loadOpenapiCertificates, type OpenapiCertificates } from './openapi-cert.js'
 
 /** Which gateway a partner's payments go through (docs/decisions/0003). */
 export type GatewayKind = 'mapi' | 'openapi'
@@ -27,6 +29,14 @@ export interface PartnerConfig {
   appId?: string | undefined
   /** openapi: Alipay's public key (verifies notifications, returns and replies); openapi-protocol §2 names it. */
   publicKey?: string | undefined
+  /**
+   * openapi certificate mode (openapi-protocol §3.6), instead of `publicKey`: Alipay's public key
+   * certificate, the app's public key certificate and Alipay's root certificates, each a path to
+   * the `.crt` file or its PEM text. All three or none.
+   */
+  alipayCertPath?: string | undefined
+  appCertPath?: string | undefined
+  rootCertPath?: string | undefined
   /** Seller account the money goes to; defaults to `partner`. */
   sellerId?: string | undefined
   /** The partner's MD5 key: signs our requests and verifies the gateway and the merchant (MD5). */
@@ -79,6 +89,8 @@ export interface PartnerRegistry {
   list(): readonly PartnerInfo[]
   /** Keys for talking to the gateway: ours to sign, the gateway's to verify. */
   gatewayKeys(partner: string): KeyRing
+  /** openapi certificate mode: the partner's certificates (their SNs, Alipay's current key); else undefined. */
+  gatewayCertificates(partner: string): OpenapiCertificates | undefined
   /** Keys that verify the merchant's sign on the method data. */
   merchantKeys(partner: string): KeyRing
   /** The partner whose seller account is `sellerId`, if any. */
@@ -121,6 +133,9 @@ const PartnerSchema = v.object({
   kind: v.optional(v.picklist(['mapi', 'openapi'])),
   appId: v.optional(v.pipe(v.string(), v.regex(/^\d{16}$/, 'must be 16 digits'))),
   publicKey: v.optional(v.string()),
+  alipayCertPath: v.optional(v.pipe(v.string(), v.minLength(1))),
+  appCertPath: v.optional(v.pipe(v.string(), v.minLength(1))),
+  rootCertPath: v.optional(v.pipe(v.string(), v.minLength(1))),
   partner: v.pipe(v.string(), v.regex(ALIPAY_USER_ID, 'must be 2088 followed by 12 digits')),
   sellerId: v.optional(v.pipe(v.string(), v.regex(ALIPAY_USER_ID, 'must be 2088 followed by 12 digits'))),
   md5Key: v.optional(v.pipe(v.string(), v.regex(/^[0-9A-Za-z]{32}$/, 'must be 32 letters or digits'))),
@@ -147,7 +162,7 @@ export interface PartnerIssue {
 
 const PARTNER_FIELDS = new Set(Object.keys(PartnerSchema.entries))
 
-type Checked = { config: PartnerConfig; info: PartnerInfo }
+type Checked = { config: PartnerConfig; info: PartnerInfo; certificates?: OpenapiCertificates | undefined }
 
 /**
  * Checks one entry completely (shape, the keys, that the keys fit the sign type) and reports every
@@ -182,9 +197,38 @@ async function checkPartner(raw: unknown, index: number): Promise<{ issues: Part
   // Without a valid kind, which keys it needs is unknown.
   if (badFields.has('kind')) return { issues }
   const kind: GatewayKind = config.kind ?? 'mapi'
+  const certFields = ['alipayCertPath', 'appCertPath', 'rootCertPath'] as const
+  const certMode = kind === 'openapi' && certFields.some((field) => config[field] !== undefined)
+  let certificates: OpenapiCertificates | undefined
+  if (certMode) {
+    for (const field of certFields) {
+      if (!config[field] && !badFields.has(field))
+        add(field, 'is missing: certificate mode needs all three certificates', `certificate mode needs "${field}"`)
+    }
+    if (certFields.every((field) => config[field] && !badFields.has(field))) {
+      try {
+        certificates = loadOpenapiCertificates({
+          alipayCert: config.alipayCertPath!,
+          appCert: config.appCertPath!,
+          rootCert: config.rootCertPath!,
+        })
+        // The gateway key is the one in Alipay's certificate.
+        config.publicKey = certificates.publicKey
+      } catch (error) {
+        const reason = error instanceof ProtocolError || error instanceof GatewayError ? error.code : 'unusable'
+        add(
+          'alipayCertPath',
+          `are not usable certificates (${reason}): Alipay's must chain to the root file`,
+          `the certificates are not usable (${reason}): Alipay's certificate must chain to "rootCertPath"`,
+        )
+      }
+    }
+  }
   if (kind === 'openapi') {
     const needs = { appId: 'its app id', privateKey: "the app's private key", publicKey: "Alipay's public key" }
-    for (const field of ['appId', 'privateKey', 'publicKey'] as const) {
+    for (const field of certMode
+      ? (['appId', 'privateKey'] as const)
+      : (['appId', 'privateKey', 'publicKey'] as const)) {
       if (!config[field])
         add(field, `is missing: an openapi partner needs ${needs[field]}`, `an openapi partner needs "${field}"`)
     }
@@ -265,7 +309,7 @@ async function checkPartner(raw: unknown, index: number): Promise<{ issues: Part
     ...(config.gatewayUrl ? { gatewayUrl: config.gatewayUrl } : {}),
     merchantSignTypes: Object.freeze(merchantSignTypes),
   })
-  return { issues, checked: { config, info } }
+  return { issues, checked: { config, info, certificates } }
 }
 
 /**
@@ -306,8 +350,12 @@ export async function createPartnerRegistry(configs: readonly unknown[]): Promis
   const { issues, checked } = await checkAll(configs)
   const first = issues[0]
   if (first) throw new ConfigError(first.message)
-  const entries = new Map<string, { info: PartnerInfo; secret: PartnerConfig }>()
-  for (const { config, info } of checked) entries.set(config.partner, { info, secret: config })
+  const entries = new Map<
+    string,
+    { info: PartnerInfo; secret: PartnerConfig; certificates?: OpenapiCertificates | undefined }
+  >()
+  for (const { config, info, certificates } of checked)
+    entries.set(config.partner, { info, secret: config, certificates })
   const must = (partner: string) => {
     const entry = entries.get(partner)
     if (!entry) throw new ConfigError(`partner ${partner} is not configured`)
@@ -321,6 +369,7 @@ export async function createPartnerRegistry(configs: readonly unknown[]): Promis
       const publicKey = (s.kind ?? 'mapi') === 'openapi' ? s.publicKey : s.gatewayPublicKey
       return { md5Key: s.md5Key, privateKey: s.privateKey, publicKey }
     },
+    gatewayCertificates: (partner) => entries.get(partner)?.certificates,
     merchantKeys(partner) {
       const s = must(partner)
       return { md5Key: s.md5Key, publicKey: s.merchantPublicKey }
@@ -470,6 +519,9 @@ export function readPartnerSources(env: Readonly<Record<string, string | undefin
       sellerId: sellerVariable,
       appId: 'ALIPAY_APP_ID',
       signType: 'ALIPAY_APP_SIGN_TYPE',
+      alipayCertPath: 'ALIPAY_PUBLIC_CERT_PATH',
+      appCertPath: 'ALIPAY_APP_CERT_PATH',
+      rootCertPath: 'ALIPAY_ROOT_CERT_PATH',
     })
     const config = {
       kind: 'openapi',
@@ -478,6 +530,10 @@ export function readPartnerSources(env: Readonly<Record<string, string | undefin
       appId,
       privateKey: fromEnvOrFile('privateKey', 'ALIPAY_APP_PRIVATE_KEY'),
       publicKey: fromEnvOrFile('publicKey', 'ALIPAY_PUBLIC_KEY'),
+      // Certificate mode instead of ALIPAY_PUBLIC_KEY: each a path or PEM text (certificates are public).
+      alipayCertPath: env['ALIPAY_PUBLIC_CERT_PATH'] || undefined,
+      appCertPath: env['ALIPAY_APP_CERT_PATH'] || undefined,
+      rootCertPath: env['ALIPAY_ROOT_CERT_PATH'] || undefined,
       merchantPublicKey: fromEnvOrFile('merchantPublicKey', 'ALIPAY_MERCHANT_PUBLIC_KEY'),
       signType: env['ALIPAY_APP_SIGN_TYPE'] || undefined,
       allowedOrigins: origins,
@@ -509,7 +565,8 @@ export function readPartnerSources(env: Readonly<Record<string, string | undefin
  * `ALIPAY_GATEWAY_PUBLIC_KEY(_FILE)`, `ALIPAY_MERCHANT_PUBLIC_KEY(_FILE)`, `ALIPAY_SELLER_ID`,
  * `ALIPAY_SIGN_TYPE`, `ALIPAY_ALLOWED_ORIGINS` (comma-separated). With `ALIPAY_GATEWAY_KIND=openapi`
  * the one partner is an openapi app instead: `ALIPAY_APP_ID`, `ALIPAY_APP_PRIVATE_KEY(_FILE)`,
- * `ALIPAY_PUBLIC_KEY(_FILE)` (Alipay's), `ALIPAY_PARTNER` or `ALIPAY_APP_SELLER_ID` (the name merchants
+ * `ALIPAY_PUBLIC_KEY(_FILE)` (Alipay's; or, in certificate mode, `ALIPAY_PUBLIC_CERT_PATH`,
+ * `ALIPAY_APP_CERT_PATH` and `ALIPAY_ROOT_CERT_PATH`), `ALIPAY_PARTNER` or `ALIPAY_APP_SELLER_ID` (the name merchants
  * sign with), optional `ALIPAY_APP_SIGN_TYPE`. Empty when nothing is set. Files others may write
  * are refused (`readSecretFile`); key files lose one trailing newline. Throws a ConfigError for the
  * first unusable file (`readPartnerSources` reports them all).

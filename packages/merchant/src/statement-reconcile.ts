@@ -16,7 +16,7 @@ import type { Order, OrderStore } from './order-store.js'
 import { payTransition } from './order-transitions.js'
 
 /**
- * Reconciliation from the statement (openapi-protocol §12): where the per-order mode asks the
+ * Reconciliation from the statement (openapi-protocol §15): where the per-order mode asks the
  * gateway about each local order, this one reads the day's statement and compares both ways,
  * so it also finds money the shop never heard of. It repairs what a notify would have repaired
  * (a payment or a refund the shop missed), through the store's compare-and-set with audit rows,

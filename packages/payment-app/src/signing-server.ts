@@ -345,6 +345,7 @@ export async function createSigningServer(
                 appId: info.appId ?? '',
                 privateKey: keys.privateKey ?? '',
                 publicKey: keys.publicKey ?? '',
+                certificates: partners.gatewayCertificates(partner),
                 signType: info.signType === 'RSA' ? 'RSA' : 'RSA2',
               }),
             )

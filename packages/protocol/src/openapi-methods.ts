@@ -8,7 +8,7 @@ export const OPENAPI_METHODS = {
   cancel: 'alipay.trade.cancel',
   refund: 'alipay.trade.refund',
   refundQuery: 'alipay.trade.fastpay.refund.query',
-  /** The statement's download URL (openapi-protocol §12). */
+  /** The statement's download URL (openapi-protocol §15). */
   billDownloadUrl: 'alipay.data.dataservice.bill.downloadurl.query',
   /** Alipay's public key certificate of a given SN, for certificate mode (openapi-protocol §3.6). */
   certDownload: 'alipay.open.app.alipaycert.download',

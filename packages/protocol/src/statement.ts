@@ -5,7 +5,7 @@ import { fromFen, normalizeAmount, toFen } from './money.js'
 import { formatBeijingTime } from './time.js'
 
 /**
- * Alipay's statements (openapi-protocol §12): `alipay.data.dataservice.bill.downloadurl.query`
+ * Alipay's statements (openapi-protocol §15): `alipay.data.dataservice.bill.downloadurl.query`
  * answers a short-lived URL of a zip of GBK CSV files, one with the details and one with the
  * summary, each framed by `#` comment lines. This module builds such a file (the sandbox serves
  * it) and reads one as a stream, so a month of trades never has to sit in memory.
@@ -166,19 +166,17 @@ export type StatementRow =
   | { file: string; account: string | undefined; kind: 'account-detail'; row: AccountDetailRow }
   | { file: string; account: string | undefined; kind: 'summary'; row: Record<string, string> }
 
+/** money.ts's amount grammar with an optional sign; read by slicing, as every cell of a big file passes here. */
+const SIGNED_AMOUNT = /^([+-]?)(0|[1-9]\d{0,11})(?:\.(\d{1,2}))?$/
+
 /** A signed amount cell as a canonical decimal string; throws STATEMENT_MALFORMED. */
 export function statementAmount(cell: string): string {
   const text = cell.trim()
   if (text === '') return '0.00'
-  const negative = text.startsWith('-')
-  const body = negative || text.startsWith('+') ? text.slice(1) : text
-  let value: string
-  try {
-    value = normalizeAmount(body)
-  } catch {
-    throw new ProtocolError('STATEMENT_MALFORMED', `"${cell}" is not an amount`, { cell })
-  }
-  return negative && value !== '0.00' ? `-${value}` : value
+  const m = SIGNED_AMOUNT.exec(text)
+  if (!m) throw new ProtocolError('STATEMENT_MALFORMED', `"${cell}" is not an amount`, { cell })
+  const value = `${m[2]}.${(m[3] ?? '').padEnd(2, '0')}`
+  return m[1] === '-' && value !== '0.00' ? `-${value}` : value
 }
 
 /** Splits one CSV line: fields may be double-quoted (`""` inside); cells are trimmed of tabs and spaces. */
@@ -226,6 +224,7 @@ function fileKindOf(title: string): FileKind | undefined {
 class StatementFileReader {
   #kind: FileKind | undefined
   #header: string[] | undefined
+  #money: boolean[] | undefined
   #inList = false
   #account: string | undefined
   #lineNo = 0
@@ -252,10 +251,11 @@ class StatementFileReader {
       return
     }
     const record: Record<string, string> = {}
+    this.#money ??= this.#header.map((column) => MONEY_COLUMN.test(column))
     this.#header.forEach((column, i) => {
       const cell = cells[i] ?? ''
       try {
-        record[column] = MONEY_COLUMN.test(column) ? statementAmount(cell) : cell
+        record[column] = this.#money![i] ? statementAmount(cell) : cell
       } catch (error) {
         throw new ProtocolError('STATEMENT_MALFORMED', `${this.name} line ${this.#lineNo}: ${column} "${cell}"`, {
           file: this.name,

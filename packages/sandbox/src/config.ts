@@ -219,7 +219,8 @@ export function resolveConfig(config: SandboxConfig): ResolvedConfig {
 
 /**
  * The demo setup shared by `npm start` and the tests: DEMO_PARTNER (MD5 key and the merchant
- * RSA public key), the openapi DEMO_APP, the sandbox gateway key pair, DEMO_BUYER and DEMO_POOR_BUYER.
+ * RSA public key), the openapi DEMO_APP, DEMO_CERT_APP in certificate mode (demo-certs.ts), the
+ * sandbox gateway key pair, DEMO_BUYER and DEMO_POOR_BUYER.
  */
 export function demoSandboxConfig(overrides: Partial<SandboxConfig> = {}): SandboxConfig {
   return {

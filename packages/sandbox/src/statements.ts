@@ -32,7 +32,7 @@ function urlToken(deps: SandboxDeps, fields: readonly string[]): string {
 }
 
 /**
- * `alipay.data.dataservice.bill.downloadurl.query` (openapi-protocol §12): a day or month that has
+ * `alipay.data.dataservice.bill.downloadurl.query` (openapi-protocol §15): a day or month that has
  * ended (Beijing time) has a statement; today, the future, or a bad type or date do not.
  */
 export function statementUrl(
