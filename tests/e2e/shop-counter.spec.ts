@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test'
 import { expectNoSeriousViolations } from './support/axe.js'
-import { gatewayTrades } from './support/shop-pages.js'
+import { gatewayTrades, ordersPageUrl } from './support/shop-pages.js'
 import { SHOP_ORIGIN, startShopStack, type ShopStack } from './support/shop-stack.js'
 
 // The counter needs alipay.trade.pay, an openapi method: the shop runs as the openapi demo app.
@@ -29,7 +29,7 @@ test.describe('the counter page (barcode payment, openapi)', () => {
     await expect(page.locator('#counter-order')).toContainText('¥18.80')
     const orderId = await orderIdOf(page)
     expect((await gatewayTrades(page, orderId)).map((t) => t.status)).toEqual(['TRADE_SUCCESS'])
-    await page.goto(`${SHOP_ORIGIN}/orders.html`)
+    await page.goto(ordersPageUrl(stack))
     await expect(page.locator(`tr[data-order="${orderId}"] .badge`)).toHaveText('Paid')
   })
 

@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test'
 import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
 import { findHandlerWindow } from '@alipay-payment-handler/testing'
 import { expectNoSeriousViolations } from './support/axe.js'
-import { orderFromShop, payByWap } from './support/shop-pages.js'
+import { orderFromShop, ordersPageUrl, payByWap } from './support/shop-pages.js'
 import { SHOP_ORIGIN, SHOP_PORTS, startShopStack, type ShopStack } from './support/shop-stack.js'
 
 /**
@@ -96,7 +96,7 @@ test('the orders page names the time zone of its times and gives the Beijing tim
   try {
     const page = await paris.newPage()
     const orderId = await orderFromShop(page, ['tea-sachet'])
-    await page.goto(`${SHOP_ORIGIN}/orders.html`)
+    await page.goto(ordersPageUrl(stack))
     const row = page.locator(`tr[data-order="${orderId}"]`)
     // December: Paris is on CET (UTC+1), Beijing on UTC+8, seven hours ahead.
     const local = await row.locator('time.created').textContent()
@@ -130,7 +130,7 @@ test('axe-core finds nothing serious on any shop page: shop, checkout, orders, r
   await payByWap(page, orderId, DEMO_BUYER)
   await expectNoSeriousViolations(page, 'checkout, paid')
 
-  await page.goto(`${SHOP_ORIGIN}/orders.html`)
+  await page.goto(ordersPageUrl(stack))
   await expect(page.locator(`tr[data-order="${orderId}"] .badge`)).toHaveText('Paid')
   await page.locator(`tr[data-order="${orderId}"] summary`).click()
   await expectNoSeriousViolations(page, 'orders')

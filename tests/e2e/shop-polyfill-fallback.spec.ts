@@ -218,7 +218,8 @@ test('opened at 127.0.0.1, the fallback rejects with OperationError and the reas
 }) => {
   const { orderId } = await stack.placeOrder()
   const wrongOrigin = stack.urls.merchant.replace('localhost', '127.0.0.1')
-  await page.goto(`${wrongOrigin}/checkout.html?order=${orderId}`)
+  // With the order's view token in the link: another origin has none of the shop's cookies.
+  await page.goto(stack.checkoutUrl(orderId).replace(stack.urls.merchant, wrongOrigin))
   await expect(page.locator('body')).toHaveAttribute('data-polyfill', 'fallback')
   await expect(page.locator('#pay-request')).toBeEnabled()
   // What the merchant's code gets: the spec's name, and the reason at the start of the message.
