@@ -274,6 +274,11 @@ export interface SigningServerConfig {
   outboxIntervalMs?: number
   /** Gaps between forwarding attempts, ms (default the gateway's 4m…15h). */
   retryGapsMs?: readonly number[]
+  /**
+   * How long an outbox delivery stays leased to this process (default 30 s); on a shared
+   * PostgreSQL store, a killed process's deliveries are taken over after it.
+   */
+  outboxLeaseMs?: number
   sessionTtlMs?: number
   rateLimits?: SigningServerAppDeps['rateLimits']
   /** See `SigningServerAppDeps.trustedProxies`. */
@@ -370,6 +375,8 @@ export async function createSigningServer(
     ...(now ? { now } : {}),
     ...(config.sessionTtlMs ? { sessionTtlMs: config.sessionTtlMs } : {}),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
+    // Several processes share a PostgreSQL store: a session settled by another wakes no event here.
+    ...(store.kind === 'postgres' ? { recheckMs: 1_000 } : {}),
   })
   const runOutbox = createOutboxDispatcher({
     store,
@@ -378,6 +385,7 @@ export async function createSigningServer(
     ...(now ? { now } : {}),
     ...(config.retryGapsMs ? { retryGapsMs: config.retryGapsMs } : {}),
     onDelivery: (outcome) => metrics?.delivery(outcome),
+    ...(config.outboxLeaseMs ? { leaseMs: config.outboxLeaseMs } : {}),
   })
   let outboxLoop: Loop | undefined
   let pollLoop: Loop | undefined
