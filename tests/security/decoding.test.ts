@@ -9,6 +9,9 @@ import { demoPartnerConfig } from '../support/demo-partners.js'
 import { tempDir } from '../support/harness.js'
 import { merchantOrder, payOrder, startSecurityStack, type SecurityStack } from './support/stack.js'
 
+/** msw sees the global fetch, not undici's own sockets: the components call the gateway through it here. */
+const viaMsw: typeof fetch = (input, init) => globalThis.fetch(input, init)
+
 /**
  * One decoder for every receiver: a GBK notify (Chinese subject, signed over its GBK bytes) is
  * verified and acknowledged alike by the relay and by the shop, which decode it with protocol's
@@ -26,6 +29,7 @@ beforeAll(async () => {
   gateway.listen({ onUnhandledRequest: 'bypass' })
   stack = await startSecurityStack()
   relay = await createSigningServer({
+    fetch: viaMsw,
     publicOrigin: 'http://pay.test',
     gatewayUrl: GATEWAY,
     partners: [demoPartnerConfig({ allowedOrigins: [stack.merchant.url] })],

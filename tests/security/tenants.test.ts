@@ -8,6 +8,9 @@ import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import { demoPartnerConfig } from '../support/demo-partners.js'
 import { tempDir } from '../support/harness.js'
 
+/** msw sees the global fetch, not undici's own sockets: the components call the gateway through it here. */
+const viaMsw: typeof fetch = (input, init) => globalThis.fetch(input, init)
+
 /**
  * Tenants of one payment app: partner X (the demo partner) and partner Y, each with its own MD5
  * key, seller and merchant origin. The gateway is msw here: it only has to answer notify_verify.
@@ -24,6 +27,7 @@ let server: SigningServer
 beforeAll(async () => {
   gateway.listen({ onUnhandledRequest: 'error' })
   server = await createSigningServer({
+    fetch: viaMsw,
     publicOrigin: BASE,
     gatewayUrl: GATEWAY,
     partners: [

@@ -14,6 +14,9 @@ import { GatewayError } from './gateway-error.js'
 import { createMapiClient } from './mapi-client.js'
 import { MERCHANT_RING } from '../../../tests/support/harness.js'
 
+/** msw sees the global fetch, not undici's own sockets: the components call the gateway through it here. */
+const viaMsw: typeof fetch = (input, init) => globalThis.fetch(input, init)
+
 const GATEWAY = 'http://gateway.test/gateway.do'
 const TRADE: Params = {
   out_trade_no: 'D20240501120000000001',
@@ -39,6 +42,7 @@ const client = (timeoutMs = 2000) =>
     keys: MERCHANT_RING,
     signType: 'MD5',
     timeoutMs,
+    fetch: viaMsw,
   })
 
 function answer(body: string | (() => Promise<Response> | Response)) {

@@ -25,6 +25,9 @@ import {
 import { failReply, okReply, openapiReply } from '../../../tests/support/openapi-replies.js'
 import { tempDir } from '../../../tests/support/harness.js'
 
+/** msw sees the global fetch, not undici's own sockets: the components call the gateway through it here. */
+const viaMsw: typeof fetch = (input, init) => globalThis.fetch(input, init)
+
 const GATEWAY = 'http://openapi.test/gateway.do'
 const APP_ID = '2021000122671080'
 const SELLER_ID = '2088101122136241'
@@ -73,6 +76,7 @@ function openapiService(timeoutMs = 500): { orders: OrderService; store: OrderSt
     gateway: createPaymentGateway({
       kind: 'openapi',
       gatewayUrl: GATEWAY,
+      fetch: viaMsw,
       appId: APP_ID,
       privateKey: APP.privateKey,
       publicKey: ALIPAY.publicKey,
@@ -231,6 +235,7 @@ describe('the openapi gateway behind the order service (msw)', () => {
 
     const client = createOpenapiClient({
       gatewayUrl: GATEWAY,
+      fetch: viaMsw,
       appId: APP_ID,
       privateKey: APP.privateKey,
       publicKey: ALIPAY.publicKey,
@@ -444,6 +449,7 @@ describe('the openapi gateway behind the order service (msw)', () => {
       gateway: createPaymentGateway({
         kind: 'openapi',
         gatewayUrl: GATEWAY,
+        fetch: viaMsw,
         appId: APP_ID,
         privateKey: APP.privateKey,
         publicKey: ALIPAY.publicKey,

@@ -16,6 +16,9 @@ import { ConfigError, createPartnerRegistry } from '@alipay-payment-handler/gate
 import { createSigningServer, type SigningServer } from './signing-server.js'
 import { MERCHANT_RING, tempDir } from '../../../tests/support/harness.js'
 
+/** msw sees the global fetch, not undici's own sockets: the components call the gateway through it here. */
+const viaMsw: typeof fetch = (input, init) => globalThis.fetch(input, init)
+
 const GATEWAY = 'http://gateway.test/gateway.do'
 const ORIGIN = 'http://localhost:4100'
 const BASE = 'http://pay.test'
@@ -34,6 +37,7 @@ beforeAll(async () => {
     dbPath: `${tmp.dir}/signing.db`,
     logger: createLogger({ level: 'debug', write: (line) => logLines.push(line) }),
     rateLimits: { create: { limit: 1000, windowMs: 60_000 } },
+    fetch: viaMsw,
   })
 })
 afterEach(() => gateway.resetHandlers())
@@ -227,6 +231,7 @@ describe('the HTTP edge', () => {
 
   it('rate-limits session creation per client', async () => {
     const limited = await createSigningServer({
+      fetch: viaMsw,
       publicOrigin: BASE,
       gatewayUrl: GATEWAY,
       partners: [demoPartnerConfig({ allowedOrigins: [ORIGIN] })],
@@ -254,6 +259,7 @@ describe('the HTTP edge', () => {
 
   it('serves /pay/* from the handler assets when mounted', async () => {
     const withAssets = await createSigningServer({
+      fetch: viaMsw,
       publicOrigin: BASE,
       gatewayUrl: GATEWAY,
       partners: [demoPartnerConfig({ allowedOrigins: [ORIGIN] })],
