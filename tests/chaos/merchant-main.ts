@@ -1,12 +1,13 @@
 /**
  * Chaos suite child: the demo merchant backend (order service on SQLite) on a fixed port and data
  * folder, so the suite can SIGKILL it and start it again on the same port and files.
- * Env: CHAOS_PORT, CHAOS_DATA_DIR, CHAOS_GATEWAY_URL.
+ * Env: CHAOS_PORT, optional CHAOS_PUBLIC_ORIGIN (a proxy in front, as in tests/scale), CHAOS_DATA_DIR, CHAOS_GATEWAY_URL.
  */
 import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
 import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { startMerchant } from '@alipay-payment-handler/demo-shop/server/server'
 
+const publicOrigin = process.env['CHAOS_PUBLIC_ORIGIN']
 const env = (name: string): string => {
   const value = process.env[name]
   if (!value) throw new Error(`[alipay-chaos] ${name} is not set`)
@@ -15,6 +16,7 @@ const env = (name: string): string => {
 
 const merchant = await startMerchant({
   port: Number(env('CHAOS_PORT')),
+  ...(publicOrigin ? { publicOrigin } : {}),
   appOrigin: 'http://localhost:1',
   gatewayUrl: env('CHAOS_GATEWAY_URL'),
   partner: demoPartnerConfig(),
