@@ -7,10 +7,11 @@ import type { BenchRow, BenchSuite } from './row.js'
 import { browserSuite } from './suites/browser.js'
 import { protocolSuite } from './suites/protocol.js'
 import { relaySuite } from './suites/relay.js'
+import { relayStoresSuite } from './suites/relay-stores.js'
 import { sessionsSuite } from './suites/sessions.js'
 import { sizesSuite } from './suites/sizes.js'
 
-const all: BenchSuite[] = [protocolSuite, sizesSuite, sessionsSuite, relaySuite, browserSuite]
+const all: BenchSuite[] = [protocolSuite, sizesSuite, sessionsSuite, relaySuite, relayStoresSuite, browserSuite]
 const wanted = process.argv.slice(2).map((word) => word.toLowerCase())
 const suites = wanted.length ? all.filter((s) => wanted.some((w) => s.name.includes(w))) : all
 
