@@ -28,29 +28,27 @@ async function startRelay(options: ChildOptions): Promise<{ url: string; server:
     // Sessions straight into the store: the relay looks one up per out_trade_no to find notify_url.
     const store = server.server.store
     const now = Date.now()
-    store.db.transaction(() => {
-      for (const outTradeNo of sessions.outTradeNos) {
-        store.insertSession({
-          id: `bench-${outTradeNo}`,
-          partner: demoPartnerConfig().partner,
-          paymentRequestId: `pr-${outTradeNo}`,
-          merchantOrigin: options.merchantOrigin ?? 'http://localhost:4100',
-          outTradeNo,
-          subject: sessions.subject,
-          totalFee: sessions.totalFee,
-          device: 'pc',
-          merchantNotifyUrl: sessions.merchantNotifyUrl,
-          request: {},
-          status: 'at_cashier',
-          outcome: undefined,
-          tradeNo: undefined,
-          expiresAt: now + 3_600_000,
-          windowClosed: false,
-          nextPollAt: undefined,
-          createdAt: now,
-        })
-      }
-    })()
+    for (const outTradeNo of sessions.outTradeNos) {
+      await store.insertSession({
+        id: `bench-${outTradeNo}`,
+        partner: demoPartnerConfig().partner,
+        paymentRequestId: `pr-${outTradeNo}`,
+        merchantOrigin: options.merchantOrigin ?? 'http://localhost:4100',
+        outTradeNo,
+        subject: sessions.subject,
+        totalFee: sessions.totalFee,
+        device: 'pc',
+        merchantNotifyUrl: sessions.merchantNotifyUrl,
+        request: {},
+        status: 'at_cashier',
+        outcome: undefined,
+        tradeNo: undefined,
+        expiresAt: now + 3_600_000,
+        windowClosed: false,
+        nextPollAt: undefined,
+        createdAt: now,
+      })
+    }
   }
   return { url: server.url, server }
 }
@@ -93,14 +91,7 @@ async function start(options: ChildOptions): Promise<void> {
   if (options.mode === 'signing-server') {
     const { url, server } = await startRelay(options)
     close = () => server.close()
-    const db = server.server.store.db
-    outbox = () =>
-      Object.fromEntries(
-        db
-          .prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state')
-          .all()
-          .map((r) => [r.state, r.n]),
-      )
+    outbox = () => server.server.store.outboxCounts()
     send({ type: 'READY', payload: { url } })
   } else if (options.mode === 'bare-notify') {
     const bare = await startBareNotify()
@@ -114,7 +105,7 @@ async function start(options: ChildOptions): Promise<void> {
 }
 
 let close: () => Promise<void> = async () => undefined
-let outbox: (() => Record<string, number>) | undefined
+let outbox: (() => Promise<Record<string, number>>) | undefined
 
 process.on('message', (raw) => {
   const message = raw as ParentMessage
@@ -125,10 +116,9 @@ process.on('message', (raw) => {
     })
   } else if (message.type === 'STATS') {
     const memory = process.memoryUsage()
-    send({
-      type: 'STATS',
-      payload: { rss: memory.rss, heapUsed: memory.heapUsed, outbox: outbox?.() ?? {} },
-    })
+    void (outbox?.() ?? Promise.resolve({})).then((counts) =>
+      send({ type: 'STATS', payload: { rss: memory.rss, heapUsed: memory.heapUsed, outbox: counts } }),
+    )
   } else {
     void close().finally(() => process.exit(0))
   }

@@ -109,7 +109,7 @@ test('attack: postMessage from a foreign window to the checkout starts nothing',
   expect(popup).toBeDefined()
   const state = await popup!.evaluate<string>('document.body.dataset.state')
   expect(['loading', 'problem']).toContain(state)
-  expect(signing.server.store.getSession('evil')).toBeUndefined()
+  expect(await signing.server.store.getSession('evil')).toBeUndefined()
 })
 
 test('attack: script in the subject and body does not run on the gateway cashier', async ({ page }) => {

@@ -106,9 +106,9 @@ describe('tenant isolation', () => {
     // Y's genuine notify is Y's: verified with Y's key, stored for Y, acknowledged; not refused under X's.
     expect(answer.status).toBe(200)
     expect(await answer.text()).toBe('success')
-    expect(server.store.countNotifies(Y.partner, notifyId)).toBe(1)
-    expect(server.store.countNotifies(DEMO_PARTNER.partner, notifyId)).toBe(0)
+    expect(await server.store.countNotifies(Y.partner, notifyId)).toBe(1)
+    expect(await server.store.countNotifies(DEMO_PARTNER.partner, notifyId)).toBe(0)
     // X's session with the same order number was never consulted.
-    expect(server.store.latestSession(DEMO_PARTNER.partner, order)?.id).toBe(xSession)
+    expect((await server.store.latestSession(DEMO_PARTNER.partner, order))?.id).toBe(xSession)
   })
 })

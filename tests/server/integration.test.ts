@@ -197,13 +197,14 @@ describe('signing server against the real sandbox', () => {
       expect(new Set(all.map((n) => n.params['sign'])).size).toBe(1)
       expect(new Set(all.map((n) => n.params['notify_id'])).size).toBe(1)
       // The receiver records the notify before it answers: the outbox marks it delivered a moment later.
-      const outboxRow = () =>
-        signing.server.store.db
-          .prepare(
-            `SELECT o.state, o.attempts FROM outbox o JOIN notifies n ON n.id = o.notify_row WHERE n.out_trade_no = ?`,
-          )
-          .get(data['out_trade_no']) as { state: string; attempts: number }
-      const row = await eventually(() => (outboxRow().state === 'delivered' ? outboxRow() : undefined))
+      const outboxRow = async () => {
+        const [job] = await signing.server.store.outboxForOrder(DEMO_PARTNER.partner, data['out_trade_no']!)
+        return { state: job?.state, attempts: job?.attempts }
+      }
+      const row = await eventually(async () => {
+        const current = await outboxRow()
+        return current.state === 'delivered' ? current : undefined
+      })
       expect(row).toEqual({ state: 'delivered', attempts: 3 })
       // The session was settled by the notify even though the return never came.
       expect((await api(`/api/sessions/${session.sessionId}`)).json.status).toBe('paid')

@@ -175,7 +175,7 @@ describe('signing server for an openapi partner, against the real sandbox', () =
     })
     expect(notifies).toHaveLength(1)
     expect(notifies[0]).toMatchObject({ tradeStatus: 'TRADE_SUCCESS' })
-    const stored = signing.server.store.paidNotifyFor(DEMO_APP.sellerId, order.orderId)!
+    const stored = (await signing.server.store.paidNotifyFor(DEMO_APP.sellerId, order.orderId))!
     expect(await verifyOpenapiNotify(decodeForm(stored.body), DEMO_GATEWAY_RSA.publicKey)).toMatchObject({ ok: true })
   })
 

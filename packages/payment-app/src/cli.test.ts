@@ -103,7 +103,7 @@ describe('alipay-payment-app', () => {
 
     const ready = await fetch(`${url}/readyz`)
     expect(ready.status).toBe(200)
-    expect(await ready.json()).toEqual({ ok: true })
+    expect(await ready.json()).toEqual({ ok: true, store: 'sqlite', migrations: { applied: true, version: 2 } })
     const pay = await fetch(`${url}/pay`)
     expect(pay.status).toBe(200)
     expect(pay.headers.get('link')).toContain('payment-method-manifest')

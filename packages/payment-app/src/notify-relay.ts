@@ -17,6 +17,8 @@ import {
   type Params,
 } from '@alipay-payment-handler/protocol'
 import { type Logger, HttpProblem } from '@alipay-payment-handler/server-runtime'
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { SessionGateway } from './session-gateway.js'
 import type { SessionService } from './session-service.js'
 import type { OutboxItem, SessionStore } from './session-store.js'
@@ -90,7 +92,7 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
       log.warn('notify.foreign-app', { partner: partner.partner })
       throw new HttpProblem(403, 'app-mismatch', 'The notify names another app_id.')
     }
-    if (deps.store.hasNotify(partner.partner, notifyId)) {
+    if (await deps.store.hasNotify(partner.partner, notifyId)) {
       log.info('notify.duplicate', { notifyId })
       return NOTIFY_ACK
     }
@@ -104,12 +106,12 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
     }
     if (answer !== undefined && answer !== 'true') {
       // A concurrent delivery of the same notify may have been acknowledged meanwhile.
-      if (deps.store.hasNotify(partner.partner, notifyId)) return NOTIFY_ACK
+      if (await deps.store.hasNotify(partner.partner, notifyId)) return NOTIFY_ACK
       log.warn('notify.not-verified', { notifyId, answer })
       throw new HttpProblem(403, 'notify-not-verified', `notify_verify answered "${answer}".`)
     }
     const outTradeNo = params['out_trade_no']
-    const session = outTradeNo ? deps.store.latestSession(partner.partner, outTradeNo) : undefined
+    const session = outTradeNo ? await deps.store.latestSession(partner.partner, outTradeNo) : undefined
     // A paying notify settles the buyer's session only on the gateway's word: its RSA2 signature,
     // or else (MD5, RSA: a leaked key signs those) its trade query, which binds status and amount.
     let confirmed = true
@@ -128,27 +130,25 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
       if (!confirmed) log.error('notify.not-confirmed', { sessionId: session.id, notifyId })
     }
     if (!session) log.warn('notify.unknown-order', { outTradeNo: params['out_trade_no'], notifyId })
-    let settled = false
-    // Stored (in this turn's group commit) before `success` goes back.
-    const { inserted } = await deps.store.grouped(() =>
-      deps.store.recordNotify(
-        {
-          partner: partner.partner,
-          notifyId,
-          outTradeNo: params['out_trade_no'],
-          tradeStatus: params['trade_status'],
-          sessionId: session?.id,
-          body,
-          contentType: contentType || 'application/x-www-form-urlencoded',
-          receivedAt: now(),
-        },
-        session?.merchantNotifyUrl,
-        now(),
-        () => {
-          if (session && confirmed) settled = deps.sessions.applyNotify(session, params)
-        },
-      ),
+    // Stored, with the session's settlement, in one transaction (this turn's group commit) before
+    // `success` goes back.
+    const settlement = session && confirmed ? deps.sessions.notifySettlement(session, params) : undefined
+    const { inserted, settled } = await deps.store.recordNotify(
+      {
+        partner: partner.partner,
+        notifyId,
+        outTradeNo: params['out_trade_no'],
+        tradeStatus: params['trade_status'],
+        sessionId: session?.id,
+        body,
+        contentType: contentType || 'application/x-www-form-urlencoded',
+        receivedAt: now(),
+      },
+      session?.merchantNotifyUrl,
+      now(),
+      settlement,
     )
+    if (session && settled) deps.sessions.announceSettled(session.id, settled)
     if (inserted) {
       if (session && isPaidStatus(params['trade_status']) && !settled && session.status !== 'paid') {
         log.error('notify.not-applied', { sessionId: session.id, tradeStatus: params['trade_status'] })
@@ -168,6 +168,13 @@ export interface OutboxDeps {
   /** Gaps between deliveries, in ms; the gateway's schedule by default (mapi-protocol §6.2). */
   retryGapsMs?: readonly number[]
   timeoutMs?: number
+  /** This process's name on the jobs it leases (default: host, pid and a random suffix). */
+  owner?: string
+  /**
+   * How long a leased job stays this process's (default: three delivery timeouts). When the
+   * process dies mid-delivery, another takes the job over after this.
+   */
+  leaseMs?: number
 }
 
 /** The gateway's own schedule: 4m, 10m, 10m, 1h, 2h, 6h, 15h. */
@@ -176,14 +183,18 @@ export const DEFAULT_RETRY_GAPS_MS: readonly number[] = NOTIFY_RETRY_GAPS_SECOND
 /**
  * The relay's forwarding side: POSTs each stored notify verbatim (same body, same Content-Type)
  * to the merchant's notify_url until it answers exactly `success`, then stops. Everything is in
- * SQLite, so a restart resumes where it stopped (a delivery in flight at a crash is sent again;
- * the merchant de-duplicates, as it must anyway).
+ * the store, so a restart resumes where it stopped. Several processes share one outbox: each
+ * leases the jobs it delivers, and a job whose lease ran out (its process died) is taken over. A
+ * delivery in flight at a crash is thus sent again; the merchant de-duplicates by notify_id, as
+ * it must anyway, and the job is then marked delivered like any other.
  */
 export function createOutboxDispatcher(deps: OutboxDeps) {
   const now = deps.now ?? Date.now
   const gaps = deps.retryGapsMs ?? DEFAULT_RETRY_GAPS_MS
   const http = httpClientFor(deps.fetch)
   const timeoutMs = deps.timeoutMs ?? 10_000
+  const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  const leaseMs = deps.leaseMs ?? 3 * timeoutMs
   // A notify storm must drain fast, and one slow merchant endpoint must not hold up the rest:
   // deliver a batch concurrently, and take the next batch at once while batches come back full.
   async function deliver(item: OutboxItem): Promise<void> {
@@ -203,14 +214,12 @@ export function createOutboxDispatcher(deps: OutboxDeps) {
     // Outcomes share a commit with the others of this turn; a crash before it only means the
     // delivery is made again, which the merchant de-duplicates anyway.
     if (error === undefined) {
-      await deps.store.grouped(() => deps.store.markDelivered(item.id, now()))
+      await deps.store.markDelivered(item.id, now())
       deps.logger.info('relay.delivered', { outboxId: item.id, attempts: item.attempts + 1 })
     } else {
       const gap = gaps[item.attempts]
       const failure = error
-      await deps.store.grouped(() =>
-        deps.store.markAttemptFailed(item.id, failure, gap === undefined ? undefined : now() + gap),
-      )
+      await deps.store.markAttemptFailed(item.id, failure, gap === undefined ? undefined : now() + gap, owner)
       deps.logger.warn(gap === undefined ? 'relay.gave-up' : 'relay.retry', {
         outboxId: item.id,
         attempts: item.attempts + 1,
@@ -223,7 +232,7 @@ export function createOutboxDispatcher(deps: OutboxDeps) {
   return async function runOnce(): Promise<number> {
     let attempted = 0
     for (let round = 0; round < MAX_ROUNDS_PER_RUN; round++) {
-      const due = deps.store.dueOutbox(now(), BATCH_SIZE)
+      const due = await deps.store.leaseOutbox(owner, now(), BATCH_SIZE, leaseMs)
       await Promise.all(due.map(deliver))
       attempted += due.length
       if (due.length < BATCH_SIZE) break

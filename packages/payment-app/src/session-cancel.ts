@@ -8,30 +8,30 @@ export function cancelUseCase(ctx: SessionContext): Pick<SessionService, 'cancel
   const { deps, now, pollEvery, log, mustGet, toView, settle } = ctx
 
   async function cancel(id: string, reason: CancelReason): Promise<SessionView> {
-    const session = mustGet(id)
+    const session = await mustGet(id)
     if (!OPEN_STATUSES.includes(session.status)) return toView(session)
     if (reason === 'window-closed') {
       // The buyer may have paid a moment before closing: let the poller find out, every 5 s.
-      deps.store.updateSession(id, { windowClosed: true, nextPollAt: now() }, OPEN_STATUSES)
-      return toView(mustGet(id))
+      await deps.store.updateSession(id, { windowClosed: true, nextPollAt: now() }, OPEN_STATUSES)
+      return toView(await mustGet(id))
     }
     const gateway = deps.gateway(session.partner)
     try {
       const closed = await gateway.closeTrade({ tradeNo: session.tradeNo, outTradeNo: session.outTradeNo })
       if (closed.closed || closed.error === 'TRADE_NOT_EXIST') {
         const status = reason === 'aborted' ? 'aborted' : 'cancelled'
-        settle(id, status, { kind: 'cancelled', reason: 'buyer' })
+        await settle(id, status, { kind: 'cancelled', reason: 'buyer' })
       } else {
         // Not closable: most likely paid meanwhile. The poller settles it from the gateway.
         log.info('session.cancel-refused', { sessionId: id, gatewayCode: closed.error })
-        deps.store.updateSession(id, { windowClosed: true, nextPollAt: now() }, OPEN_STATUSES)
+        await deps.store.updateSession(id, { windowClosed: true, nextPollAt: now() }, OPEN_STATUSES)
       }
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error
       log.warn('session.cancel-deferred', { sessionId: id, reason: error.code })
-      deps.store.updateSession(id, { windowClosed: true, nextPollAt: now() + pollEvery }, OPEN_STATUSES)
+      await deps.store.updateSession(id, { windowClosed: true, nextPollAt: now() + pollEvery }, OPEN_STATUSES)
     }
-    return toView(mustGet(id))
+    return toView(await mustGet(id))
   }
 
   return { cancel }

@@ -16,13 +16,13 @@ export interface SessionContext {
   pollEvery: number
   newId: () => string
   log: Logger
-  mustGet(id: string): Session
+  mustGet(id: string): Promise<Session>
   toView(s: Session): SessionView
   /** Writes a state change and wakes the long polls. */
-  settle(id: string, status: SessionStatus, outcome?: CheckoutOutcome, tradeNo?: string): boolean
+  settle(id: string, status: SessionStatus, outcome?: CheckoutOutcome, tradeNo?: string): Promise<boolean>
   paidOutcome(session: Session, params: Params): CheckoutOutcome
   /** The poller's answer for a session whose trade is paid but whose signed set we may not have. */
-  settlePaidFromStore(session: Session, tradeNo: string | undefined): void
+  settlePaidFromStore(session: Session, tradeNo: string | undefined): Promise<void>
 }
 
 export const problem = (status: 400 | 403 | 404 | 409 | 410 | 502 | 503, code: string, detail: string, extras = {}) =>
@@ -51,16 +51,21 @@ export function createSessionContext(deps: SessionServiceDeps): SessionContext {
   const newId = deps.newId ?? (() => crypto.randomUUID())
   const log = deps.logger
 
-  const mustGet = (id: string): Session => {
-    const session = deps.store.getSession(id)
+  const mustGet = async (id: string): Promise<Session> => {
+    const session = await deps.store.getSession(id)
     if (!session) throw problem(404, 'session-not-found', `No payment session ${id}.`)
     return session
   }
   const toView = (s: Session): SessionView =>
     s.outcome ? { sessionId: s.id, status: s.status, outcome: s.outcome } : { sessionId: s.id, status: s.status }
 
-  const settle = (id: string, status: SessionStatus, outcome?: CheckoutOutcome, tradeNo?: string): boolean => {
-    const applied = deps.store.updateSession(
+  const settle = async (
+    id: string,
+    status: SessionStatus,
+    outcome?: CheckoutOutcome,
+    tradeNo?: string,
+  ): Promise<boolean> => {
+    const applied = await deps.store.updateSession(
       id,
       { status, ...(outcome ? { outcome } : {}), ...(tradeNo ? { tradeNo } : {}), nextPollAt: null },
       OPEN_STATUSES,
@@ -76,10 +81,10 @@ export function createSessionContext(deps: SessionServiceDeps): SessionContext {
     return { kind: 'paid', details: deps.gateway(session.partner).paymentResponse(params, true) }
   }
 
-  function settlePaidFromStore(session: Session, tradeNo: string | undefined) {
-    const notify = deps.store.paidNotifyFor(session.partner, session.outTradeNo)
+  async function settlePaidFromStore(session: Session, tradeNo: string | undefined) {
+    const notify = await deps.store.paidNotifyFor(session.partner, session.outTradeNo)
     const outcome = notify ? paidOutcome(session, decodeNotify(notify.body, notify.contentType).params) : undefined
-    settle(session.id, 'paid', outcome, tradeNo)
+    await settle(session.id, 'paid', outcome, tradeNo)
   }
 
   return { deps, now, ttl, pollEvery, newId, log, mustGet, toView, settle, paidOutcome, settlePaidFromStore }

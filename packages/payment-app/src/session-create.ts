@@ -109,7 +109,7 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
       }
       expiresAt = deadline.getTime()
     }
-    if (deps.store.findPaidSession(partner.partner, outTradeNo)) {
+    if (await deps.store.findPaidSession(partner.partner, outTradeNo)) {
       throw problem(409, 'order-already-paid', `Order ${outTradeNo} is already paid.`)
     }
     const id = newId()
@@ -124,7 +124,7 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
       showUrl: `${input.merchantOrigin}/`,
       itBPay,
     })
-    deps.store.insertSession({
+    await deps.store.insertSession({
       id,
       partner: partner.partner,
       paymentRequestId: input.paymentRequestId,

@@ -19,15 +19,19 @@ export function pollUseCase(ctx: SessionContext): Pick<SessionService, 'pollOnce
       if (trade && isPaidStatus(status)) {
         if (!safeEqualAmounts(trade.amount ?? '', session.totalFee)) {
           log.error('poll.amount-mismatch', { sessionId: session.id })
-          settle(session.id, 'failed', { kind: 'failed', code: 'amount-mismatch', message: 'paid amount differs' })
+          await settle(session.id, 'failed', {
+            kind: 'failed',
+            code: 'amount-mismatch',
+            message: 'paid amount differs',
+          })
           return
         }
-        settlePaidFromStore(session, trade.tradeNo)
+        await settlePaidFromStore(session, trade.tradeNo)
         return
       }
       const expired = t >= session.expiresAt
       if (status === 'TRADE_CLOSED') {
-        settle(session.id, expired ? 'expired' : 'cancelled', {
+        await settle(session.id, expired ? 'expired' : 'cancelled', {
           kind: 'cancelled',
           reason: expired ? 'expired' : 'closed',
         })
@@ -38,29 +42,29 @@ export function pollUseCase(ctx: SessionContext): Pick<SessionService, 'pollOnce
           const closed = await gateway.closeTrade({ tradeNo: trade.tradeNo, outTradeNo: session.outTradeNo })
           if (!closed.closed && closed.error !== 'TRADE_NOT_EXIST') {
             log.info('poll.close-refused', { sessionId: session.id, gatewayCode: closed.error })
-            again()
+            await again()
             return
           }
         }
-        settle(session.id, 'expired', { kind: 'cancelled', reason: 'expired' })
+        await settle(session.id, 'expired', { kind: 'cancelled', reason: 'expired' })
         return
       }
       if (!trade && session.windowClosed) {
         // The window closed before the cashier made a trade: nothing can be paid any more.
-        settle(session.id, 'cancelled', { kind: 'cancelled', reason: 'closed' })
+        await settle(session.id, 'cancelled', { kind: 'cancelled', reason: 'closed' })
         return
       }
-      again()
+      await again()
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error
       log.warn('poll.gateway-failed', { sessionId: session.id, reason: error.code })
-      again()
+      await again()
     }
   }
 
   return {
     async pollOnce() {
-      const due = deps.store.dueForPoll(now(), 20)
+      const due = await deps.store.dueForPoll(now(), 20)
       for (const session of due) await pollSession(session)
       return due.length
     },

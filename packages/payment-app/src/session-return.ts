@@ -45,7 +45,7 @@ export function returnUseCase(ctx: SessionContext): Pick<SessionService, 'handle
   const { deps, now, log, mustGet, toView, settle, paidOutcome } = ctx
 
   async function handleReturn(id: string, query: string): Promise<SessionView> {
-    const session = mustGet(id)
+    const session = await mustGet(id)
     if (session.status === 'paid' && session.outcome) return toView(session)
     let params: Params
     try {
@@ -96,16 +96,16 @@ export function returnUseCase(ctx: SessionContext): Pick<SessionService, 'handle
         })
         throw problem(409, 'return-not-confirmed', 'The return says paid, but the gateway does not confirm it.')
       } else if (trade?.status === 'TRADE_CLOSED') {
-        settle(id, 'failed', { kind: 'cancelled', reason: 'closed' })
+        await settle(id, 'failed', { kind: 'cancelled', reason: 'closed' })
       }
       // Return not paid but query paid: the two disagree, so neither is merged; the notify settles it.
     }
     if (confirmed) {
-      if (!settle(id, 'paid', paidOutcome(session, params), params['trade_no'])) {
+      if (!(await settle(id, 'paid', paidOutcome(session, params), params['trade_no']))) {
         log.info('return.already-settled', { sessionId: id })
       }
     }
-    return toView(mustGet(id))
+    return toView(await mustGet(id))
   }
 
   /**
@@ -122,19 +122,19 @@ export function returnUseCase(ctx: SessionContext): Pick<SessionService, 'handle
     }
     const trade = result.found ? result.trade : undefined
     if (paidForSession(trade, session)) {
-      const notify = deps.store.paidNotifyFor(session.partner, session.outTradeNo)
+      const notify = await deps.store.paidNotifyFor(session.partner, session.outTradeNo)
       const signed = notify ? decodeNotify(notify.body, notify.contentType).params : params
-      if (!settle(session.id, 'paid', paidOutcome(session, signed), trade?.tradeNo ?? params['trade_no'])) {
+      if (!(await settle(session.id, 'paid', paidOutcome(session, signed), trade?.tradeNo ?? params['trade_no']))) {
         log.info('return.already-settled', { sessionId: session.id })
       }
     } else if (trade?.['trade_status'] === 'TRADE_CLOSED') {
-      settle(session.id, 'failed', { kind: 'cancelled', reason: 'closed' })
+      await settle(session.id, 'failed', { kind: 'cancelled', reason: 'closed' })
     } else {
       // Back from the cashier but not paid (yet): the notify or the poller settles it.
       log.info('return.not-paid-yet', { sessionId: session.id, tradeStatus: trade?.['trade_status'] })
-      deps.store.updateSession(session.id, { nextPollAt: now() }, OPEN_STATUSES)
+      await deps.store.updateSession(session.id, { nextPollAt: now() }, OPEN_STATUSES)
     }
-    return toView(mustGet(session.id))
+    return toView(await mustGet(session.id))
   }
 
   return { handleReturn }

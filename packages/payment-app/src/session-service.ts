@@ -16,15 +16,15 @@ export * from './session-types.js'
  */
 export function createSessionService(deps: SessionServiceDeps): SessionService {
   const ctx = createSessionContext(deps)
-  const { mustGet, toView, settle, paidOutcome } = ctx
+  const { mustGet, toView, paidOutcome } = ctx
   return {
     ...createUseCase(ctx),
     ...returnUseCase(ctx),
     ...cancelUseCase(ctx),
     ...pollUseCase(ctx),
-    view: (id) => toView(mustGet(id)),
+    view: async (id) => toView(await mustGet(id)),
     async waitView(id, waitMs, known, signal) {
-      const start = mustGet(id)
+      const start = await mustGet(id)
       const baseline = known ?? start.status
       if (start.status !== baseline || waitMs <= 0) return toView(start)
       const deadline = Date.now() + waitMs
@@ -32,32 +32,29 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         const left = deadline - Date.now()
         if (left <= 0 || signal?.aborted) break
         await deps.events.waitForChange(id, left, signal)
-        const current = mustGet(id)
+        const current = await mustGet(id)
         if (current.status !== baseline) return toView(current)
       }
-      return toView(mustGet(id))
+      return toView(await mustGet(id))
     },
-    cashierRequest(id) {
-      const session = mustGet(id)
+    async cashierRequest(id) {
+      const session = await mustGet(id)
       if (!OPEN_STATUSES.includes(session.status)) {
         throw problem(409, 'session-closed', `Session ${id} is ${session.status}; start a new payment.`)
       }
       return { gatewayUrl: deps.gateway(session.partner).gatewayUrl, fields: session.request }
     },
-    applyNotify(session, params) {
-      if (!isPaidStatus(params['trade_status'])) return false
+    notifySettlement(session, params) {
+      if (!isPaidStatus(params['trade_status'])) return undefined
       const gateway = deps.gateway(session.partner)
-      if (!safeEqualAmounts(gateway.amountOf(params) ?? '', session.totalFee)) return false
-      const outcome = paidOutcome(session, params)
-      if (settle(session.id, 'paid', outcome, params['trade_no'])) return true
-      // Paid by the poller before its notify arrived: fill in the signed set now.
-      const current = deps.store.getSession(session.id)
-      if (current?.status === 'paid' && !current.outcome) {
-        deps.store.updateSession(session.id, { outcome })
-        deps.events.changed(session.id)
-        return true
-      }
-      return false
+      if (!safeEqualAmounts(gateway.amountOf(params) ?? '', session.totalFee)) return undefined
+      return { sessionId: session.id, outcome: paidOutcome(session, params), tradeNo: params['trade_no'] }
+    },
+    announceSettled(sessionId, settled) {
+      if (settled === undefined) return
+      // `outcome`: paid by the poller before its notify arrived, the signed set filled in now.
+      if (settled === 'status') ctx.log.info('session.settled', { sessionId, status: 'paid' })
+      deps.events.changed(sessionId)
     },
   }
 }

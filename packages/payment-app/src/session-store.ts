@@ -1,5 +1,15 @@
 import type { CheckoutOutcome } from '@alipay-payment-handler/protocol'
 import { createGroupCommit, openDatabase, type Db, type Migration } from '@alipay-payment-handler/server-runtime'
+import {
+  countsOf,
+  sessionValues,
+  toNotify,
+  toOutbox,
+  toSession,
+  type NotifyRow,
+  type OutboxRow,
+  type SessionRow,
+} from './session-rows.js'
 
 /** Session statuses (docs/decisions/0002-sessions-api.md). */
 export type SessionStatus = 'created' | 'at_cashier' | 'paid' | 'failed' | 'cancelled' | 'expired' | 'aborted'
@@ -114,51 +124,18 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
     `,
   },
+  {
+    // Leases, so a relay process owns the deliveries it is making (the same columns as PostgreSQL's).
+    version: 2,
+    sql: `
+      ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+      ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+    `,
+  },
 ]
 
-interface SessionRow {
-  id: string
-  partner: string
-  payment_request_id: string
-  merchant_origin: string
-  out_trade_no: string
-  subject: string
-  total_fee: string
-  device: 'pc' | 'wap'
-  merchant_notify_url: string
-  request_json: string
-  status: SessionStatus
-  outcome_json: string | null
-  trade_no: string | null
-  expires_at: number
-  window_closed: number
-  next_poll_at: number | null
-  created_at: number
-  updated_at: number
-}
-
-function toSession(row: SessionRow): Session {
-  return {
-    id: row.id,
-    partner: row.partner,
-    paymentRequestId: row.payment_request_id,
-    merchantOrigin: row.merchant_origin,
-    outTradeNo: row.out_trade_no,
-    subject: row.subject,
-    totalFee: row.total_fee,
-    device: row.device,
-    merchantNotifyUrl: row.merchant_notify_url,
-    request: JSON.parse(row.request_json) as Record<string, string>,
-    status: row.status,
-    outcome: row.outcome_json ? (JSON.parse(row.outcome_json) as CheckoutOutcome) : undefined,
-    tradeNo: row.trade_no ?? undefined,
-    expiresAt: row.expires_at,
-    windowClosed: row.window_closed === 1,
-    nextPollAt: row.next_poll_at ?? undefined,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  }
-}
+/** The SQLite schema's latest version. */
+const SQLITE_VERSION = MIGRATIONS.length
 
 /** Fields a state change may set. */
 export interface SessionPatch {
@@ -169,97 +146,93 @@ export interface SessionPatch {
   nextPollAt?: number | null
 }
 
-/** The signing server's SQLite store: sessions, received notifies and the relay outbox. */
+/**
+ * What a verified paying notify does to its session, in the notify's own transaction: an open
+ * session becomes paid with this outcome; a session the poller already marked paid without the
+ * signed set gets the outcome filled in.
+ */
+export interface NotifySettlement {
+  sessionId: string
+  outcome: CheckoutOutcome
+  tradeNo: string | undefined
+}
+
+/** `status`: the session went from open to paid; `outcome`: a paid session got its signed set. */
+export type SettledBy = 'status' | 'outcome' | undefined
+
+/** Outbox jobs by state, for drain checks (`pending` counts leased ones too). */
+export type OutboxCounts = Record<OutboxItem['state'], number>
+
+/**
+ * The signing server's store: sessions, received notifies and the relay outbox. Async so that a
+ * PostgreSQL store shared by several processes implements it as well as the SQLite file does;
+ * every method that changes state is one transaction, and the compare-and-set ones stay correct
+ * across processes.
+ */
 export interface SessionStore {
-  readonly db: Db
-  insertSession(session: Omit<Session, 'updatedAt'>): void
-  getSession(id: string): Session | undefined
+  readonly kind: 'sqlite' | 'postgres'
+  insertSession(session: Omit<Session, 'updatedAt'>): Promise<void>
+  getSession(id: string): Promise<Session | undefined>
   /** A session of this order that is already paid, if any. */
-  findPaidSession(partner: string, outTradeNo: string): Session | undefined
+  findPaidSession(partner: string, outTradeNo: string): Promise<Session | undefined>
   /** The newest session of this order. */
-  latestSession(partner: string, outTradeNo: string): Session | undefined
+  latestSession(partner: string, outTradeNo: string): Promise<Session | undefined>
   /**
    * Applies `patch` when the session's status is one of `onlyFrom` (compare-and-set, so two
    * writers racing on one session cannot both win). Returns whether it applied.
    */
-  updateSession(id: string, patch: SessionPatch, onlyFrom?: readonly SessionStatus[]): boolean
+  updateSession(id: string, patch: SessionPatch, onlyFrom?: readonly SessionStatus[]): Promise<boolean>
   /** Open sessions the poller should look at now: window closed, or past their deadline. */
-  dueForPoll(now: number, limit: number): Session[]
-  hasNotify(partner: string, notifyId: string): boolean
+  dueForPoll(now: number, limit: number): Promise<Session[]>
+  hasNotify(partner: string, notifyId: string): Promise<boolean>
   /**
    * Stores a verified notify and, when it has somewhere to go, its outbox job, in ONE
-   * transaction together with `alsoDo` (e.g. marking the session paid). False for a duplicate.
+   * transaction together with `settlement`. `inserted` is false for a duplicate notify_id (nothing
+   * changes then). Resolves once committed; the writes of one turn share a commit (group commit).
    */
   recordNotify(
     notify: Omit<StoredNotify, 'id'>,
     targetUrl: string | undefined,
     now: number,
-    alsoDo?: () => void,
-  ): { inserted: boolean; id?: number }
+    settlement?: NotifySettlement,
+  ): Promise<{ inserted: boolean; id?: number; settled: SettledBy }>
   /** The newest paid notify of an order (to answer a session whose return never came). */
-  paidNotifyFor(partner: string, outTradeNo: string): StoredNotify | undefined
-  dueOutbox(now: number, limit: number): OutboxItem[]
-  markDelivered(id: number, now: number): void
-  /** Records a failed attempt: the next one at `nextAttemptAt`, or `failed` when undefined. */
-  markAttemptFailed(id: number, error: string, nextAttemptAt: number | undefined): void
-  getOutbox(id: number): OutboxItem | undefined
-  countNotifies(partner: string, notifyId: string): number
-  /** Runs `write` in a transaction shared with the other writes of this turn (group commit). */
-  grouped<T>(write: () => T): Promise<T>
-  close(): void
+  paidNotifyFor(partner: string, outTradeNo: string): Promise<StoredNotify | undefined>
+  /**
+   * Leases up to `limit` pending jobs due at `now` to `owner` until `now + leaseMs`: no other
+   * owner gets them until then, and a lease that runs out (its process died) is taken over.
+   */
+  leaseOutbox(owner: string, now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>
+  /** Marks a job delivered (whoever held it: a delivery made is a fact). Group-committed. */
+  markDelivered(id: number, now: number): Promise<void>
+  /**
+   * Records a failed attempt of `owner`'s lease: the next one at `nextAttemptAt`, or `failed` when
+   * undefined. Changes nothing when the job was delivered or leased by another owner meanwhile.
+   */
+  markAttemptFailed(id: number, error: string, nextAttemptAt: number | undefined, owner?: string): Promise<void>
+  getOutbox(id: number): Promise<OutboxItem | undefined>
+  /** The outbox jobs of an order's notifies, oldest first. */
+  outboxForOrder(partner: string, outTradeNo: string): Promise<OutboxItem[]>
+  outboxCounts(): Promise<OutboxCounts>
+  countNotifies(partner: string, notifyId: string): Promise<number>
+  /** The applied schema version and how many migrations are missing; throws when the database does not answer. */
+  migrationStatus(): Promise<{ version: number; pending: number }>
+  close(): Promise<void>
+}
+
+/** The SQLite store also exposes its handle (tests and benchmarks seed it directly). */
+export interface SqliteSessionStore extends SessionStore {
+  readonly kind: 'sqlite'
+  readonly db: Db
 }
 
 /** Opens the signing server's store on a SQLite file (WAL, migrations applied). */
-export function openSessionStore(path: string): SessionStore {
+export function openSessionStore(path: string): SqliteSessionStore {
   const db = openDatabase(path, MIGRATIONS)
   const group = createGroupCommit(db)
   const sessionById = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?')
   const outboxSelect = `SELECT o.id, o.notify_row, o.target_url, o.attempts, o.next_attempt_at, o.state, o.last_error,
       n.body, n.content_type FROM outbox o JOIN notifies n ON n.id = o.notify_row`
-  interface OutboxRow {
-    id: number
-    notify_row: number
-    target_url: string
-    attempts: number
-    next_attempt_at: number
-    state: OutboxItem['state']
-    last_error: string | null
-    body: string
-    content_type: string
-  }
-  const toOutbox = (r: OutboxRow): OutboxItem => ({
-    id: r.id,
-    notifyRow: r.notify_row,
-    targetUrl: r.target_url,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    state: r.state,
-    lastError: r.last_error ?? undefined,
-    body: r.body,
-    contentType: r.content_type,
-  })
-  interface NotifyRow {
-    id: number
-    partner: string
-    notify_id: string
-    out_trade_no: string | null
-    trade_status: string | null
-    session_id: string | null
-    body: string
-    content_type: string
-    received_at: number
-  }
-  const toNotify = (r: NotifyRow): StoredNotify => ({
-    id: r.id,
-    partner: r.partner,
-    notifyId: r.notify_id,
-    outTradeNo: r.out_trade_no ?? undefined,
-    tradeStatus: r.trade_status ?? undefined,
-    sessionId: r.session_id ?? undefined,
-    body: r.body,
-    contentType: r.content_type,
-    receivedAt: r.received_at,
-  })
 
   const insertNotify = db.prepare(
     `INSERT OR IGNORE INTO notifies (partner, notify_id, out_trade_no, trade_status, session_id, body, content_type, received_at)
@@ -268,41 +241,66 @@ export function openSessionStore(path: string): SessionStore {
   const insertOutbox = db.prepare(
     `INSERT INTO outbox (notify_row, target_url, next_attempt_at, state) VALUES (?, ?, ?, 'pending')`,
   )
+  const updateSessionSync = (id: string, patch: SessionPatch, onlyFrom?: readonly SessionStatus[]): boolean => {
+    const sets: string[] = ['updated_at = @now']
+    const params: Record<string, unknown> = { id, now: Date.now() }
+    if (patch.status !== undefined) {
+      sets.push('status = @status')
+      params['status'] = patch.status
+    }
+    if (patch.outcome !== undefined) {
+      sets.push('outcome_json = @outcome')
+      params['outcome'] = JSON.stringify(patch.outcome)
+    }
+    if (patch.tradeNo !== undefined) {
+      sets.push('trade_no = @tradeNo')
+      params['tradeNo'] = patch.tradeNo
+    }
+    if (patch.windowClosed !== undefined) {
+      sets.push('window_closed = @windowClosed')
+      params['windowClosed'] = patch.windowClosed ? 1 : 0
+    }
+    if (patch.nextPollAt !== undefined) {
+      sets.push('next_poll_at = @nextPollAt')
+      params['nextPollAt'] = patch.nextPollAt
+    }
+    let where = 'id = @id'
+    if (onlyFrom) {
+      const names = onlyFrom.map((_, i) => `@from${i}`)
+      onlyFrom.forEach((status, i) => (params[`from${i}`] = status))
+      where += ` AND status IN (${names.join(', ')})`
+    }
+    return db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`).run(params).changes === 1
+  }
+  const settleSync = (settlement: NotifySettlement): SettledBy => {
+    const { sessionId, outcome, tradeNo } = settlement
+    const patch = { status: 'paid' as const, outcome, ...(tradeNo ? { tradeNo } : {}), nextPollAt: null }
+    if (updateSessionSync(sessionId, patch, OPEN_STATUSES)) return 'status'
+    // Paid by the poller before its notify arrived: fill in the signed set now.
+    const filled = db
+      .prepare(
+        `UPDATE sessions SET outcome_json = ?, updated_at = ? WHERE id = ? AND status = 'paid' AND outcome_json IS NULL`,
+      )
+      .run(JSON.stringify(outcome), Date.now(), sessionId)
+    return filled.changes === 1 ? 'outcome' : undefined
+  }
 
   return {
+    kind: 'sqlite',
     db,
-    insertSession(s) {
+    async insertSession(s) {
       db.prepare(
         `INSERT INTO sessions (id, partner, payment_request_id, merchant_origin, out_trade_no, subject, total_fee, device,
            merchant_notify_url, request_json, status, outcome_json, trade_no, expires_at, window_closed, next_poll_at,
            created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        s.id,
-        s.partner,
-        s.paymentRequestId,
-        s.merchantOrigin,
-        s.outTradeNo,
-        s.subject,
-        s.totalFee,
-        s.device,
-        s.merchantNotifyUrl,
-        JSON.stringify(s.request),
-        s.status,
-        s.outcome ? JSON.stringify(s.outcome) : null,
-        s.tradeNo ?? null,
-        s.expiresAt,
-        s.windowClosed ? 1 : 0,
-        s.nextPollAt ?? null,
-        s.createdAt,
-        s.createdAt,
-      )
+      ).run(...sessionValues(s))
     },
-    getSession(id) {
+    async getSession(id) {
       const row = sessionById.get(id)
       return row ? toSession(row) : undefined
     },
-    findPaidSession(partner, outTradeNo) {
+    async findPaidSession(partner, outTradeNo) {
       const row = db
         .prepare<[string, string], SessionRow>(
           `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? AND status = 'paid' LIMIT 1`,
@@ -310,7 +308,7 @@ export function openSessionStore(path: string): SessionStore {
         .get(partner, outTradeNo)
       return row ? toSession(row) : undefined
     },
-    latestSession(partner, outTradeNo) {
+    async latestSession(partner, outTradeNo) {
       const row = db
         .prepare<[string, string], SessionRow>(
           `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
@@ -318,38 +316,10 @@ export function openSessionStore(path: string): SessionStore {
         .get(partner, outTradeNo)
       return row ? toSession(row) : undefined
     },
-    updateSession(id, patch, onlyFrom) {
-      const sets: string[] = ['updated_at = @now']
-      const params: Record<string, unknown> = { id, now: Date.now() }
-      if (patch.status !== undefined) {
-        sets.push('status = @status')
-        params['status'] = patch.status
-      }
-      if (patch.outcome !== undefined) {
-        sets.push('outcome_json = @outcome')
-        params['outcome'] = JSON.stringify(patch.outcome)
-      }
-      if (patch.tradeNo !== undefined) {
-        sets.push('trade_no = @tradeNo')
-        params['tradeNo'] = patch.tradeNo
-      }
-      if (patch.windowClosed !== undefined) {
-        sets.push('window_closed = @windowClosed')
-        params['windowClosed'] = patch.windowClosed ? 1 : 0
-      }
-      if (patch.nextPollAt !== undefined) {
-        sets.push('next_poll_at = @nextPollAt')
-        params['nextPollAt'] = patch.nextPollAt
-      }
-      let where = 'id = @id'
-      if (onlyFrom) {
-        const names = onlyFrom.map((_, i) => `@from${i}`)
-        onlyFrom.forEach((status, i) => (params[`from${i}`] = status))
-        where += ` AND status IN (${names.join(', ')})`
-      }
-      return db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`).run(params).changes === 1
+    async updateSession(id, patch, onlyFrom) {
+      return updateSessionSync(id, patch, onlyFrom)
     },
-    dueForPoll(now, limit) {
+    async dueForPoll(now, limit) {
       return db
         .prepare<[number, number, number], SessionRow>(
           `SELECT * FROM sessions
@@ -360,22 +330,26 @@ export function openSessionStore(path: string): SessionStore {
         .all(now, now, limit)
         .map(toSession)
     },
-    hasNotify(partner, notifyId) {
+    async hasNotify(partner, notifyId) {
       return (
         db.prepare('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId) !== undefined
       )
     },
-    recordNotify(notify, targetUrl, now, alsoDo) {
-      return db.transaction(() => {
-        const result = insertNotify.run(notify)
-        if (result.changes === 0) return { inserted: false }
+    recordNotify(notify, targetUrl, now, settlement) {
+      return group.run(() => {
+        const result = insertNotify.run({
+          ...notify,
+          outTradeNo: notify.outTradeNo ?? null,
+          tradeStatus: notify.tradeStatus ?? null,
+          sessionId: notify.sessionId ?? null,
+        })
+        if (result.changes === 0) return { inserted: false, settled: undefined }
         const id = Number(result.lastInsertRowid)
         if (targetUrl) insertOutbox.run(id, targetUrl, now)
-        alsoDo?.()
-        return { inserted: true, id }
-      })()
+        return { inserted: true, id, settled: settlement ? settleSync(settlement) : undefined }
+      })
     },
-    paidNotifyFor(partner, outTradeNo) {
+    async paidNotifyFor(partner, outTradeNo) {
       const row = db
         .prepare<[string, string], NotifyRow>(
           `SELECT * FROM notifies WHERE partner = ? AND out_trade_no = ?
@@ -384,30 +358,59 @@ export function openSessionStore(path: string): SessionStore {
         .get(partner, outTradeNo)
       return row ? toNotify(row) : undefined
     },
-    dueOutbox(now, limit) {
-      return db
-        .prepare<[number, number], OutboxRow>(
-          `${outboxSelect} WHERE o.state = 'pending' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.id LIMIT ?`,
-        )
-        .all(now, limit)
-        .map(toOutbox)
+    async leaseOutbox(owner, now, limit, leaseMs) {
+      // One writer at a time on a SQLite file: the transaction alone keeps two leases apart.
+      return db.transaction(() => {
+        const due = db
+          .prepare<[number, number, number], OutboxRow>(
+            `${outboxSelect} WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+               AND (o.lease_until IS NULL OR o.lease_until <= ?)
+             ORDER BY o.next_attempt_at, o.id LIMIT ?`,
+          )
+          .all(now, now, limit)
+        const lease = db.prepare('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?')
+        for (const row of due) lease.run(owner, now + leaseMs, row.id)
+        return due.map(toOutbox)
+      })()
     },
     markDelivered(id, now) {
-      db.prepare(
-        `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE id = ?`,
-      ).run(now, id)
+      return group.run(() => {
+        db.prepare(
+          `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = COALESCE(delivered_at, ?),
+             last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?`,
+        ).run(now, id)
+      })
     },
-    markAttemptFailed(id, error, nextAttemptAt) {
-      db.prepare(
-        `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at),
-           state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END WHERE id = ?`,
-      ).run(error, nextAttemptAt ?? null, nextAttemptAt ?? null, id)
+    markAttemptFailed(id, error, nextAttemptAt, owner) {
+      return group.run(() => {
+        db.prepare(
+          `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at),
+             state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, lease_owner = NULL, lease_until = NULL
+           WHERE id = ? AND state = 'pending' AND (? IS NULL OR lease_owner IS NULL OR lease_owner = ?)`,
+        ).run(error, nextAttemptAt ?? null, nextAttemptAt ?? null, id, owner ?? null, owner ?? null)
+      })
     },
-    getOutbox(id) {
+    async getOutbox(id) {
       const row = db.prepare<[number], OutboxRow>(`${outboxSelect} WHERE o.id = ?`).get(id)
       return row ? toOutbox(row) : undefined
     },
-    countNotifies(partner, notifyId) {
+    async outboxForOrder(partner, outTradeNo) {
+      return db
+        .prepare<[string, string], OutboxRow>(
+          `${outboxSelect} WHERE n.partner = ? AND n.out_trade_no = ? ORDER BY o.id`,
+        )
+        .all(partner, outTradeNo)
+        .map(toOutbox)
+    },
+    async outboxCounts() {
+      const rows = db
+        .prepare<[], { state: OutboxItem['state']; n: number }>(
+          'SELECT state, COUNT(*) AS n FROM outbox GROUP BY state',
+        )
+        .all()
+      return countsOf(rows)
+    },
+    async countNotifies(partner, notifyId) {
       const row = db
         .prepare<[string, string], { n: number }>(
           'SELECT COUNT(*) AS n FROM notifies WHERE partner = ? AND notify_id = ?',
@@ -415,8 +418,11 @@ export function openSessionStore(path: string): SessionStore {
         .get(partner, notifyId)
       return row?.n ?? 0
     },
-    grouped: (write) => group.run(write),
-    close() {
+    async migrationStatus() {
+      const version = db.pragma('user_version', { simple: true }) as number
+      return { version, pending: Math.max(0, SQLITE_VERSION - version) }
+    },
+    async close() {
       group.flush()
       db.close()
     },

@@ -4,7 +4,13 @@ import { type PayRequest, type PartnerRegistry } from '@alipay-payment-handler/g
 import { type Logger } from '@alipay-payment-handler/server-runtime'
 import type { SessionEvents } from './session-events.js'
 import type { SessionGateway } from './session-gateway.js'
-import { type Session, type SessionStatus, type SessionStore } from './session-store.js'
+import {
+  type NotifySettlement,
+  type Session,
+  type SessionStatus,
+  type SessionStore,
+  type SettledBy,
+} from './session-store.js'
 
 /** The body of `POST /api/sessions` (a CheckoutRequest plus the device). */
 export interface CreateSessionInput {
@@ -57,15 +63,20 @@ export interface SessionServiceDeps {
 /** The payment sessions: create, return landing, status, cancel, and the poller's step. */
 export interface SessionService {
   create(input: CreateSessionInput): Promise<CreatedSession>
-  view(id: string): SessionView
+  view(id: string): Promise<SessionView>
   /** Long poll: answers when the status differs from `known` (default: the current one) or after `waitMs`. */
   waitView(id: string, waitMs: number, known?: string, signal?: AbortSignal): Promise<SessionView>
   handleReturn(id: string, query: string): Promise<SessionView>
   cancel(id: string, reason: CancelReason): Promise<SessionView>
   /** The signed pay request of an open session and the gateway it goes to, to render its cashier form. */
-  cashierRequest(id: string): { gatewayUrl: string; fields: Params }
+  cashierRequest(id: string): Promise<{ gatewayUrl: string; fields: Params }>
   /** One round of the background poller; returns how many sessions it looked at. */
   pollOnce(): Promise<number>
-  /** Settles a session from a verified gateway notify (called by the relay inside its transaction). */
-  applyNotify(session: Session, params: Params): boolean
+  /**
+   * What a verified paying notify does to its session (the relay stores it in the notify's own
+   * transaction), or undefined when it pays nothing or another amount.
+   */
+  notifySettlement(session: Session, params: Params): NotifySettlement | undefined
+  /** After the notify's transaction committed: tells the long polls, as `settle` does. */
+  announceSettled(sessionId: string, settled: SettledBy): void
 }

@@ -53,7 +53,7 @@ describe('GET /readyz', () => {
     const readyz = () => server.app.fetch(new Request('http://pay.test/readyz'))
     const ok = await readyz()
     expect(ok.status).toBe(200)
-    expect(await ok.json()).toEqual({ ok: true })
+    expect(await ok.json()).toEqual({ ok: true, store: 'sqlite', migrations: { applied: true, version: 2 } })
     expect(await (await server.app.fetch(new Request('http://pay.test/healthz'))).json()).toEqual({ ok: true })
 
     server.beginShutdown()
@@ -68,7 +68,7 @@ describe('GET /readyz', () => {
     await server.close()
 
     const broken = await createSigningServer({ ...base('broken'), publicOrigin: 'http://pay.test' })
-    broken.store.db.close()
+    await broken.store.close()
     const down = await broken.app.fetch(new Request('http://pay.test/readyz'))
     expect(down.status).toBe(503)
     expect(await down.json()).toMatchObject({ detail: 'The database does not answer.' })

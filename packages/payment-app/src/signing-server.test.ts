@@ -335,7 +335,7 @@ describe('the notify relay', () => {
     verifyAnswer = () => new HttpResponse('false')
     expect((await relay(form)).text).toBe('success')
     const notifyId = new URLSearchParams(form).get('notify_id')!
-    expect(server.store.countNotifies(DEMO_PARTNER.partner, notifyId)).toBe(1)
+    expect(await server.store.countNotifies(DEMO_PARTNER.partner, notifyId)).toBe(1)
     const view = await call(`/api/sessions/${created.json.sessionId}`)
     expect(view.json).toMatchObject({ status: 'paid', outcome: { kind: 'paid', details: { success: 'true' } } })
   })

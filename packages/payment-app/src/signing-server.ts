@@ -38,7 +38,8 @@ import { SessionEvents } from './session-events.js'
 import { mapiSessionGateway, openapiSessionGateway, type SessionGateway } from './session-gateway.js'
 import { CancelBody, CreateSessionBody, ReturnBody, StatusQuery } from './session-schemas.js'
 import { createSessionService, type SessionService } from './session-service.js'
-import { openSessionStore, type SessionStore } from './session-store.js'
+import { type SessionStore } from './session-store.js'
+import { openSessionStoreAt } from './session-store-open.js'
 
 /** Something that answers requests for /pay and /pay/*: a Hono sub-app or a plain fetch handler. */
 export interface HandlerAssets {
@@ -63,7 +64,7 @@ export interface SigningServerAppDeps {
    * Why the server cannot take traffic now (`GET /readyz` answers 503 with it), or undefined when
    * it can. Unset: always ready.
    */
-  readiness?: () => string | undefined
+  readiness?: () => Promise<string | { ready: Record<string, unknown> } | undefined>
   /** Aborts when the server starts shutting down: long polls answer at once instead of holding the drain. */
   shutdownSignal?: AbortSignal
   /**
@@ -141,10 +142,11 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
 
   // Liveness: the process answers. Readiness: it can serve (the database answers, not shutting down).
   app.get('/healthz', (c) => c.json({ ok: true }))
-  app.get('/readyz', (c) => {
-    const reason = deps.readiness?.()
+  app.get('/readyz', async (c) => {
+    const reason = await deps.readiness?.()
     c.header('cache-control', 'no-store')
     if (reason === undefined) return c.json({ ok: true })
+    if (typeof reason === 'object') return c.json({ ok: true, ...reason.ready })
     c.header('retry-after', '5')
     throw new HttpProblem(503, 'not-ready', reason)
   })
@@ -176,8 +178,8 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
   app.post('/api/sessions/:id/abort', async (c) => c.json(await deps.sessions.cancel(c.req.param('id'), 'aborted')))
 
   // The cashier as an auto-submitting form, for windows that prefer a page to a URL.
-  app.get('/api/sessions/:id/cashier', (c) => {
-    const { gatewayUrl, fields: request } = deps.sessions.cashierRequest(c.req.param('id'))
+  app.get('/api/sessions/:id/cashier', async (c) => {
+    const { gatewayUrl, fields: request } = await deps.sessions.cashierRequest(c.req.param('id'))
     const nonce = crypto.randomUUID().replace(/-/g, '')
     c.header('content-security-policy', strictCsp([new URL(gatewayUrl).origin], nonce))
     c.header('cache-control', 'no-store')
@@ -219,8 +221,13 @@ export interface SigningServerConfig {
   gatewayUrl: string
   /** Partner configs (see `PartnerConfig`); checked at start, a bad key stops the start. */
   partners: readonly unknown[]
-  /** SQLite file of sessions, notifies and the outbox. */
+  /**
+   * Where sessions, notifies and the outbox live: a SQLite file, or a `postgres://` URL (several
+   * processes may share one PostgreSQL database; migrations are applied at start).
+   */
   dbPath: string
+  /** A store opened by the caller instead (`dbPath` is then ignored); closed with the server. */
+  store?: SessionStore
   handlerAssets?: HandlerAssets
   polyfillAssets?: HandlerAssets
   logger?: Logger
@@ -267,7 +274,7 @@ export async function createSigningServer(
   const logger = config.logger ?? createLogger({ name: 'signing-server' })
   const partners = await createPartnerRegistry(config.partners)
   if (partners.list().length === 0) throw new HttpProblem(500, 'no-partners', 'No partner is configured.')
-  const store = openSessionStore(config.dbPath)
+  const store = config.store ?? (await openSessionStoreAt(config.dbPath))
   const clients = new Map<string, SessionGateway>()
   const gateway = (partner: string): SessionGateway => {
     let client = clients.get(partner)
@@ -334,15 +341,17 @@ export async function createSigningServer(
   })
   const shutdown = new AbortController()
   let closed = false
-  const readiness = () => {
+  const readiness = async () => {
     if (shutdown.signal.aborted) return 'The server is shutting down.'
     if (closed) return 'The server is closed.'
+    let migrations
     try {
-      store.db.prepare('SELECT 1').get()
+      migrations = await store.migrationStatus()
     } catch {
       return 'The database does not answer.'
     }
-    return undefined
+    if (migrations.pending > 0) return `The database lacks ${migrations.pending} migration(s).`
+    return { ready: { store: store.kind, migrations: { applied: true, version: migrations.version } } }
   }
   const app = createSigningServerApp({
     sessions,
@@ -378,7 +387,7 @@ export async function createSigningServer(
       shutdown.abort()
       await Promise.all([pollLoop?.stop(), outboxLoop?.stop()])
       closed = true
-      store.close()
+      await store.close()
     },
   }
 }

@@ -1,0 +1,323 @@
+import {
+  createPgGroupCommit,
+  migratePg,
+  openPgPool,
+  pgMigrationStatus,
+  type PgMigration,
+  type PgPoolOptions,
+  type PgQueryable,
+} from '@alipay-payment-handler/server-runtime'
+import {
+  countsOf,
+  sessionValues,
+  toNotify,
+  toOutbox,
+  toSession,
+  type NotifyRow,
+  type OutboxRow,
+  type SessionRow,
+} from './session-rows.js'
+import {
+  OPEN_STATUSES,
+  type NotifySettlement,
+  type SessionPatch,
+  type SessionStore,
+  type SettledBy,
+} from './session-store.js'
+
+/** The component name of these tables in `schema_migrations`. */
+const COMPONENT = 'payment-app'
+
+/** The same tables as the SQLite store's; times are epoch milliseconds (BIGINT), amounts decimal text. */
+export const SESSION_PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        partner TEXT NOT NULL,
+        payment_request_id TEXT NOT NULL,
+        merchant_origin TEXT NOT NULL,
+        out_trade_no TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        total_fee TEXT NOT NULL,
+        device TEXT NOT NULL CHECK (device IN ('pc', 'wap')),
+        merchant_notify_url TEXT NOT NULL,
+        request_json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        outcome_json TEXT,
+        trade_no TEXT,
+        expires_at BIGINT NOT NULL,
+        window_closed INTEGER NOT NULL DEFAULT 0,
+        next_poll_at BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        seq BIGSERIAL NOT NULL
+      );
+      CREATE INDEX sessions_order ON sessions (partner, out_trade_no);
+      CREATE INDEX sessions_poll ON sessions (status, next_poll_at);
+      CREATE TABLE notifies (
+        id BIGSERIAL PRIMARY KEY,
+        partner TEXT NOT NULL,
+        notify_id TEXT NOT NULL,
+        out_trade_no TEXT,
+        trade_status TEXT,
+        session_id TEXT REFERENCES sessions (id),
+        body TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        UNIQUE (partner, notify_id)
+      );
+      CREATE INDEX notifies_order ON notifies (partner, out_trade_no);
+      CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY,
+        notify_row BIGINT NOT NULL REFERENCES notifies (id),
+        target_url TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        last_error TEXT,
+        delivered_at BIGINT,
+        lease_owner TEXT,
+        lease_until BIGINT
+      );
+      CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'pending';
+    `,
+  },
+]
+
+const OUTBOX_COLUMNS = `o.id, o.notify_row, o.target_url, o.attempts, o.next_attempt_at, o.state, o.last_error,
+  n.body, n.content_type`
+
+export interface PgSessionStoreOptions extends PgPoolOptions {
+  /** Apply missing migrations on open (default true); false only checks, for `--migrate-only` set-ups. */
+  migrate?: boolean
+}
+
+/** Applies the payment app's PostgreSQL migrations and returns how many were missing. */
+export async function migrateSessionStore(url: string): Promise<number> {
+  const pool = openPgPool(url, { max: 1 })
+  try {
+    return await migratePg(pool, COMPONENT, SESSION_PG_MIGRATIONS)
+  } finally {
+    await pool.end()
+  }
+}
+
+/**
+ * The signing server's store on PostgreSQL: the same contract as the SQLite store, for several
+ * processes on one database. Transitions are compare-and-set in one UPDATE, notifies are unique
+ * by (partner, notify_id), outbox jobs are leased with `FOR UPDATE SKIP LOCKED`, and the writes
+ * of the relay go through a group commit as on SQLite.
+ */
+export async function openPgSessionStore(url: string, options: PgSessionStoreOptions = {}): Promise<SessionStore> {
+  const pool = openPgPool(url, { applicationName: 'alipay-payment-app', ...options })
+  try {
+    if (options.migrate !== false) await migratePg(pool, COMPONENT, SESSION_PG_MIGRATIONS)
+  } catch (error) {
+    await pool.end()
+    throw error
+  }
+  const group = createPgGroupCommit(pool)
+  let closed = false
+  const one = async <R extends object>(db: PgQueryable, sql: string, values: unknown[]): Promise<R | undefined> =>
+    (await db.query<R>(sql, values)).rows[0]
+
+  const updateSession = async (
+    db: PgQueryable,
+    id: string,
+    patch: SessionPatch,
+    onlyFrom?: readonly string[],
+  ): Promise<boolean> => {
+    const values: unknown[] = [id, Date.now()]
+    const sets = ['updated_at = $2']
+    const set = (column: string, value: unknown) => {
+      values.push(value)
+      sets.push(`${column} = $${values.length}`)
+    }
+    if (patch.status !== undefined) set('status', patch.status)
+    if (patch.outcome !== undefined) set('outcome_json', JSON.stringify(patch.outcome))
+    if (patch.tradeNo !== undefined) set('trade_no', patch.tradeNo)
+    if (patch.windowClosed !== undefined) set('window_closed', patch.windowClosed ? 1 : 0)
+    if (patch.nextPollAt !== undefined) set('next_poll_at', patch.nextPollAt)
+    let where = 'id = $1'
+    if (onlyFrom) {
+      values.push([...onlyFrom])
+      where += ` AND status = ANY($${values.length}::text[])`
+    }
+    const result = await db.query(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`, values)
+    return result.rowCount === 1
+  }
+
+  const settle = async (db: PgQueryable, settlement: NotifySettlement): Promise<SettledBy> => {
+    const { sessionId, outcome, tradeNo } = settlement
+    const patch = { status: 'paid' as const, outcome, ...(tradeNo ? { tradeNo } : {}), nextPollAt: null }
+    if (await updateSession(db, sessionId, patch, OPEN_STATUSES)) return 'status'
+    const filled = await db.query(
+      `UPDATE sessions SET outcome_json = $1, updated_at = $2 WHERE id = $3 AND status = 'paid' AND outcome_json IS NULL`,
+      [JSON.stringify(outcome), Date.now(), sessionId],
+    )
+    return filled.rowCount === 1 ? 'outcome' : undefined
+  }
+
+  return {
+    kind: 'postgres',
+    async insertSession(s) {
+      await pool.query(
+        `INSERT INTO sessions (id, partner, payment_request_id, merchant_origin, out_trade_no, subject, total_fee, device,
+           merchant_notify_url, request_json, status, outcome_json, trade_no, expires_at, window_closed, next_poll_at,
+           created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+        sessionValues(s),
+      )
+    },
+    async getSession(id) {
+      const row = await one<SessionRow>(pool, 'SELECT * FROM sessions WHERE id = $1', [id])
+      return row ? toSession(row) : undefined
+    },
+    async findPaidSession(partner, outTradeNo) {
+      const row = await one<SessionRow>(
+        pool,
+        `SELECT * FROM sessions WHERE partner = $1 AND out_trade_no = $2 AND status = 'paid' LIMIT 1`,
+        [partner, outTradeNo],
+      )
+      return row ? toSession(row) : undefined
+    },
+    async latestSession(partner, outTradeNo) {
+      const row = await one<SessionRow>(
+        pool,
+        `SELECT * FROM sessions WHERE partner = $1 AND out_trade_no = $2 ORDER BY created_at DESC, seq DESC LIMIT 1`,
+        [partner, outTradeNo],
+      )
+      return row ? toSession(row) : undefined
+    },
+    updateSession: (id, patch, onlyFrom) => updateSession(pool, id, patch, onlyFrom),
+    async dueForPoll(now, limit) {
+      const result = await pool.query<SessionRow>(
+        `SELECT * FROM sessions
+         WHERE status IN ('created', 'at_cashier') AND (window_closed = 1 OR expires_at <= $1)
+           AND (next_poll_at IS NULL OR next_poll_at <= $1)
+         ORDER BY next_poll_at NULLS FIRST LIMIT $2`,
+        [now, limit],
+      )
+      return result.rows.map(toSession)
+    },
+    async hasNotify(partner, notifyId) {
+      return (
+        (await one(pool, 'SELECT 1 AS one FROM notifies WHERE partner = $1 AND notify_id = $2', [
+          partner,
+          notifyId,
+        ])) !== undefined
+      )
+    },
+    recordNotify(notify, targetUrl, now, settlement) {
+      return group.run(async (client) => {
+        const inserted = await one<{ id: number }>(
+          client,
+          `INSERT INTO notifies (partner, notify_id, out_trade_no, trade_status, session_id, body, content_type, received_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (partner, notify_id) DO NOTHING RETURNING id`,
+          [
+            notify.partner,
+            notify.notifyId,
+            notify.outTradeNo ?? null,
+            notify.tradeStatus ?? null,
+            notify.sessionId ?? null,
+            notify.body,
+            notify.contentType,
+            notify.receivedAt,
+          ],
+        )
+        if (!inserted) return { inserted: false, settled: undefined }
+        if (targetUrl) {
+          await client.query(
+            `INSERT INTO outbox (notify_row, target_url, next_attempt_at, state) VALUES ($1, $2, $3, 'pending')`,
+            [inserted.id, targetUrl, now],
+          )
+        }
+        return { inserted: true, id: inserted.id, settled: settlement ? await settle(client, settlement) : undefined }
+      })
+    },
+    async paidNotifyFor(partner, outTradeNo) {
+      const row = await one<NotifyRow>(
+        pool,
+        `SELECT * FROM notifies WHERE partner = $1 AND out_trade_no = $2
+           AND trade_status IN ('TRADE_SUCCESS', 'TRADE_FINISHED') ORDER BY id DESC LIMIT 1`,
+        [partner, outTradeNo],
+      )
+      return row ? toNotify(row) : undefined
+    },
+    async leaseOutbox(owner, now, limit, leaseMs) {
+      // SKIP LOCKED: a second process leasing at the same moment takes the next rows instead of
+      // waiting for these; the lease columns keep them taken after this statement commits.
+      const result = await pool.query<OutboxRow>(
+        `WITH leased AS (
+           UPDATE outbox SET lease_owner = $1, lease_until = $2
+           WHERE id IN (
+             SELECT id FROM outbox
+             WHERE state = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+             ORDER BY next_attempt_at, id LIMIT $4
+             FOR UPDATE SKIP LOCKED)
+           RETURNING *)
+         SELECT ${OUTBOX_COLUMNS} FROM leased o JOIN notifies n ON n.id = o.notify_row ORDER BY o.next_attempt_at, o.id`,
+        [owner, now + leaseMs, now, limit],
+      )
+      return result.rows.map(toOutbox)
+    },
+    markDelivered(id, now) {
+      return group.run(async (client) => {
+        await client.query(
+          `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = COALESCE(delivered_at, $1),
+             last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $2`,
+          [now, id],
+        )
+      })
+    },
+    markAttemptFailed(id, error, nextAttemptAt, owner) {
+      return group.run(async (client) => {
+        await client.query(
+          `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = COALESCE($2, next_attempt_at),
+             state = CASE WHEN $2::bigint IS NULL THEN 'failed' ELSE 'pending' END, lease_owner = NULL, lease_until = NULL
+           WHERE id = $3 AND state = 'pending' AND ($4::text IS NULL OR lease_owner IS NULL OR lease_owner = $4)`,
+          [error, nextAttemptAt ?? null, id, owner ?? null],
+        )
+      })
+    },
+    async getOutbox(id) {
+      const row = await one<OutboxRow>(
+        pool,
+        `SELECT ${OUTBOX_COLUMNS} FROM outbox o JOIN notifies n ON n.id = o.notify_row WHERE o.id = $1`,
+        [id],
+      )
+      return row ? toOutbox(row) : undefined
+    },
+    async outboxForOrder(partner, outTradeNo) {
+      const result = await pool.query<OutboxRow>(
+        `SELECT ${OUTBOX_COLUMNS} FROM outbox o JOIN notifies n ON n.id = o.notify_row
+         WHERE n.partner = $1 AND n.out_trade_no = $2 ORDER BY o.id`,
+        [partner, outTradeNo],
+      )
+      return result.rows.map(toOutbox)
+    },
+    async outboxCounts() {
+      const result = await pool.query<{ state: 'pending' | 'delivered' | 'failed'; n: number }>(
+        'SELECT state, COUNT(*)::int AS n FROM outbox GROUP BY state',
+      )
+      return countsOf(result.rows)
+    },
+    async countNotifies(partner, notifyId) {
+      const row = await one<{ n: number }>(
+        pool,
+        'SELECT COUNT(*)::int AS n FROM notifies WHERE partner = $1 AND notify_id = $2',
+        [partner, notifyId],
+      )
+      return row?.n ?? 0
+    },
+    migrationStatus: () => pgMigrationStatus(pool, COMPONENT, SESSION_PG_MIGRATIONS),
+    async close() {
+      if (closed) return
+      closed = true
+      await group.flush()
+      await pool.end()
+    },
+  }
+}

@@ -1,0 +1,187 @@
+import pg from 'pg'
+
+/** A PostgreSQL connection pool (`pg`). */
+export type PgPool = pg.Pool
+/** One connection of a pool, or the pool itself: anything that answers `query`. */
+export type PgQueryable = pg.Pool | pg.PoolClient
+
+/** One PostgreSQL migration: applied once, in order, inside the migration transaction. */
+export interface PgMigration {
+  version: number
+  sql: string
+}
+
+/** True for a `postgres://` or `postgresql://` URL: what selects the PostgreSQL stores. */
+export function isPostgresUrl(value: string | undefined): value is string {
+  return value !== undefined && /^postgres(ql)?:\/\//i.test(value)
+}
+
+// Per pool, not global: BIGINT columns hold epoch milliseconds, far below 2^53, so they come
+// back as numbers; NUMERIC (money) stays a string, as every amount in the kit is.
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+}
+
+export interface PgPoolOptions {
+  /** Connections in the pool (default 10). */
+  max?: number
+  /** Shown in pg_stat_activity, so an operator can tell the processes apart. */
+  applicationName?: string
+}
+
+/** A pool on `url`. Errors of idle connections (a server restart) are dropped, not thrown. */
+export function openPgPool(url: string, options: PgPoolOptions = {}): PgPool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    types,
+    ...(options.applicationName ? { application_name: options.applicationName } : {}),
+  })
+  // An idle client that loses its server emits here; without a listener the process would exit.
+  pool.on('error', () => {})
+  return pool
+}
+
+/** Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
+export async function withPgTransaction<T>(pool: PgPool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  let broken = false
+  try {
+    await client.query('BEGIN')
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true
+    })
+    throw error
+  } finally {
+    client.release(broken)
+  }
+}
+
+/** Key of the advisory lock that serialises migrations of every component on one database. */
+const MIGRATION_LOCK_KEY = 7_351_019
+
+/**
+ * Applies `migrations` of `component` (e.g. `payment-app`) that `schema_migrations` does not list,
+ * in one transaction under a transaction-scoped advisory lock, so processes starting together on
+ * one database migrate it once and the others wait, then find nothing to do. Why this table and
+ * not node-pg-migrate: docs/decisions/0004-postgresql-stores.md.
+ */
+export async function migratePg(pool: PgPool, component: string, migrations: readonly PgMigration[]): Promise<number> {
+  return withPgTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY])
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      component TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      PRIMARY KEY (component, version)
+    )`)
+    const done = await client.query<{ version: number }>('SELECT version FROM schema_migrations WHERE component = $1', [
+      component,
+    ])
+    const applied = new Set(done.rows.map((r) => r.version))
+    const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !applied.has(m.version))
+    for (const migration of pending) {
+      await client.query(migration.sql)
+      await client.query('INSERT INTO schema_migrations (component, version) VALUES ($1, $2)', [
+        component,
+        migration.version,
+      ])
+    }
+    return pending.length
+  })
+}
+
+/** The migration state of one component, for `/readyz`: latest applied version and whether any is missing. */
+export async function pgMigrationStatus(
+  pool: PgQueryable,
+  component: string,
+  migrations: readonly PgMigration[],
+): Promise<{ version: number; pending: number }> {
+  const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t")
+  const rows = exists.rows[0]?.t
+    ? (await pool.query<{ version: number }>('SELECT version FROM schema_migrations WHERE component = $1', [component]))
+        .rows
+    : []
+  const applied = new Set(rows.map((r) => r.version))
+  return {
+    version: Math.max(0, ...applied),
+    pending: migrations.filter((m) => !applied.has(m.version)).length,
+  }
+}
+
+/** Runs writes in shared PostgreSQL transactions: see `createPgGroupCommit`. */
+export interface PgGroupCommit {
+  /** Runs `write` in the next group's transaction; resolves once that transaction committed. */
+  run<T>(write: (client: pg.PoolClient) => Promise<T>): Promise<T>
+  /** Resolves once every queued write committed (before closing the pool). */
+  flush(): Promise<void>
+}
+
+/**
+ * The PostgreSQL twin of `createGroupCommit`: writes queued while a group commits go into the next
+ * group, one transaction (one WAL flush) for all of them, each in its own savepoint so one that
+ * throws rolls back alone and rejects only its caller. Under a notify storm that is one commit per
+ * round trip of the previous group instead of one per notify.
+ */
+export function createPgGroupCommit(pool: PgPool): PgGroupCommit {
+  interface Queued {
+    write: (client: pg.PoolClient) => Promise<unknown>
+    resolve: (value: unknown) => void
+    reject: (error: unknown) => void
+  }
+  let queue: Queued[] = []
+  let running: Promise<void> | undefined
+  const commitGroup = async (group: Queued[]): Promise<void> => {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
+    try {
+      await withPgTransaction(pool, async (client) => {
+        for (const item of group) {
+          await client.query('SAVEPOINT group_item')
+          try {
+            outcomes.push({ ok: true, value: await item.write(client) })
+            await client.query('RELEASE SAVEPOINT group_item')
+          } catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT group_item')
+            outcomes.push({ ok: false, error })
+          }
+        }
+      })
+    } catch (error) {
+      for (const item of group) item.reject(error)
+      return
+    }
+    group.forEach((item, i) => {
+      const outcome = outcomes[i]!
+      if (outcome.ok) item.resolve(outcome.value)
+      else item.reject(outcome.error)
+    })
+  }
+  const drain = async (): Promise<void> => {
+    // Let the writes of this turn join the first group.
+    await new Promise((resolve) => setImmediate(resolve))
+    while (queue.length > 0) {
+      const group = queue
+      queue = []
+      await commitGroup(group)
+    }
+    running = undefined
+  }
+  return {
+    run<T>(write: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ write, resolve: resolve as (value: unknown) => void, reject })
+        running ??= drain()
+      })
+    },
+    async flush() {
+      while (running) await running
+    },
+  }
+}
