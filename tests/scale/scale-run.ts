@@ -15,8 +15,10 @@ export interface ScaleOptions {
   /** Payment-app and merchant processes; several of a kind need a shared store (PostgreSQL). */
   apps: number
   merchants: number
-  /** `postgres://…` of a database of this run's own; unset: SQLite files in a temporary folder. */
-  databaseUrl?: string | undefined
+  /** `postgres://…` of a database of this run's own for the payment apps; unset: a SQLite file. */
+  appDatabaseUrl?: string | undefined
+  /** The same for the merchants (may be the same database); unset: SQLite files. */
+  merchantDatabaseUrl?: string | undefined
   decoys?: number
   drainTimeoutMs?: number
   seed?: number
@@ -27,7 +29,7 @@ export interface ScaleOptions {
 
 /** The figures of a scale run. */
 export interface ScaleFigures {
-  store: 'postgres' | 'sqlite'
+  stores: { apps: 'postgres' | 'sqlite'; merchants: 'postgres' | 'sqlite' }
   processes: { apps: number; merchants: number; proxies: number }
   payments: number
   senders: number
@@ -99,7 +101,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
     const merchantProxyPort = await freePort()
     const relayUrl = `http://localhost:${appProxyPort}`
     const merchantUrl = `http://localhost:${merchantProxyPort}`
-    const storeEnv: Record<string, string> = options.databaseUrl ? { CHAOS_DATABASE_URL: options.databaseUrl } : {}
+    const storeEnv = (url: string | undefined): Record<string, string> => (url ? { CHAOS_DATABASE_URL: url } : {})
 
     const apps: Child[] = []
     for (let i = 0; i < options.apps; i++) {
@@ -114,7 +116,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
             CHAOS_DB: join(dir, 'signing.db'),
             CHAOS_GATEWAY_URL: sandbox.gatewayUrl,
             CHAOS_MERCHANT_ORIGIN: merchantUrl,
-            ...storeEnv,
+            ...storeEnv(options.appDatabaseUrl),
           },
           log,
           TAG,
@@ -133,7 +135,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
             CHAOS_PUBLIC_ORIGIN: merchantUrl,
             CHAOS_DATA_DIR: dir,
             CHAOS_GATEWAY_URL: sandbox.gatewayUrl,
-            ...storeEnv,
+            ...storeEnv(options.merchantDatabaseUrl),
           },
           log,
           TAG,
@@ -161,7 +163,11 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
     await Promise.all([apps[0]!.start(), merchants[0]!.start()])
     children.push(...apps, ...merchants)
     await Promise.all([...apps.slice(1), ...merchants.slice(1)].map((c) => c.start()))
-    stores = await openScaleStores({ dir, databaseUrl: options.databaseUrl })
+    stores = await openScaleStores({
+      dir,
+      appDatabaseUrl: options.appDatabaseUrl,
+      merchantDatabaseUrl: options.merchantDatabaseUrl,
+    })
 
     const client = createLoadClient({ merchantUrl, relayUrl, sandboxUrl: sandbox.url }, rand, '[alipay-scale]')
     const decoys = await client.decoys(options.decoys ?? 5)
@@ -275,7 +281,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
     const restarts = victims.flatMap((c) => c.restarts)
     const { gateway5xxWindows, failNext, forgedNotifies } = client.counts()
     return {
-      store: options.databaseUrl ? 'postgres' : 'sqlite',
+      stores: {
+        apps: options.appDatabaseUrl ? 'postgres' : 'sqlite',
+        merchants: options.merchantDatabaseUrl ? 'postgres' : 'sqlite',
+      },
       processes: { apps: apps.length, merchants: merchants.length, proxies: 2 },
       payments: total,
       senders: options.senders,
@@ -323,8 +332,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
 export function summary(f: ScaleFigures): string {
   const r = f.results
   return (
-    `${TAG} ${f.payments} payments on ${f.store} (${f.processes.apps} payment apps, ${f.processes.merchants} merchants, ` +
-    `2 proxies); faults: ${f.faults.droppedAttempts} notify attempts dropped, every delivery doubled and reordered, ` +
+    `${TAG} ${f.payments} payments: ${f.processes.apps} payment app(s) on ${f.stores.apps}, ` +
+    `${f.processes.merchants} merchant(s) on ${f.stores.merchants}, 2 proxies; ` +
+    `faults: ${f.faults.droppedAttempts} notify attempts dropped, every delivery doubled and reordered, ` +
     `${f.faults.gateway5xxWindows} gateway 5xx windows, ${f.faults.failNext} fail-next, ${f.faults.forgedNotifies} forged; ` +
     `kills: ${f.faults.sigkills.apps} app, ${f.faults.sigkills.merchants} merchant; ` +
     `${r.lost} lost, ${r.paidTwice} paid twice, ${r.stuckInOutbox} stuck in the outbox; ` +

@@ -21,14 +21,10 @@ export interface ScaleStores {
 /** One read-only query runner: on SQLite each kind has its file, on PostgreSQL they share a database. */
 type Query = <Row>(kind: 'app' | 'merchant', sql: string) => Promise<Row[]>
 
-function sqliteQuery(dir: string): Query {
-  const files = { app: join(dir, 'signing.db'), merchant: join(dir, 'merchant-orders.db') }
-  return async <Row>(kind: 'app' | 'merchant', sql: string) => {
-    // Open per query: the processes own the files, and a long-lived reader would pin old WAL pages.
-    const db = new Database(files[kind], {
-      readonly: true,
-      fileMustExist: true,
-    })
+/** A query runner on one SQLite file (opened per query: the processes own it, and a long-lived reader would pin old WAL pages). */
+function sqliteRunner(file: string) {
+  return async <Row>(sql: string) => {
+    const db = new Database(file, { readonly: true, fileMustExist: true })
     try {
       return db.prepare(sql).all() as Row[]
     } finally {
@@ -37,16 +33,29 @@ function sqliteQuery(dir: string): Query {
   }
 }
 
-export async function openScaleStores(where: { dir: string; databaseUrl?: string | undefined }): Promise<ScaleStores> {
-  let query: Query
-  let close = async () => {}
-  if (where.databaseUrl) {
-    const { default: pg } = await import('pg')
-    const pool = new pg.Pool({ connectionString: where.databaseUrl, max: 2 })
-    query = async <Row>(_kind: 'app' | 'merchant', sql: string) => (await pool.query(sql)).rows as Row[]
-    close = () => pool.end()
-  } else {
-    query = sqliteQuery(where.dir)
+/** Where each kind keeps its data: a `postgres://` URL, or else the SQLite files in `dir`. */
+export interface ScaleStoreLocations {
+  dir: string
+  appDatabaseUrl?: string | undefined
+  merchantDatabaseUrl?: string | undefined
+}
+
+export async function openScaleStores(where: ScaleStoreLocations): Promise<ScaleStores> {
+  const pools: { end(): Promise<void> }[] = []
+  const { default: pg } = await import('pg')
+  const runner = (url: string | undefined, file: string) => {
+    if (!url) return sqliteRunner(join(where.dir, file))
+    const pool = new pg.Pool({ connectionString: url, max: 2 })
+    pools.push(pool)
+    return async <Row>(sql: string) => (await pool.query(sql)).rows as Row[]
+  }
+  const runners = {
+    app: runner(where.appDatabaseUrl, 'signing.db'),
+    merchant: runner(where.merchantDatabaseUrl, 'merchant-orders.db'),
+  }
+  const query: Query = (kind, sql) => runners[kind](sql)
+  const close = async () => {
+    for (const pool of pools) await pool.end()
   }
   const count = async (kind: 'app' | 'merchant', sql: string) =>
     Number((await query<{ n: number | string }>(kind, sql))[0]?.n ?? 0)
@@ -71,7 +80,7 @@ export async function openScaleStores(where: { dir: string; databaseUrl?: string
       const paidByRepair = toCounts(
         await query(
           'merchant',
-          `SELECT order_id AS "orderId", count(*) AS n FROM order_audit WHERE to_state = 'success' AND applied = ${where.databaseUrl ? 'true' : '1'} GROUP BY order_id`,
+          `SELECT order_id AS "orderId", count(*) AS n FROM order_audit WHERE to_state = 'success' AND applied = ${where.merchantDatabaseUrl ? 'true' : '1'} GROUP BY order_id`,
         ),
       )
       return { orders, paidByNotify, paidByRepair }
