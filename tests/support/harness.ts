@@ -13,7 +13,7 @@ import {
   createOrderService,
   type OrderService,
   type OrderServiceDeps,
-  openSqliteOrderStore,
+  openOrderStoreAt,
   type OrderStore,
 } from '@alipay-payment-handler/merchant'
 
@@ -70,7 +70,8 @@ export async function startMerchant(
   dbPath: string,
   overrides: Partial<OrderServiceDeps> = {},
 ): Promise<Merchant> {
-  const store = openSqliteOrderStore(dbPath)
+  // A SQLite file, or a postgres:// URL (merchant processes sharing one database).
+  const store = await openOrderStoreAt(dbPath)
   // The notify URL needs the port, so the routes are plugged in after listening.
   const ref: { routes?: Hono } = {}
   const app = new Hono()
@@ -94,7 +95,7 @@ export async function startMerchant(
     store,
     async close() {
       await server.close()
-      store.close()
+      await store.close()
     },
   }
 }

@@ -22,6 +22,7 @@ try {
     gatewayUrl,
     partner: configured[0] ?? demoPartnerConfig(),
     dataDir: env['DATA_DIR'] ?? '.data',
+    databaseUrl: env['DATABASE_URL'] || undefined,
     publicDir: SHOP_BUILD_DIR,
     sandbox: sandbox ? { login: DEMO_BUYER.login, password: DEMO_BUYER.password } : false,
     logger,

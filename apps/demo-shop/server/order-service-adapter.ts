@@ -64,7 +64,7 @@ export function createShopOrders(deps: ShopOrdersDeps): ShopOrders {
       return view(order)
     },
     async list() {
-      const ids = ledger.recent(LIST_LIMIT)
+      const ids = await ledger.recent(LIST_LIMIT)
       const orders = await Promise.all(ids.map((id) => service.query(id).catch(() => undefined)))
       return Promise.all(orders.filter((o): o is ServiceOrderView => o !== undefined).map(view))
     },

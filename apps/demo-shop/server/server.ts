@@ -5,14 +5,16 @@ import { join } from 'node:path'
 import type { PartnerConfig } from '@alipay-payment-handler/gateway-client'
 import {
   createOrderService,
-  openSqliteOrderStore,
+  openOrderStoreAt,
   orderGatewayDeps,
   scheduleReconciliation,
+  type OrderStore,
 } from '@alipay-payment-handler/merchant'
 import {
   answerClientErrors,
   createLogger,
   hostsOfOrigin,
+  isPostgresUrl,
   loopbackHosts,
   type Logger,
   slowRequestLimits,
@@ -21,7 +23,7 @@ import {
 import type { ShopConfig } from '../shared/views.js'
 import { createMerchantApp, type MerchantAppDeps } from './app.js'
 import { createShopOrders } from './order-service-adapter.js'
-import { openShopLedger } from './shop-ledger.js'
+import { openShopLedger, storeShopLedger, type ShopLedger } from './shop-ledger.js'
 
 /** Everything that configures the demo merchant's backend. */
 export interface MerchantServerConfig {
@@ -39,6 +41,11 @@ export interface MerchantServerConfig {
   partner: PartnerConfig
   /** Folder of the SQLite files (orders.db and shop.db). */
   dataDir: string
+  /**
+   * A `postgres://` URL: the orders (and the shop's order list) live there instead, so several
+   * shop processes can share them. Unset or a file path: SQLite in `dataDir`.
+   */
+  databaseUrl?: string | undefined
   /** The built pages (dist/demo-shop); without it only the API is served. */
   publicDir?: string | undefined
   /** True against the local sandbox: /config.json then tells the pages the test buyer. */
@@ -104,13 +111,14 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     })
   const url = config.publicOrigin ?? `http://${hostname === '127.0.0.1' ? 'localhost' : hostname}:${port}`
 
-  let store: ReturnType<typeof openSqliteOrderStore> | undefined
-  let ledger: ReturnType<typeof openShopLedger> | undefined
+  let store: OrderStore | undefined
+  let ledger: ShopLedger | undefined
   try {
     // The partner's kind picks the gateway: mapi with its partner keys, or openapi as the app.
     const gatewayDeps = await orderGatewayDeps(config.partner, config.gatewayUrl)
-    store = openSqliteOrderStore(join(config.dataDir, 'merchant-orders.db'))
-    ledger = openShopLedger(join(config.dataDir, 'merchant-shop.db'))
+    const shared = isPostgresUrl(config.databaseUrl)
+    store = await openOrderStoreAt(shared ? config.databaseUrl! : join(config.dataDir, 'merchant-orders.db'))
+    ledger = shared ? storeShopLedger(store) : openShopLedger(join(config.dataDir, 'merchant-shop.db'))
     const notifyUrl = `${url}/api/notify`
     const service = createOrderService({
       store,
@@ -124,10 +132,13 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     })
     const orders = createShopOrders({ service, store, ledger, totalLabel: `${SHOP_NAME} order` })
     // Finds what a lost notify left behind (paid at Alipay, unpaid here) without anyone asking.
-    reconcileLoop = scheduleReconciliation(service, {
-      intervalMs: config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
-      logger,
-    })
+    reconcileLoop = scheduleReconciliation(
+      { store, orders: service },
+      {
+        intervalMs: config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS,
+        logger,
+      },
+    )
     const app = createMerchantApp({
       orders,
       publicDir: config.publicDir,
@@ -148,7 +159,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
   } catch (error) {
     await reconcileLoop?.stop()
     await closeListener()
-    store?.close()
+    await store?.close()
     ledger?.close()
     throw error
   }
@@ -159,7 +170,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       closing ??= (async () => {
         await reconcileLoop?.stop()
         await closeListener()
-        store?.close()
+        await store?.close()
         ledger?.close()
       })()
       return closing

@@ -1,3 +1,4 @@
+import type { OrderStore } from '@alipay-payment-handler/merchant'
 import { openDatabase, type Migration } from '@alipay-payment-handler/server-runtime'
 
 /**
@@ -7,7 +8,7 @@ import { openDatabase, type Migration } from '@alipay-payment-handler/server-run
 export interface ShopLedger {
   add(orderId: string, createdAt: number): void
   /** Order ids, newest first. */
-  recent(limit: number): string[]
+  recent(limit: number): string[] | Promise<string[]>
   close(): void
 }
 
@@ -30,5 +31,17 @@ export function openShopLedger(path: string): ShopLedger {
     add: (orderId, createdAt) => void insert.run(orderId, createdAt),
     recent: (limit) => recent.all(limit).map((row) => row.order_id),
     close: () => db.close(),
+  }
+}
+
+/**
+ * The ledger as the order store's own newest orders: for a shop whose processes share one
+ * PostgreSQL database, where a file of each process's own would list only that process's orders.
+ */
+export function storeShopLedger(store: Pick<OrderStore, 'ordersNewestFirst'>): ShopLedger {
+  return {
+    add: () => undefined,
+    recent: async (limit) => (await store.ordersNewestFirst(0, undefined, limit)).map((order) => order.orderId),
+    close: () => undefined,
   }
 }

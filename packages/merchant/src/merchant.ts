@@ -8,7 +8,8 @@ import {
 import type { Logger } from '@alipay-payment-handler/server-runtime'
 import { createOrderRoutes } from './order-routes.js'
 import { createOrderService, type OrderService, type OrderServiceDeps } from './order-service.js'
-import { openSqliteOrderStore, type OrderStore } from './order-store.js'
+import { openOrderStoreAt } from './order-store-open.js'
+import type { OrderStore } from './order-store.js'
 
 /** The gateway half of the order service's dependencies, as a partner's kind dictates. */
 export type OrderGatewayDeps = Pick<OrderServiceDeps, 'gateway' | 'partner' | 'sellerId' | 'keys' | 'signType'>
@@ -53,13 +54,19 @@ export async function orderGatewayDeps(partner: PartnerConfig, gatewayUrl: strin
   }
 }
 
-/** What `createMerchant` needs: one partner, the gateway, a SQLite file and the merchant's URLs. */
+/** What `createMerchant` needs: one partner, the gateway, a database and the merchant's URLs. */
 export interface MerchantOptions {
   partner: PartnerConfig
   /** The sandbox's or Alipay's `gateway.do` URL (a partner's own `gatewayUrl` wins). */
   gatewayUrl: string
-  /** SQLite file of orders, refunds, audit rows and reconciliation reports. */
-  database: string
+  /**
+   * Where orders, refunds, audit rows and reconciliation reports live: a SQLite file, or a
+   * `postgres://` URL (several merchant processes may share it; migrations run here). Ignored
+   * when `store` is given.
+   */
+  database?: string
+  /** An order store opened by the caller (closed by `close()` all the same). */
+  store?: OrderStore
   /** Where notifies for these orders arrive: the URL `handler` answers `POST …/notify` on. */
   notifyUrl: string
   /** The merchant's landing page after the cashier (classic redirect routes). */
@@ -76,13 +83,16 @@ export interface Merchant {
   store: OrderStore
   /** The order routes as a fetch handler: mount it in Hono, or in Express/Node with `toNodeHandler`. */
   handler: { fetch(request: Request): Response | Promise<Response> }
-  close(): void
+  close(): Promise<void>
 }
 
-/** The order service on SQLite for one partner, with its routes; the smallest complete setup. */
+/** The order service on SQLite or PostgreSQL for one partner, with its routes; the smallest complete setup. */
 export async function createMerchant(options: MerchantOptions): Promise<Merchant> {
   const gatewayDeps = await orderGatewayDeps(options.partner, options.gatewayUrl)
-  const store = openSqliteOrderStore(options.database)
+  if (!options.store && options.database === undefined) {
+    throw new TypeError('createMerchant: give a database (a SQLite file or a postgres:// URL) or a store')
+  }
+  const store = options.store ?? (await openOrderStoreAt(options.database!))
   const orders = createOrderService({
     store,
     ...gatewayDeps,

@@ -311,12 +311,12 @@ describe('reconciliation against the sandbox', () => {
     expect((await fetch(`${merchant.url}/orders/${order.orderId}`)).status).toBe(200)
   })
 
-  it('runs on a schedule, keeps its latest report across a restart, and simply runs again', async () => {
+  it('runs on a schedule, keeps its latest report across a restart, and runs again when due', async () => {
     const dbPath = `${tmp.dir}/scheduled.db`
     const first = await merchantWithLostNotifies({}, dbPath)
     const order = await first.merchant.orders.create('x', '0.50')
     await payOrder(first.merchant, order.orderId)
-    const loop = scheduleReconciliation(first.merchant.orders, { intervalMs: 30 })
+    const loop = scheduleReconciliation(first.merchant, { intervalMs: 30 })
     const repairedRun = await eventually(async () => {
       const latest = await first.merchant.orders.latestReconciliation()
       return latest?.repaired.length ? latest : undefined
@@ -331,7 +331,9 @@ describe('reconciliation against the sandbox', () => {
 
     const second = await merchantWithLostNotifies({}, dbPath)
     expect(await second.merchant.orders.latestReconciliation()).toEqual(lastBefore)
-    const again = scheduleReconciliation(second.merchant.orders, { intervalMs: 60_000 })
+    // The last pass finished just now: the restarted schedule runs once its interval is over.
+    const later = () => Date.now() + 61_000
+    const again = scheduleReconciliation(second.merchant, { intervalMs: 60_000, now: later })
     const rerun = await eventually(async () => {
       const latest = await second.merchant.orders.latestReconciliation()
       return latest && latest.runId > lastBefore.runId ? latest : undefined

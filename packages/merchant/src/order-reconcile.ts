@@ -1,7 +1,7 @@
 import { amountsEqual, isPaidStatus } from '@alipay-payment-handler/protocol'
 import { GatewayError, tradeMismatch, type TradeLookup } from '@alipay-payment-handler/gateway-client'
 import type { Logger } from '@alipay-payment-handler/server-runtime'
-import type { Order, OrderPatch, OrderState, OrderStore } from './order-store.js'
+import type { Order, OrderCursor, OrderPatch, OrderState, OrderStore } from './order-store.js'
 import { tradeTransition } from './order-transitions.js'
 
 /** What reconciliation repairs by itself: both are the transitions a notify or check would make. */
@@ -73,9 +73,11 @@ export interface ReconcileReport {
   needsHuman: NeedsHumanEntry[]
   errors: ReconcileErrorEntry[]
   skipped: SkippedEntry[]
-  /** More orders than `limit`: run again with `since` = `nextSince` to go on. */
+  /** More orders than `limit`: run again with `since` = `nextSince` (or `before` = `nextBefore`) to go on. */
   truncated: boolean
   nextSince?: string
+  /** Newest-first runs: the last order checked; the next page starts after it. */
+  nextBefore?: OrderCursor
 }
 
 /** Options of one run. */
@@ -86,6 +88,12 @@ export interface ReconcileOptions {
   limit?: number
   /** Recorded in the report: `manual`, `schedule`, `cli`, … */
   trigger?: string
+  /**
+   * Newest first, starting after `before` (a page of the scheduled pass): the orders most likely
+   * to miss a notify come first. Default: oldest first from `since`.
+   */
+  newestFirst?: boolean
+  before?: OrderCursor
 }
 
 // A lost notify is usually noticed within hours; a week also covers a long weekend of outage.
@@ -187,9 +195,12 @@ export async function runReconciliation(deps: ReconcileDeps, options: ReconcileO
   const trigger = options.trigger ?? 'manual'
   const runId = await deps.store.startReconcileRun(trigger, started)
   // One more than asked, to know whether the window holds more.
-  const orders = await deps.store.ordersSince(since, limit + 1)
+  const orders = options.newestFirst
+    ? await deps.store.ordersNewestFirst(since, options.before, limit + 1)
+    : await deps.store.ordersSince(since, limit + 1)
   const batch = orders.slice(0, limit)
   const next = orders[limit]
+  const last = batch[batch.length - 1]
   const report: ReconcileReport = {
     runId,
     trigger,
@@ -203,7 +214,10 @@ export async function runReconciliation(deps: ReconcileDeps, options: ReconcileO
     errors: [],
     skipped: [],
     truncated: next !== undefined,
-    ...(next ? { nextSince: new Date(next.createdAt).toISOString() } : {}),
+    ...(next && !options.newestFirst ? { nextSince: new Date(next.createdAt).toISOString() } : {}),
+    ...(next && options.newestFirst && last
+      ? { nextBefore: { createdAt: last.createdAt, orderId: last.orderId } }
+      : {}),
   }
   for (const order of batch) {
     let lookup: TradeLookup

@@ -102,13 +102,51 @@ export interface OrderStore {
   auditTrail(orderId: string): Promise<AuditRow[]>
   /** Orders created at or after `since`, oldest first, at most `limit`. */
   ordersSince(since: number, limit: number): Promise<Order[]>
+  /**
+   * Orders created at or after `since`, newest first, strictly older than `before` (the last
+   * order of the previous page) when given, at most `limit`.
+   */
+  ordersNewestFirst(since: number, before: OrderCursor | undefined, limit: number): Promise<Order[]>
+  /**
+   * Takes the scheduled reconciliation's lease for `owner` until `now + leaseMs`, when no other
+   * process holds it and a pass is in progress (its cursor is returned) or due (the last one
+   * finished `intervalMs` ago or more; a new pass covers `now - windowMs` onwards). Undefined when
+   * another process holds it or nothing is due: the schedule then runs once across every process.
+   */
+  claimReconcilePass(
+    owner: string,
+    now: number,
+    options: { leaseMs: number; intervalMs: number; windowMs: number },
+  ): Promise<ReconcilePass | undefined>
+  /** Saves the pass's cursor and extends the lease; false when `owner` lost the lease. */
+  saveReconcileCursor(owner: string, cursor: OrderCursor, now: number, leaseMs: number): Promise<boolean>
+  /** Ends the pass (cursor cleared, finish time kept) and releases the lease. */
+  finishReconcilePass(owner: string, now: number): Promise<void>
+  /** Releases the lease but keeps the cursor: the next process resumes the pass there. */
+  releaseReconcileLease(owner: string): Promise<void>
   /** Opens a reconciliation run; its id goes on every audit row of the run. */
   startReconcileRun(trigger: string, now: number): Promise<number>
   /** Stores the finished run's report (JSON-serialisable). */
   finishReconcileRun(runId: number, report: unknown, now: number): Promise<void>
   /** The report of the latest finished run, if any. */
   latestReconcileReport(): Promise<unknown>
-  close(): void
+  /** The applied schema version and how many migrations are missing (for `/readyz`). */
+  migrationStatus(): Promise<{ version: number; pending: number }>
+  close(): Promise<void>
+}
+
+/** A position in the newest-first order list: the last order of a page. */
+export interface OrderCursor {
+  createdAt: number
+  orderId: string
+}
+
+/** The scheduled pass a process may go on with (see `OrderStore.claimReconcilePass`). */
+export interface ReconcilePass {
+  /** The pass covers orders created at or after this instant (fixed when the pass began). */
+  since: number
+  /** Where the pass stopped (undefined: at the newest order). */
+  cursor: OrderCursor | undefined
 }
 
 /** What a reconciliation did or found about one order. */
@@ -127,6 +165,61 @@ export interface AuditRow extends AuditEntry {
   applied: boolean
   at: number
 }
+
+/**
+ * The scheduled reconciliation's one row: its lease, the pass in progress and its cursor. The same
+ * SQL on SQLite and PostgreSQL (BIGINT is an INTEGER to SQLite).
+ */
+export const SCHEDULE_TABLE_SQL = `
+  CREATE TABLE reconcile_schedule (
+    name TEXT PRIMARY KEY,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    pass_since BIGINT,
+    cursor_created_at BIGINT,
+    cursor_order_id TEXT,
+    last_finished_at BIGINT
+  );
+  INSERT INTO reconcile_schedule (name) VALUES ('schedule');
+`
+
+/** Claims the lease (see `claimReconcilePass`): $1 owner, $2 now, $3 lease end, $4 due-before, $5 new pass's since. */
+export const CLAIM_PASS_SQL = `
+  UPDATE reconcile_schedule SET lease_owner = $1, lease_until = $3,
+    pass_since = COALESCE(pass_since, $5)
+  WHERE name = 'schedule' AND (lease_owner IS NULL OR lease_until <= $2 OR lease_owner = $1)
+    AND (pass_since IS NOT NULL OR last_finished_at IS NULL OR last_finished_at <= $4)
+  RETURNING pass_since, cursor_created_at, cursor_order_id`
+
+export const SAVE_CURSOR_SQL = `
+  UPDATE reconcile_schedule SET cursor_created_at = $2, cursor_order_id = $3, lease_until = $4
+  WHERE name = 'schedule' AND lease_owner = $1`
+
+export const FINISH_PASS_SQL = `
+  UPDATE reconcile_schedule SET pass_since = NULL, cursor_created_at = NULL, cursor_order_id = NULL,
+    last_finished_at = $2, lease_owner = NULL, lease_until = NULL
+  WHERE name = 'schedule' AND lease_owner = $1`
+
+export const RELEASE_LEASE_SQL = `
+  UPDATE reconcile_schedule SET lease_owner = NULL, lease_until = NULL WHERE name = 'schedule' AND lease_owner = $1`
+
+/** The row `CLAIM_PASS_SQL` returns, as a pass. */
+export function toReconcilePass(row: {
+  pass_since: number
+  cursor_created_at: number | null
+  cursor_order_id: string | null
+}): ReconcilePass {
+  return {
+    since: Number(row.pass_since),
+    cursor:
+      row.cursor_created_at !== null && row.cursor_order_id !== null
+        ? { createdAt: Number(row.cursor_created_at), orderId: row.cursor_order_id }
+        : undefined,
+  }
+}
+
+/** The lease is taken a little before a full interval passed, so a loop's own timer never just misses it. */
+export const dueBefore = (now: number, intervalMs: number) => now - intervalMs + Math.min(intervalMs / 10, 1_000)
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -197,6 +290,10 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX order_audit_order ON order_audit (order_id);
     `,
   },
+  {
+    version: 3,
+    sql: SCHEDULE_TABLE_SQL,
+  },
 ]
 
 interface OrderRow {
@@ -234,6 +331,10 @@ function toOrder(row: OrderRow): Order {
     expiresAt: row.expires_at,
   }
 }
+
+/** PostgreSQL's `$n` placeholders as SQLite named ones (`@p1`…), so both run one SQL text. */
+const positional = (sql: string) => sql.replace(/\$(\d+)/g, '@p$1')
+const args = (...values: unknown[]) => Object.fromEntries(values.map((v, i) => [`p${i + 1}`, v]))
 
 function patchSql(patch: OrderPatch, params: Record<string, unknown>): string {
   const sets = ['updated_at = @now']
@@ -483,6 +584,40 @@ export function openSqliteOrderStore(path: string): OrderStore {
         .all(since, limit)
         .map(toOrder)
     },
+    async ordersNewestFirst(since, before, limit) {
+      const rows = before
+        ? db
+            .prepare<[number, number, number, string, number], OrderRow>(
+              `SELECT * FROM orders WHERE created_at >= ? AND (created_at < ? OR (created_at = ? AND order_id < ?))
+               ORDER BY created_at DESC, order_id DESC LIMIT ?`,
+            )
+            .all(since, before.createdAt, before.createdAt, before.orderId, limit)
+        : db
+            .prepare<[number, number], OrderRow>(
+              'SELECT * FROM orders WHERE created_at >= ? ORDER BY created_at DESC, order_id DESC LIMIT ?',
+            )
+            .all(since, limit)
+      return rows.map(toOrder)
+    },
+    async claimReconcilePass(owner, now, { leaseMs, intervalMs, windowMs }) {
+      const row = db
+        .prepare(positional(CLAIM_PASS_SQL))
+        .get(args(owner, now, now + leaseMs, dueBefore(now, intervalMs), now - windowMs)) as
+        Parameters<typeof toReconcilePass>[0] | undefined
+      return row ? toReconcilePass(row) : undefined
+    },
+    async saveReconcileCursor(owner, cursor, now, leaseMs) {
+      return (
+        db.prepare(positional(SAVE_CURSOR_SQL)).run(args(owner, cursor.createdAt, cursor.orderId, now + leaseMs))
+          .changes === 1
+      )
+    },
+    async finishReconcilePass(owner, now) {
+      db.prepare(positional(FINISH_PASS_SQL)).run(args(owner, now))
+    },
+    async releaseReconcileLease(owner) {
+      db.prepare(positional(RELEASE_LEASE_SQL)).run(args(owner))
+    },
     async startReconcileRun(trigger, now) {
       return Number(
         db.prepare('INSERT INTO reconcile_runs (trigger, started_at) VALUES (?, ?)').run(trigger, now).lastInsertRowid,
@@ -503,7 +638,11 @@ export function openSqliteOrderStore(path: string): OrderStore {
         .get()
       return row ? (JSON.parse(row.report_json) as unknown) : undefined
     },
-    close() {
+    async migrationStatus() {
+      const version = db.pragma('user_version', { simple: true }) as number
+      return { version, pending: Math.max(0, MIGRATIONS.length - version) }
+    },
+    async close() {
       db.close()
     },
   }
