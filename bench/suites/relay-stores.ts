@@ -68,6 +68,8 @@ export const relayStoresSuite: BenchSuite = {
 
       /** One run: `processes` relays on the store at `dbPath`, the warm-up, then the measured notifies. */
       async function measure(dbPath: string, processes: number): Promise<StoreRun> {
+        const store = dbPath.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'
+        process.stdout.write(`[alipay] bench: relay on ${store}, ${processes} process(es)…\n`)
         const merchant = await startCountingMerchant()
         const relays: ServerChild[] = []
         try {

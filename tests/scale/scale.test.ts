@@ -23,12 +23,8 @@ afterAll(async () => {
   await database?.drop()
 })
 
-/**
- * PostgreSQL: 3 payment apps and 2 merchants on one database. SQLite is one process's store, so
- * SCALE_STORE=sqlite has one of each; so do the merchants while their store is SQLite only.
- */
-const MERCHANTS_ON_POSTGRES = false
-const shape = STORE === 'sqlite' ? { apps: 1, merchants: 1 } : { apps: 3, merchants: MERCHANTS_ON_POSTGRES ? 2 : 1 }
+// PostgreSQL: 3 payment apps and 2 merchants on one database. SQLite is one process's store.
+const shape = STORE === 'sqlite' ? { apps: 1, merchants: 1 } : { apps: 3, merchants: 2 }
 
 describe('scale: payment apps and merchants on one store, behind proxies', () => {
   it(
@@ -45,7 +41,7 @@ describe('scale: payment apps and merchants on one store, behind proxies', () =>
         kills: KILLS,
         ...shape,
         appDatabaseUrl: database?.url,
-        merchantDatabaseUrl: MERCHANTS_ON_POSTGRES ? database?.url : undefined,
+        merchantDatabaseUrl: database?.url,
         decoys: 5,
         drainTimeoutMs: LONG ? 1_500_000 : 60_000,
         timeScale: Number(process.env['SCALE_TIME_SCALE'] ?? (LONG ? 0.01 : 0.001)),
