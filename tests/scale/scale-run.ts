@@ -186,11 +186,13 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
       }
     })
 
-    // Kills at random points of the run, of random processes; between them, the fault dice.
+    // Kills at random points of the run, a payment app and a merchant in turn (which one of its
+    // kind at random); between them, the fault dice.
     const victims = [...apps, ...merchants]
-    const killPoints = Array.from({ length: options.kills }, () => ({
+    const pick = (group: Child[]) => group[Math.floor(rand() * group.length)]!
+    const killPoints = Array.from({ length: options.kills }, (_, i) => ({
       at: rand(),
-      who: victims[Math.floor(rand() * victims.length)]!,
+      who: pick(i % 2 === 0 ? apps : merchants),
     })).sort((a, b) => a.at - b.at)
     let lastKillAt = 0
     let sendersDone = false

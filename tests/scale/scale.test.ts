@@ -6,12 +6,12 @@ import { runScale, summary } from './scale-run.js'
 /**
  * The scale-out suite: several payment-app and merchant processes on one PostgreSQL, each kind
  * behind a round-robin proxy, under the sandbox's notify faults and SIGKILLs. Bounded in
- * `npm test` (SCALE_PAYMENTS unset: 150 payments, 2 kills); `npm run test:scale` runs the long
+ * `npm test` (SCALE_PAYMENTS unset: 100 payments, 2 kills: one payment app, one merchant); `npm run test:scale` runs the long
  * one and writes its figures to bench/results.json under `scale`.
  * SCALE_STORE=sqlite runs the same on SQLite files, one process of each kind (SQLite is one
  * process's store).
  */
-const PAYMENTS = Number(process.env['SCALE_PAYMENTS'] ?? 150)
+const PAYMENTS = Number(process.env['SCALE_PAYMENTS'] ?? 100)
 const SENDERS = Number(process.env['SCALE_SENDERS'] ?? 10)
 const KILLS = Number(process.env['SCALE_KILLS'] ?? 2)
 const STORE = process.env['SCALE_STORE'] ?? 'postgres'
@@ -73,6 +73,6 @@ describe('scale: payment apps and merchants on one store, behind proxies', () =>
         decoysPaid: 0,
       })
     },
-    LONG ? 3_600_000 : 110_000,
+    LONG ? 3_600_000 : 150_000,
   )
 })
