@@ -29,7 +29,7 @@ const stats = {
 }
 let next = 0
 
-/** Headers that describe one connection, not the request (RFC 9110 §7.6.1). */
+/** Headers that describe one connection, not the request: each hop sets its own. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te'])
 
 function forwardHeaders(headers: IncomingHttpHeaders, client: string | undefined): IncomingHttpHeaders {
