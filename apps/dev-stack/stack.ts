@@ -27,6 +27,11 @@ export interface StackOptions {
   ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>
   /** SQLite files of all three servers go here (default .data/). */
   dataDir?: string
+  /**
+   * A `postgres://` URL: the payment app's sessions and the shop's orders live there instead of
+   * SQLite files (the sandbox keeps its own file). Both migrate their tables at start.
+   */
+  databaseUrl?: string | undefined
   /** Public origins when the servers sit behind a proxy (the real gateway must reach notify URLs). */
   merchantOrigin?: string | undefined
   appOrigin?: string | undefined
@@ -104,7 +109,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       publicOrigin: appOrigin,
       gatewayUrl,
       partners: [partner],
-      dbPath: join(dataDir, 'signing-server.db'),
+      dbPath: options.databaseUrl ?? join(dataDir, 'signing-server.db'),
       handlerAssets: createHandlerAssets({
         publicOrigin: appOrigin,
         distDir: BUILD_DIRS.handler,
@@ -121,6 +126,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       gatewayUrl,
       partner,
       dataDir,
+      databaseUrl: options.databaseUrl,
       publicDir: BUILD_DIRS.shop,
       sandbox: options.real ? false : { login: DEMO_BUYER.login, password: DEMO_BUYER.password },
       orderTtlMs: options.orderTtlMs,

@@ -10,6 +10,12 @@ it('defaults to the sandbox on ports 4100, 4200 and 4300 with data in .data', ()
   })
 })
 
+it('moves the payment app and the shop onto PostgreSQL with DATABASE_URL=postgres://…, and keeps SQLite otherwise', () => {
+  const url = 'postgres://shop@127.0.0.1:5432/alipay'
+  expect(readStartConfig({ DATABASE_URL: url }).databaseUrl).toBe(url)
+  expect(readStartConfig({ DATABASE_URL: '/var/lib/alipay/orders.db' }).databaseUrl).toBeUndefined()
+})
+
 it('refuses a port that is not a number with one clear line', () => {
   expect(() => readStartConfig({ APP_PORT: 'eighty' })).toThrow(StartConfigError)
   expect(() => readStartConfig({ APP_PORT: 'eighty' })).toThrow(/^\[alipay\] APP_PORT=eighty is not a port number/)

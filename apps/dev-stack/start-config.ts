@@ -1,4 +1,5 @@
 import { readPartnerConfigs, type PartnerConfig } from '@alipay-payment-handler/gateway-client'
+import { isPostgresUrl } from '@alipay-payment-handler/server-runtime'
 import { DEFAULT_PORTS, type StackOptions } from './stack.js'
 
 /** A setting `npm start` cannot use; its message is the one line printed. */
@@ -38,6 +39,8 @@ export function readStartConfig(env: Readonly<Record<string, string | undefined>
     dataDir: env['DATA_DIR'] || '.data',
     merchantOrigin: env['MERCHANT_ORIGIN'] || undefined,
     appOrigin: env['APP_ORIGIN'] || undefined,
+    // A postgres:// URL moves the payment app and the shop onto PostgreSQL; anything else keeps SQLite.
+    ...(isPostgresUrl(env['DATABASE_URL']) ? { databaseUrl: env['DATABASE_URL'] } : {}),
   }
   const gatewayUrl = env['ALIPAY_GATEWAY_URL']
   if (!gatewayUrl) return options

@@ -23,7 +23,7 @@ function fail(error: unknown): never {
 }
 
 let stack: RunningStack | undefined
-let dataDir = '.data'
+let keptIn = '.data/'
 let stopping = false
 async function stop(signal: string): Promise<void> {
   if (stopping) {
@@ -33,7 +33,7 @@ async function stop(signal: string): Promise<void> {
   stopping = true
   say(`\n[alipay] ${signal}: stopping the shop, the payment app and the sandbox…`)
   await stack?.close()
-  say(`[alipay] Stopped. Orders and payments are kept in ${dataDir}/ for next time.`)
+  say(`[alipay] Stopped. Orders and payments are kept in ${keptIn} for next time.`)
   process.exit(0)
 }
 process.on('SIGINT', () => void stop('Ctrl-C'))
@@ -41,7 +41,7 @@ process.on('SIGTERM', () => void stop('SIGTERM'))
 
 try {
   const options = readStartConfig(process.env)
-  dataDir = options.dataDir ?? dataDir
+  keptIn = options.databaseUrl ? 'PostgreSQL' : `${options.dataDir ?? '.data'}/`
   await checkStackPorts(options)
   say('[alipay] Building the payment handler and the shop pages…')
   const build = await buildBrowserParts()

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { createLogger } from '@alipay-payment-handler/server-runtime'
+import { createLogger, isPostgresUrl } from '@alipay-payment-handler/server-runtime'
 import {
   createPaymentGateway,
   readOpenapiConfig,
@@ -10,6 +10,8 @@ import {
 } from '@alipay-payment-handler/gateway-client'
 import type { ReconcileReport } from './order-reconcile.js'
 import { createOrderService } from './order-service.js'
+import { openOrderStoreAt } from './order-store-open.js'
+import { migrateOrderStore } from './order-store-pg.js'
 import { openSqliteOrderStore } from './order-store.js'
 
 /** Where the CLI writes; tests pass collectors. */
@@ -19,12 +21,15 @@ export interface CliIo {
   stderr: (text: string) => void
 }
 
-const USAGE = `Usage: npm run reconcile -- [--db path] [--gateway URL] [--since ISO-date] [--limit n] [--json]
+const USAGE = `Usage: npm run reconcile -- [--db path|URL] [--gateway URL] [--since ISO-date] [--limit n] [--json]
+       npm run reconcile -- --migrate-only [--db path|URL]
 
 Checks the orders of the order-service database against the gateway, repairs lost notifies and
 closed trades, and reports what needs a human. Keys come from the same environment as the server
 (mapi: ALIPAY_PARTNER, ALIPAY_MD5_KEY, … or ALIPAY_PARTNERS_FILE; openapi: ALIPAY_APP_ID,
 ALIPAY_APP_PRIVATE_KEY(_FILE), ALIPAY_PUBLIC_KEY(_FILE)).
+The database is --db, else MERCHANT_ORDERS_DB, else DATABASE_URL when it is a postgres:// URL, else
+.data/merchant-orders.db. --migrate-only applies the order store's migrations and exits.
 Exit status: 0 nothing left to do, 1 something needs a human or could not be checked, 2 usage.`
 
 /** Default database: the demo shop's order store. */
@@ -74,6 +79,7 @@ export async function reconcileCli(argv: readonly string[], io: CliIo): Promise<
         since: { type: 'string' },
         limit: { type: 'string' },
         json: { type: 'boolean', default: false },
+        'migrate-only': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -95,12 +101,25 @@ export async function reconcileCli(argv: readonly string[], io: CliIo): Promise<
     io.stderr(`--since must be an ISO 8601 date such as 2024-05-01T00:00:00Z\n\n${USAGE}`)
     return 2
   }
+  const databaseUrl = io.env['DATABASE_URL']
+  const location =
+    args.db ?? io.env['MERCHANT_ORDERS_DB'] ?? (isPostgresUrl(databaseUrl) ? databaseUrl : undefined) ?? DEFAULT_DB
+  if (args['migrate-only']) {
+    if (isPostgresUrl(location)) {
+      io.stdout(`${await migrateOrderStore(location)} migration(s) applied`)
+    } else {
+      const sqlite = openSqliteOrderStore(location)
+      io.stdout(`at schema version ${(await sqlite.migrationStatus()).version}`)
+      await sqlite.close()
+    }
+    return 0
+  }
   const logger = createLogger({ name: 'reconcile', level: 'warn', write: (line) => io.stderr(line) })
   let store
   try {
     const gatewayUrl = args.gateway ?? io.env['ALIPAY_GATEWAY_URL'] ?? DEFAULT_GATEWAY
     const config: GatewayConfig = readOpenapiConfig(io.env, gatewayUrl) ?? (await mapiConfig(io.env, gatewayUrl))
-    store = openSqliteOrderStore(args.db ?? io.env['MERCHANT_ORDERS_DB'] ?? DEFAULT_DB)
+    store = await openOrderStoreAt(location)
     const orders = createOrderService({
       store,
       gateway: createPaymentGateway(config),
@@ -122,6 +141,6 @@ export async function reconcileCli(argv: readonly string[], io: CliIo): Promise<
     }
     throw error
   } finally {
-    store?.close()
+    await store?.close()
   }
 }

@@ -7,13 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signParams } from '@alipay-payment-handler/protocol'
 import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
 import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
+import { createTestDatabase } from '@alipay-payment-handler/testing/postgres'
 import { defaultPolyfillDir } from './polyfill-assets.js'
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const SHOP = 'http://localhost:4100'
 /** Settings of the parent's environment that must not leak into the child's. */
-const OURS = /^(ALIPAY_|PORT$|HOST$|PUBLIC_ORIGIN$|SIGNING_SERVER_DB$|LOG_LEVEL$|TRUSTED_PROXIES$|SHUTDOWN_TIMEOUT$)/
+const OURS =
+  /^(ALIPAY_|PORT$|HOST$|PUBLIC_ORIGIN$|SIGNING_SERVER_DB$|DATABASE_URL$|LOG_LEVEL$|TRUSTED_PROXIES$|SHUTDOWN_TIMEOUT$)/
 
 interface Bin {
   child: ChildProcess
@@ -154,5 +156,37 @@ describe('alipay-payment-app', () => {
     expect(bin.stderr()).toContain('"event":"server.stopped"')
     expect(bin.stderr()).not.toContain('server.drain-deadline')
     await expect(fetch(`${url}/healthz`)).rejects.toThrow()
+  }, 60_000)
+
+  it('on DATABASE_URL=postgres://…: --migrate-only migrates and exits 0, then the server reports the migrations applied', async () => {
+    const database = await createTestDatabase(process.env['TEST_POSTGRES_URL'])
+    try {
+      const env = {
+        ALIPAY_GATEWAY_URL: sandbox.gatewayUrl,
+        ALIPAY_PARTNER: DEMO_PARTNER.partner,
+        ALIPAY_MD5_KEY: DEMO_PARTNER.md5Key,
+        ALIPAY_ALLOWED_ORIGINS: SHOP,
+        DATABASE_URL: database.url,
+      }
+      const migrate = startBin(['--migrate-only'], env)
+      running.push(migrate)
+      expect(await migrate.exited, migrate.stderr()).toBe(0)
+      expect(migrate.stdout()).toContain('1 migration(s) applied')
+      const again = startBin(['--migrate-only'], env)
+      running.push(again)
+      expect(await again.exited).toBe(0)
+      expect(again.stdout()).toContain('0 migration(s) applied')
+
+      const bin = startBin(['--port', '0'], env)
+      running.push(bin)
+      const url = await waitFor('listening', bin, () => /listening on (http:\/\/\S+)/.exec(bin.stdout())?.[1])
+      const ready = await fetch(`${url}/readyz`)
+      expect(ready.status).toBe(200)
+      expect(await ready.json()).toEqual({ ok: true, store: 'postgres', migrations: { applied: true, version: 1 } })
+      bin.child.kill('SIGTERM')
+      expect(await bin.exited).toBe(0)
+    } finally {
+      await database.drop()
+    }
   }, 60_000)
 })

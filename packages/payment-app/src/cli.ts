@@ -3,8 +3,10 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createHandlerAssets } from '@alipay-payment-handler/handler'
 import { ConfigError } from '@alipay-payment-handler/gateway-client'
-import { createLogger } from '@alipay-payment-handler/server-runtime'
-import { loadAppConfig } from './config.js'
+import { createLogger, isPostgresUrl } from '@alipay-payment-handler/server-runtime'
+import { loadAppConfig, redactUrl } from './config.js'
+import { migrateSessionStore } from './session-store-pg.js'
+import { openSessionStore } from './session-store.js'
 import { createPolyfillAssets } from './polyfill-assets.js'
 import { startSigningServer, type HandlerAssets } from './signing-server.js'
 
@@ -33,8 +35,28 @@ for (const warning of warnings) {
   logger.warn('config.insecure-origin', { warning })
 }
 
+const onPostgres = isPostgresUrl(config.dbPath)
+if (config.migrateOnly) {
+  // Migrations alone (a deploy step before the processes start); starting applies them too.
+  try {
+    if (onPostgres) {
+      const applied = await migrateSessionStore(config.dbPath)
+      console.log(`${PREFIX} ${redactUrl(config.dbPath)}: ${applied} migration(s) applied`)
+    } else {
+      if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true })
+      const store = openSessionStore(config.dbPath)
+      console.log(`${PREFIX} ${config.dbPath}: at schema version ${(await store.migrationStatus()).version}`)
+      await store.close()
+    }
+    process.exit(0)
+  } catch (error) {
+    console.error(`${PREFIX} migrations failed: ${(error as Error).message}`)
+    process.exit(1)
+  }
+}
+
 try {
-  if (config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true })
+  if (!onPostgres && config.dbPath !== ':memory:') mkdirSync(dirname(config.dbPath), { recursive: true })
   const gateways = [config.gatewayUrl, ...config.partners.flatMap((p) => (p.gatewayUrl ? [p.gatewayUrl] : []))]
   const formActionOrigins = [...new Set(gateways.map((u) => new URL(u).origin))]
   // The handler's manifests name the public origin: unset, http://localhost:<port>, known only once

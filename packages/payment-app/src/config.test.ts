@@ -96,6 +96,23 @@ describe('a good configuration', () => {
     }
   })
 
+  it('takes DATABASE_URL: a postgres:// URL selects PostgreSQL, a path SQLite; our own variable and --db win', async () => {
+    const url = 'postgres://pay:s3cret@db.internal:5432/payments'
+    const load = async (env: Record<string, string>, argv: string[] = []) => {
+      const result = await loadAppConfig(argv, { ...demoEnv(SANDBOX), ...env })
+      if (result.kind !== 'ok') throw new Error(JSON.stringify(result))
+      return result.config.dbPath
+    }
+    expect(await load({ DATABASE_URL: url })).toBe(url)
+    expect(await load({ DATABASE_URL: 'postgresql://db.internal/payments' })).toBe('postgresql://db.internal/payments')
+    expect(await load({ DATABASE_URL: db })).toBe(db)
+    expect(await load({ DATABASE_URL: url, SIGNING_SERVER_DB: db })).toBe(db)
+    expect(await load({ DATABASE_URL: db }, ['--db', url])).toBe(url)
+    expect(await load({})).toBe('.data/signing-server.db')
+    const withFlag = await loadAppConfig(['--migrate-only'], { ...demoEnv(SANDBOX), DATABASE_URL: url })
+    expect(withFlag.kind === 'ok' && withFlag.config.migrateOnly).toBe(true)
+  })
+
   it('takes one’s own partner against the real gateway over https', async () => {
     const { config: c } = await config(ownEnv, ['--trusted-proxies', '10.0.0.0/8, 192.0.2.7,::1'])
     expect(c.partners).toEqual([expect.objectContaining({ partner: OWN.partner, allowedOrigins: [SHOP] })])
@@ -184,6 +201,19 @@ describe('refused configurations: one line per problem, naming the flag, variabl
       'TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR range (like 10.0.0.0/8, 192.0.2.7 or ::1)',
       `SIGNING_SERVER_DB: cannot create ${join(dir, 'not-a-dir', 'signing.db')}: ${join(dir, 'not-a-dir')} is not a directory`,
     ])
+  })
+
+  it('refuses a PostgreSQL URL without a host or with a path, never repeating its password', async () => {
+    const lines = await problems({ ...demoEnv(SANDBOX), SIGNING_SERVER_DB: '', DATABASE_URL: 'postgres:///payments' })
+    expect(lines).toEqual([
+      'DATABASE_URL: postgres:///payments names no host (postgres://user:password@host:5432/database)',
+    ])
+    const nested = await problems({
+      ...demoEnv(SANDBOX),
+      SIGNING_SERVER_DB: '',
+      DATABASE_URL: 'postgres://pay:s3cret@db.internal/a/b',
+    })
+    expect(nested).toEqual(['DATABASE_URL: postgres://pay:***@db.internal/a/b names more than one database'])
   })
 
   describe('a demo identity against a gateway that is not the local sandbox', () => {

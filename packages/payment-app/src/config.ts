@@ -11,7 +11,7 @@ import {
   type PartnerConfig,
   type PartnerSource,
 } from '@alipay-payment-handler/gateway-client'
-import type { LogLevel } from '@alipay-payment-handler/server-runtime'
+import { isPostgresUrl, type LogLevel } from '@alipay-payment-handler/server-runtime'
 
 /**
  * The configuration of the `alipay-payment-app` bin, read from its flags, the environment and an
@@ -35,8 +35,13 @@ export interface AppConfig {
   partners: PartnerConfig[]
   /** Every partner's merchant origins together. */
   allowedOrigins: string[]
-  /** SQLite file (`--db`, `SIGNING_SERVER_DB`, `database`); default `.data/signing-server.db`. */
+  /**
+   * SQLite file or `postgres://` URL (`--db`, `SIGNING_SERVER_DB`, `DATABASE_URL`, `database`, in
+   * that order); default `.data/signing-server.db`. A PostgreSQL database may serve several processes.
+   */
   dbPath: string
+  /** `--migrate-only`: apply the database's migrations, then exit. */
+  migrateOnly: boolean
   logLevel: LogLevel
   /** `--insecure-origins`: http:// public and merchant origins against a real gateway (warned about). */
   insecureOrigins: boolean
@@ -54,9 +59,11 @@ export type AppConfigResult =
 
 export const APP_USAGE = `Usage: alipay-payment-app [--config FILE] [--port 4200] [--host 127.0.0.1] [--public-origin URL]
   [--gateway URL] [--db FILE] [--allowed-origins LIST] [--trusted-proxies LIST] [--log-level info]
-  [--shutdown-timeout 10] [--insecure-origins]
+  [--shutdown-timeout 10] [--insecure-origins] [--migrate-only]
 
-Environment: ALIPAY_PAYMENT_APP_CONFIG, PORT, HOST, PUBLIC_ORIGIN, ALIPAY_GATEWAY_URL, SIGNING_SERVER_DB,
+--db (or DATABASE_URL) takes a SQLite file or a postgres:// URL; --migrate-only applies the migrations and exits.
+
+Environment: ALIPAY_PAYMENT_APP_CONFIG, PORT, HOST, PUBLIC_ORIGIN, ALIPAY_GATEWAY_URL, SIGNING_SERVER_DB, DATABASE_URL,
 ALIPAY_ALLOWED_ORIGINS, TRUSTED_PROXIES, LOG_LEVEL, SHUTDOWN_TIMEOUT, and the partners: ALIPAY_PARTNERS_FILE,
 or ALIPAY_PARTNER with ALIPAY_MD5_KEY(_FILE) or ALIPAY_PRIVATE_KEY(_FILE) + ALIPAY_GATEWAY_PUBLIC_KEY(_FILE),
 ALIPAY_SIGN_TYPE; or ALIPAY_GATEWAY_KIND=openapi with ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY(_FILE),
@@ -129,6 +136,7 @@ export async function loadAppConfig(argv: readonly string[], env: Env): Promise<
         'log-level': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
         'insecure-origins': { type: 'boolean' },
+        'migrate-only': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -272,9 +280,17 @@ export async function loadAppConfig(argv: readonly string[], env: Env): Promise<
   }
 
   // The database, the log, the shutdown.
-  const dbSource = pick('dbPath')
-  const dbPath = dbSource ? (stringOf(dbSource) !== undefined ? pathOf(dbSource) : DEFAULTS.dbPath) : DEFAULTS.dbPath
-  const dbProblem = databaseProblem(dbPath)
+  // DATABASE_URL, the usual name of a platform's database, comes after our own variable.
+  const picked = pick('dbPath')
+  const dbSource =
+    picked && picked.fromFile && env['DATABASE_URL']
+      ? { name: 'DATABASE_URL', value: env['DATABASE_URL'], fromFile: false }
+      : (picked ??
+        (env['DATABASE_URL'] ? { name: 'DATABASE_URL', value: env['DATABASE_URL'], fromFile: false } : undefined))
+  const dbValue = stringOf(dbSource)
+  const dbPath =
+    dbSource && dbValue !== undefined ? (isPostgresUrl(dbValue) ? dbValue : pathOf(dbSource)) : DEFAULTS.dbPath
+  const dbProblem = isPostgresUrl(dbPath) ? postgresUrlProblem(dbPath) : databaseProblem(dbPath)
   if (dbProblem) refuse(dbSource?.name ?? SETTINGS.dbPath.env, dbProblem)
   const levelSource = pick('logLevel')
   const level = stringOf(levelSource) ?? 'info'
@@ -386,6 +402,7 @@ export async function loadAppConfig(argv: readonly string[], env: Env): Promise<
       partners: configs,
       allowedOrigins: [...new Set(configs.flatMap((c) => c.allowedOrigins))],
       dbPath,
+      migrateOnly: flags['migrate-only'] === true,
       logLevel: level as LogLevel,
       insecureOrigins,
       shutdownTimeoutMs: Math.round(shutdownSeconds * 1000),
@@ -469,6 +486,27 @@ function isAddressOrRange(value: string): boolean {
 }
 
 /** Why the SQLite file cannot be opened or created, without creating anything; undefined when it can. */
+/** A PostgreSQL URL must name a host; the message never repeats its password. */
+function postgresUrlProblem(url: string): string | undefined {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return 'is not a valid PostgreSQL URL (postgres://user:password@host:5432/database)'
+  }
+  if (!parsed.hostname) return `${redactUrl(parsed)} names no host (postgres://user:password@host:5432/database)`
+  if (parsed.pathname.length > 1 && !/^\/[^/]+$/.test(decodeURIComponent(parsed.pathname)))
+    return `${redactUrl(parsed)} names more than one database`
+  return undefined
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: URL | string): string {
+  const copy = new URL(String(url))
+  if (copy.password) copy.password = '***'
+  return copy.toString()
+}
+
 function databaseProblem(path: string): string | undefined {
   if (path === ':memory:') return undefined
   const file = resolve(path)

@@ -31,7 +31,9 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       for (;;) {
         const left = deadline - Date.now()
         if (left <= 0 || signal?.aborted) break
-        await deps.events.waitForChange(id, left, signal)
+        // Another process may settle the session (a shared PostgreSQL store): its change wakes
+        // nobody here, so a long poll then also reads the store again every so often.
+        await deps.events.waitForChange(id, Math.min(left, deps.recheckMs ?? left), signal)
         const current = await mustGet(id)
         if (current.status !== baseline) return toView(current)
       }

@@ -58,6 +58,11 @@ export interface SessionServiceDeps {
   /** Gap between two `single_trade_query` polls of one session (5 s, as the architecture asks). */
   pollIntervalMs?: number
   newId?: () => string
+  /**
+   * A long poll also re-reads the session this often (ms), for changes made by other processes on a
+   * shared store; unset, only this process's own changes wake it.
+   */
+  recheckMs?: number
 }
 
 /** The payment sessions: create, return landing, status, cancel, and the poller's step. */

@@ -320,6 +320,8 @@ export async function createSigningServer(
     ...(now ? { now } : {}),
     ...(config.sessionTtlMs ? { sessionTtlMs: config.sessionTtlMs } : {}),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
+    // Several processes share a PostgreSQL store: a session settled by another wakes no event here.
+    ...(store.kind === 'postgres' ? { recheckMs: 1_000 } : {}),
   })
   const runOutbox = createOutboxDispatcher({
     store,
