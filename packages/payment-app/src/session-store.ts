@@ -229,6 +229,9 @@ export interface SqliteSessionStore extends SessionStore {
 /** Opens the signing server's store on a SQLite file (WAL, migrations applied). */
 export function openSessionStore(path: string): SqliteSessionStore {
   const db = openDatabase(path, MIGRATIONS)
+  // A SQLite file belongs to one process: leases left by its previous run (killed mid-delivery)
+  // are its own, so a restart resumes those deliveries at once instead of after their lease.
+  db.prepare(`UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`).run()
   const group = createGroupCommit(db)
   const sessionById = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?')
   const outboxSelect = `SELECT o.id, o.notify_row, o.target_url, o.attempts, o.next_attempt_at, o.state, o.last_error,

@@ -239,6 +239,11 @@ export interface SigningServerConfig {
   outboxIntervalMs?: number
   /** Gaps between forwarding attempts, ms (default the gateway's 4m…15h). */
   retryGapsMs?: readonly number[]
+  /**
+   * How long an outbox delivery stays leased to this process (default 30 s); on a shared
+   * PostgreSQL store, a killed process's deliveries are taken over after it.
+   */
+  outboxLeaseMs?: number
   sessionTtlMs?: number
   rateLimits?: SigningServerAppDeps['rateLimits']
   now?: () => number
@@ -329,6 +334,7 @@ export async function createSigningServer(
     ...(config.fetch ? { fetch: config.fetch } : {}),
     ...(now ? { now } : {}),
     ...(config.retryGapsMs ? { retryGapsMs: config.retryGapsMs } : {}),
+    ...(config.outboxLeaseMs ? { leaseMs: config.outboxLeaseMs } : {}),
   })
   let outboxLoop: Loop | undefined
   let pollLoop: Loop | undefined
