@@ -9,6 +9,7 @@ import { protocolSuite } from './suites/protocol.js'
 import { relayClientSuite } from './suites/relay-client.js'
 import { relaySuite } from './suites/relay.js'
 import { revokeSuite } from './suites/revoke.js'
+import { relayStoresSuite } from './suites/relay-stores.js'
 import { sessionsSuite } from './suites/sessions.js'
 import { sizesSuite } from './suites/sizes.js'
 import { startupSuite } from './suites/startup.js'
@@ -20,6 +21,7 @@ const all: BenchSuite[] = [
   sessionsSuite,
   relayClientSuite,
   relaySuite,
+  relayStoresSuite,
   revokeSuite,
   browserSuite,
 ]

@@ -8,25 +8,25 @@ import { startServerChild, type ServerChild } from '../support/child.js'
 import { listen, round, runConcurrently } from '../support/stats.js'
 
 /** The issue's load: 10,000 notifies from 50 concurrent senders. */
-const NOTIFIES = 10_000
-const SENDERS = 50
+export const NOTIFIES = 10_000
+export const SENDERS = 50
 /** Not measured: warms both servers (JIT, SQLite pages, keep-alive connections) before the clock starts. */
-const WARMUP = 500
+export const WARMUP = 500
 /** A relay that has not delivered everything by then has lost something; the bench says so and goes on. */
-const DELIVERY_TIMEOUT_MS = 120_000
+export const DELIVERY_TIMEOUT_MS = 120_000
 /**
  * The outbox's idle poll. Its default (1 s) is for retries; fresh notifies are pushed by a kick, but
  * a kick buys one round of 20 deliveries, so a backlog drains at 20 per interval once the kicks
  * stop: at the default, this run left 7,259 of 10,000 undelivered after 120 s. 10 ms measures
  * what the relay can do rather than that one setting (see the row's note).
  */
-const OUTBOX_INTERVAL_MS = 10
+export const OUTBOX_INTERVAL_MS = 10
 /** After the last delivery, wait this long for late duplicates before counting. */
-const SETTLE_MS = 500
+export const SETTLE_MS = 500
 
 const CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf-8'
-const TOTAL_FEE = '0.01'
-const SUBJECT = '测试商品 两杯咖啡'
+export const TOTAL_FEE = '0.01'
+export const SUBJECT = '测试商品 两杯咖啡'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -34,7 +34,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const notifyId = (prefix: string, i: number) => `${prefix}${String(i).padStart(8, '0')}`.padEnd(34, 'x')
 
 /** The trade number of notify `i` of a run (`w` warm-up, `m` measured): unique across both. */
-const tradeNoOf = (prefix: string, i: number) =>
+export const tradeNoOf = (prefix: string, i: number) =>
   `2024050121001004330${prefix === 'w' ? 1 : 2}${String(i).padStart(8, '0')}`
 
 /**
@@ -54,7 +54,10 @@ function paidTradeReply(tradeNo: string, outTradeNo: string): string {
 }
 
 /** Notify bodies signed as the gateway signs them (MD5 with the demo partner's key), built before the clock starts. */
-async function signedNotifies(prefix: string, count: number): Promise<{ outTradeNos: string[]; bodies: string[] }> {
+export async function signedNotifies(
+  prefix: string,
+  count: number,
+): Promise<{ outTradeNos: string[]; bodies: string[] }> {
   const outTradeNos: string[] = []
   const bodies: string[] = []
   for (let i = 0; i < count; i++) {
@@ -87,15 +90,22 @@ async function signedNotifies(prefix: string, count: number): Promise<{ outTrade
   return { outTradeNos, bodies }
 }
 
-/** POSTs every body from `SENDERS` concurrent senders until each is answered `success`; returns ms and failures. */
-async function sendAll(url: string, bodies: readonly string[]): Promise<{ ms: number; failures: number }> {
+/**
+ * POSTs every body from `SENDERS` concurrent senders until each is answered `success`; returns ms
+ * and failures. Several URLs (relays sharing one store) take the bodies in turn.
+ */
+export async function sendAll(
+  url: string | readonly string[],
+  bodies: readonly string[],
+): Promise<{ ms: number; failures: number }> {
+  const urls = typeof url === 'string' ? [url] : url
   let failures = 0
   const started = performance.now()
   await runConcurrently(bodies.length, SENDERS, async (i) => {
     // The gateway sends again when the answer is not `success`; here at once, three times at most.
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const response = await fetch(url, {
+        const response = await fetch(urls[i % urls.length]!, {
           method: 'POST',
           headers: { 'content-type': CONTENT_TYPE },
           body: bodies[i],
@@ -111,7 +121,7 @@ async function sendAll(url: string, bodies: readonly string[]): Promise<{ ms: nu
 }
 
 /** The merchant's notify_url: counts deliveries per notify_id, answers `success`. */
-async function startMerchant() {
+export async function startCountingMerchant() {
   const deliveries = new Map<string, number>()
   // Distinct ids per prefix (the first letter), so each delivery is O(1) to count.
   const distinct = new Map<string, number>()
@@ -151,6 +161,26 @@ async function startMerchant() {
   }
 }
 
+/**
+ * A stub gateway: notify_verify answers `true` (the sandbox would say `false` for ids it never
+ * sent), single_trade_query answers the trade paid, as the real gateway would for these notifies.
+ * `orderOfTrade` maps each trade_no to its out_trade_no.
+ */
+export async function startStubGateway(orderOfTrade: ReadonlyMap<string, string>) {
+  const calls = { verify: 0, query: 0 }
+  const gateway = await listen((_method, url) => {
+    const query = new URL(url, 'http://gateway.invalid').searchParams
+    if (query.get('service') === 'single_trade_query') {
+      calls.query++
+      const tradeNo = query.get('trade_no') ?? ''
+      return { body: paidTradeReply(tradeNo, orderOfTrade.get(tradeNo) ?? query.get('out_trade_no') ?? '') }
+    }
+    calls.verify++
+    return { body: 'true' }
+  })
+  return { ...gateway, calls }
+}
+
 /** Notify relay: gateway → relay → merchant, durable (SQLite), vs a bare server; then the relay's RSS. */
 export const relaySuite: BenchSuite = {
   name: 'notify relay',
@@ -164,22 +194,9 @@ export const relaySuite: BenchSuite = {
       warm.outTradeNos.forEach((outTradeNo, i) => orderOfTrade.set(tradeNoOf('w', i), outTradeNo))
       measured.outTradeNos.forEach((outTradeNo, i) => orderOfTrade.set(tradeNoOf('m', i), outTradeNo))
 
-      // A stub gateway: notify_verify answers `true` (the sandbox would say `false` for ids it never
-      // sent), single_trade_query answers the trade paid, as the real gateway would for these notifies.
-      let verifyCalls = 0
-      let queryCalls = 0
-      const gateway = await listen((_method, url) => {
-        const query = new URL(url, 'http://gateway.invalid').searchParams
-        if (query.get('service') === 'single_trade_query') {
-          queryCalls++
-          const tradeNo = query.get('trade_no') ?? ''
-          return { body: paidTradeReply(tradeNo, orderOfTrade.get(tradeNo) ?? query.get('out_trade_no') ?? '') }
-        }
-        verifyCalls++
-        return { body: 'true' }
-      })
+      const gateway = await startStubGateway(orderOfTrade)
       closers.push(gateway.close)
-      const merchant = await startMerchant()
+      const merchant = await startCountingMerchant()
       closers.push(merchant.close)
 
       // Reference: the same senders against a server that answers `success` and keeps nothing.
@@ -231,8 +248,8 @@ export const relaySuite: BenchSuite = {
           note:
             `${lost} lost, ${duplicated} duplicated; all acked after ${Math.round(acked.ms)} ms ` +
             `(${Math.round(NOTIFIES / (acked.ms / 1000))}/s received, ${Math.round(NOTIFIES / (ms / 1000))}/s delivered); ` +
-            `${acked.failures} non-success answers; notify_verify calls ${verifyCalls - WARMUP}, ` +
-            `single_trade_query calls ${queryCalls} (warm-up included: MD5 notifies are confirmed by the query); ` +
+            `${acked.failures} non-success answers; notify_verify calls ${gateway.calls.verify - WARMUP}, ` +
+            `single_trade_query calls ${gateway.calls.query} (warm-up included: MD5 notifies are confirmed by the query); ` +
             `outbox pending ${pending}, failed ${failed}; relay in a child process (outbox idle poll ${OUTBOX_INTERVAL_MS} ms), ` +
             'stub gateway answers notify_verify true and single_trade_query paid',
         },

@@ -45,6 +45,8 @@ const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url))
 
 // Starting a tsx child takes about a second on a loaded machine; 30 s means something is wrong.
 const READY_TIMEOUT_MS = 30_000
+// Plus the sessions it stores first: on a durable PostgreSQL under load, 10,500 took over 30 s.
+const READY_MS_PER_SESSION = 10
 
 /** Forks bench/support/server-child.ts (through tsx) and waits for its URL. */
 export async function startServerChild(options: ChildOptions): Promise<ServerChild> {
@@ -71,7 +73,7 @@ export async function startServerChild(options: ChildOptions): Promise<ServerChi
     })
   let url: string
   try {
-    const ready = next('READY', READY_TIMEOUT_MS)
+    const ready = next('READY', READY_TIMEOUT_MS + (options.sessions?.outTradeNos.length ?? 0) * READY_MS_PER_SESSION)
     child.send({ type: 'START', payload: options } satisfies ParentMessage)
     ;({ url } = await ready)
   } catch (error) {

@@ -1,12 +1,13 @@
 /**
  * Chaos suite child: the signing server (notify relay with its SQLite outbox) on a fixed port and
  * database, so the suite can SIGKILL it and start it again on the same port and file.
- * Env: CHAOS_PORT, CHAOS_DB, CHAOS_GATEWAY_URL, CHAOS_MERCHANT_ORIGIN.
+ * Env: CHAOS_PORT, optional CHAOS_PUBLIC_ORIGIN (a proxy in front, as in tests/scale), CHAOS_DB or CHAOS_DATABASE_URL, CHAOS_GATEWAY_URL, CHAOS_MERCHANT_ORIGIN.
  */
 import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
 import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { startSigningServer } from '@alipay-payment-handler/payment-app'
 
+const publicOrigin = process.env['CHAOS_PUBLIC_ORIGIN']
 const env = (name: string): string => {
   const value = process.env[name]
   if (!value) throw new Error(`[alipay-chaos] ${name} is not set`)
@@ -15,9 +16,11 @@ const env = (name: string): string => {
 
 const server = await startSigningServer({
   port: Number(env('CHAOS_PORT')),
+  ...(publicOrigin ? { publicOrigin } : {}),
   gatewayUrl: env('CHAOS_GATEWAY_URL'),
   partners: [demoPartnerConfig({ allowedOrigins: [env('CHAOS_MERCHANT_ORIGIN')] })],
-  dbPath: env('CHAOS_DB'),
+  // A PostgreSQL database shared by several relays (tests/scale), else the SQLite file.
+  dbPath: process.env['CHAOS_DATABASE_URL'] || env('CHAOS_DB'),
   logger: silentLogger(),
   pollIntervalMs: 1_000,
   outboxIntervalMs: 50,
