@@ -12,6 +12,7 @@ import { revokeSuite } from './suites/revoke.js'
 import { sessionsSuite } from './suites/sessions.js'
 import { sizesSuite } from './suites/sizes.js'
 import { startupSuite } from './suites/startup.js'
+import { timeToPaidSuite } from './suites/time-to-paid.js'
 
 const all: BenchSuite[] = [
   protocolSuite,
@@ -20,6 +21,7 @@ const all: BenchSuite[] = [
   sessionsSuite,
   relayClientSuite,
   relaySuite,
+  timeToPaidSuite,
   revokeSuite,
   browserSuite,
 ]
