@@ -13,6 +13,7 @@ import { relayStoresSuite } from './suites/relay-stores.js'
 import { sessionsSuite } from './suites/sessions.js'
 import { sizesSuite } from './suites/sizes.js'
 import { startupSuite } from './suites/startup.js'
+import { timeToPaidSuite } from './suites/time-to-paid.js'
 
 const all: BenchSuite[] = [
   protocolSuite,
@@ -22,6 +23,7 @@ const all: BenchSuite[] = [
   relayClientSuite,
   relaySuite,
   relayStoresSuite,
+  timeToPaidSuite,
   revokeSuite,
   browserSuite,
 ]

@@ -40,7 +40,7 @@ export const sizesSuite: BenchSuite = {
         rows.push(...measurePolyfill(polyfillDir).map(sizeRow))
       } catch (error) {
         // The polyfill's own build refuses to finish over budget: that is a miss, not a crash of the bench.
-        for (const name of ['loader', 'fallback'] as const) {
+        for (const name of ['loader', 'native', 'fallback'] as const) {
           rows.push({
             what: `polyfill ${name}, min + gzip`,
             figure: Number.NaN,

@@ -1,26 +1,16 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { demoSandboxConfig, startSandbox } from '@alipay-payment-handler/sandbox'
 import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import { judgeRatio, type BenchRow, type BenchSuite } from '../row.js'
-import { median, round } from '../support/stats.js'
+import { freePort, median, round } from '../support/stats.js'
 
 // The published bin as a deployment runs it: plain node on the built dist, no tsx, no source condition.
 const APP_BIN = fileURLToPath(new URL('../../packages/payment-app/dist/cli.js', import.meta.url))
 const RUNS = 5
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** Spawns `args` and polls `url` until it answers 200: milliseconds from spawn to that answer. */
 async function timeToAnswer(args: string[], env: NodeJS.ProcessEnv, url: string): Promise<number> {

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createTcpServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 
 /** The p-th percentile (0–100) of some numbers, nearest rank. */
@@ -53,4 +54,16 @@ export async function listen(
         server.close(() => resolve())
       }),
   }
+}
+
+/** A loopback port nothing listens on right now (for servers whose origin must be known first). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createTcpServer().listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      )
+    })
+  })
 }

@@ -1,5 +1,4 @@
 import { resolveConfig, type AlipayPolyfillOptions } from './config.js'
-import { installNative } from './native.js'
 
 /** What the polyfill did: native handlers, the popup fallback, or nothing (insecure context). */
 export type PolyfillMode = 'native' | 'fallback' | 'unsupported'
@@ -12,9 +11,9 @@ function hasPaymentHandlers(): boolean {
 }
 
 /**
- * Makes `supportedMethods: "alipay"` work on this page. Native mode is ready synchronously; the
- * fallback is a dynamic import, so await the promise (or construct requests in a click handler)
- * before the first `new PaymentRequest(…)`. Installing twice returns the first installation.
+ * Makes `supportedMethods: "alipay"` work on this page. Both modes are dynamic imports, so the
+ * loader a page blocks on is detection only: await the promise (or construct requests in a click
+ * handler) before the first `new PaymentRequest(…)`. Installing twice returns the first installation.
  */
 export function installAlipayPolyfill(options: AlipayPolyfillOptions): Promise<PolyfillMode> {
   if (installed) return installed
@@ -24,8 +23,10 @@ export function installAlipayPolyfill(options: AlipayPolyfillOptions): Promise<P
     // The Payment Request API exists only in secure contexts; the popup channel relies on that too.
     if (!window.isSecureContext) installed = Promise.resolve('unsupported')
     else if (mode === 'native' || (mode === 'auto' && hasPaymentHandlers())) {
-      installNative(config)
-      installed = Promise.resolve('native')
+      installed = import('./native.js').then(({ installNative }) => {
+        installNative(config)
+        return 'native' as const
+      })
     } else {
       installed = import('./fallback/install.js').then(({ installFallback }) => {
         installFallback(config)
