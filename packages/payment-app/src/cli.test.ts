@@ -176,7 +176,7 @@ describe('alipay-payment-app', () => {
       const migrate = startBin(['--migrate-only'], env)
       running.push(migrate)
       expect(await migrate.exited, migrate.stderr()).toBe(0)
-      expect(migrate.stdout()).toContain('1 migration(s) applied')
+      expect(migrate.stdout()).toContain('3 migration(s) applied')
       const again = startBin(['--migrate-only'], env)
       running.push(again)
       expect(await again.exited).toBe(0)
@@ -187,7 +187,7 @@ describe('alipay-payment-app', () => {
       const url = await waitFor('listening', bin, () => /listening on (http:\/\/\S+)/.exec(bin.stdout())?.[1])
       const ready = await fetch(`${url}/readyz`)
       expect(ready.status).toBe(200)
-      expect(await ready.json()).toEqual({ ok: true, store: 'postgres', migrations: { applied: true, version: 1 } })
+      expect(await ready.json()).toEqual({ ok: true, store: 'postgres', migrations: { applied: true, version: 3 } })
       bin.child.kill('SIGTERM')
       expect(await bin.exited).toBe(0)
     } finally {

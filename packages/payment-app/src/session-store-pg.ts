@@ -97,6 +97,18 @@ export const SESSION_PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    // rate-limiter-flexible's table, created here so every process counts from its first request
+    // (the library would create it lazily, and count in memory until then).
+    version: 3,
+    sql: `
+      CREATE TABLE IF NOT EXISTS rate_limits (
+        key varchar(255) PRIMARY KEY,
+        points integer NOT NULL DEFAULT 0,
+        expire bigint
+      );
+    `,
+  },
 ]
 
 const OUTBOX_COLUMNS = `o.id, o.notify_row, o.target_url, o.attempts, o.next_attempt_at, o.state, o.last_error,
@@ -175,6 +187,7 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
 
   return {
     kind: 'postgres',
+    sharedPool: pool,
     async insertSession(s) {
       await pool.query(
         `INSERT INTO sessions (id, partner, payment_request_id, merchant_origin, out_trade_no, subject, total_fee, device,

@@ -183,6 +183,8 @@ export type OutboxCounts = Record<OutboxItem['state'], number>
  */
 export interface SessionStore {
   readonly kind: 'sqlite' | 'postgres'
+  /** A shared store's PostgreSQL pool: the rate limits count in it too, so every process shares them. */
+  readonly sharedPool?: { query: (...args: never[]) => unknown }
   insertSession(session: Omit<Session, 'updatedAt'>): Promise<void>
   getSession(id: string): Promise<Session | undefined>
   /** A session of this order that is already paid, if any. */

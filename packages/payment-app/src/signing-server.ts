@@ -433,7 +433,9 @@ export async function createSigningServer(
     polyfillAssets: config.polyfillAssets,
     ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
     trustedProxies: config.trustedProxies,
-    rateLimitStore: config.rateLimitStore,
+    // On a shared PostgreSQL store the limits are shared too: one client is one client cluster-wide.
+    rateLimitStore:
+      config.rateLimitStore ?? (store.sharedPool ? { pool: store.sharedPool, tableCreated: true } : undefined),
   })
   return {
     app,
