@@ -3,13 +3,15 @@ import { fileURLToPath } from 'node:url'
 
 /** What bench/support/server-child.ts starts. */
 export interface ChildOptions {
-  mode: 'signing-server' | 'bare-notify' | 'bare-sessions'
+  mode: 'signing-server' | 'bare-notify' | 'stub-relay' | 'bare-sessions'
   gatewayUrl?: string
   merchantOrigin?: string
   dbPath?: string
   outboxIntervalMs?: number
   /** Sessions to store before answering READY (one per out_trade_no the notifies name). */
   sessions?: { outTradeNos: string[]; merchantNotifyUrl: string; subject: string; totalFee: string }
+  /** stub-relay: where each notify is forwarded (the merchant's notify_url). */
+  forwardUrl?: string
   /** bare-sessions: the JSON to answer. */
   cannedBody?: unknown
 }

@@ -78,6 +78,53 @@ async function startBareNotify(): Promise<{ url: string; close(): Promise<void> 
   }
 }
 
+/**
+ * The relay's reference: for each notify the same HTTP calls the relay makes (notify_verify and
+ * single_trade_query to the gateway, the forward to the merchant), on the same client (undici's
+ * global fetch, pooled), and then `success`; no signature check, no store, no outbox.
+ */
+async function startStubRelay(
+  gatewayUrl: string,
+  forwardUrl: string,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      const params = new URLSearchParams(body)
+      const partner = params.get('seller_id') ?? ''
+      const verify = `${gatewayUrl}?service=notify_verify&partner=${partner}&notify_id=${params.get('notify_id') ?? ''}`
+      const query = `${gatewayUrl}?service=single_trade_query&partner=${partner}&trade_no=${params.get('trade_no') ?? ''}`
+      const answer = (text: string) => {
+        response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+        response.end(text)
+      }
+      fetch(verify)
+        .then((r) => r.text())
+        .then(() => fetch(query))
+        .then((r) => r.text())
+        .then(() =>
+          fetch(forwardUrl, {
+            method: 'POST',
+            headers: { 'content-type': request.headers['content-type'] ?? 'application/x-www-form-urlencoded' },
+            body,
+          }),
+        )
+        .then((r) => r.text())
+        .then(
+          () => answer('success'),
+          () => answer('fail'),
+        )
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}
+
 /** The session route's reference: the same stack (Hono on @hono/node-server), a canned answer. */
 async function startBareSessions(body: unknown): Promise<{ url: string; close(): Promise<void> }> {
   const app = new Hono()
@@ -102,6 +149,10 @@ async function start(options: ChildOptions): Promise<void> {
     close = () => server.close()
     outbox = () => server.server.store.outboxCounts()
     send({ type: 'READY', payload: { url } })
+  } else if (options.mode === 'stub-relay') {
+    const stub = await startStubRelay(options.gatewayUrl ?? '', options.forwardUrl ?? '')
+    close = stub.close
+    send({ type: 'READY', payload: { url: stub.url } })
   } else if (options.mode === 'bare-notify') {
     const bare = await startBareNotify()
     close = bare.close
