@@ -39,6 +39,8 @@ function counter(timeoutMs = 500) {
       privateKey: DEMO_MERCHANT_RSA.privateKey,
       publicKey: DEMO_GATEWAY_RSA.publicKey,
       timeoutMs,
+      // msw answers through the global fetch; the default client (undici) has sockets of its own.
+      fetch: (input, init) => globalThis.fetch(input, init),
     }),
   )
 }
