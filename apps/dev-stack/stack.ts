@@ -47,6 +47,8 @@ export interface StackOptions {
   orderTtlMs?: number | undefined
   /** The shop's operator token; a random one per start when unset. */
   operatorToken?: string | undefined
+  /** The buyers' order-view token secret (shops on several hosts share one); unset, one in `dataDir`. */
+  orderViewSecret?: string | undefined
   logger?: Logger | undefined
 }
 
@@ -135,6 +137,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       sandbox: options.real ? false : { login: DEMO_BUYER.login, password: DEMO_BUYER.password },
       orderTtlMs: options.orderTtlMs,
       operatorToken: options.operatorToken,
+      orderViewSecret: options.orderViewSecret,
       logger,
     })
     started.push(merchant)

@@ -40,6 +40,7 @@ export function readStartConfig(env: Readonly<Record<string, string | undefined>
     merchantOrigin: env['MERCHANT_ORIGIN'] || undefined,
     appOrigin: env['APP_ORIGIN'] || undefined,
     operatorToken: env['MERCHANT_OPERATOR_TOKEN'] || undefined,
+    orderViewSecret: env['MERCHANT_ORDER_VIEW_SECRET'] || undefined,
     // A postgres:// URL moves the payment app and the shop onto PostgreSQL; anything else keeps SQLite.
     ...(isPostgresUrl(env['DATABASE_URL']) ? { databaseUrl: env['DATABASE_URL'] } : {}),
   }

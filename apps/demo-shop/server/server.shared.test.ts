@@ -20,6 +20,11 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'merchant-shared-'))
   database = await createTestDatabase(process.env['TEST_POSTGRES_URL'])
   sandbox = await startSandbox(demoSandboxConfig({ port: 0, log: () => undefined }))
+  // What a deployment of several shop processes shares besides the database.
+  const shared = {
+    operatorToken: 'operator-token-of-both-shops-0001',
+    orderViewSecret: 'view-secret-of-both-shops-000001',
+  }
   for (const name of ['a', 'b']) {
     shops.push(
       await startMerchant({
@@ -30,6 +35,7 @@ beforeAll(async () => {
         dataDir: join(dataDir, name),
         databaseUrl: database.url,
         logger: silentLogger(),
+        ...shared,
       }),
     )
   }
@@ -42,10 +48,18 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-async function api<T>(shop: RunningMerchant, path: string, body?: unknown): Promise<T> {
+/** The buyer's view token of the order under test, once checkout gave it. */
+let viewToken: string | undefined
+
+async function api<T>(shop: RunningMerchant, path: string, body?: unknown, asOperator = false): Promise<T> {
   const response = await fetch(`${shop.url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(viewToken ? { 'order-view-token': viewToken } : {}),
+      // Both shops accept the one operator token they were given.
+      ...(asOperator ? { authorization: `Bearer ${shop.operatorToken}` } : {}),
+    },
     body: body === undefined ? null : JSON.stringify(body),
   })
   const json = (await response.json()) as T
@@ -55,7 +69,11 @@ async function api<T>(shop: RunningMerchant, path: string, body?: unknown): Prom
 
 it('serves one set of orders from both processes: created on one, paid by its notify, listed and refunded on the other', async () => {
   const [a, b] = shops as [RunningMerchant, RunningMerchant]
-  const order = await api<OrderView>(a, '/api/checkout', { items: [{ productId: 'celadon-cup', quantity: 1 }] })
+  const order = await api<OrderView & { viewToken: string }>(a, '/api/checkout', {
+    items: [{ productId: 'celadon-cup', quantity: 1 }],
+  })
+  // A token made by one process opens the order on the other (they share the secret).
+  viewToken = order.viewToken
   expect(await api<OrderView>(b, `/api/orders/${order.orderId}`)).toMatchObject({ status: 'wait', amount: '39.90' })
   const { payUrl } = await api<PayUrlView>(b, `/api/orders/${order.orderId}/pay-url`, { payType: 'PRE_PAY' })
   const opened = await fetch(payUrl!, { redirect: 'manual' })
@@ -74,11 +92,11 @@ it('serves one set of orders from both processes: created on one, paid by its no
     seen = await api<OrderView>(a, `/api/orders/${order.orderId}`)
   }
   expect(seen.status).toBe('success')
-  expect((await api<OrderView[]>(b, '/api/orders')).map((o) => o.orderId)).toContain(order.orderId)
-  expect(await api<OrderView>(b, `/api/orders/${order.orderId}/refund`, {})).toMatchObject({
+  expect((await api<OrderView[]>(b, '/api/orders', undefined, true)).map((o) => o.orderId)).toContain(order.orderId)
+  expect(await api<OrderView>(b, `/api/orders/${order.orderId}/refund`, {}, true)).toMatchObject({
     status: 'refund',
     refundedAmount: '39.90',
   })
   // The refund is the whole amount: the other process cannot reserve a second one.
-  await expect(api(a, `/api/orders/${order.orderId}/refund`, {})).rejects.toThrow(/HTTP 4\d\d/)
+  await expect(api(a, `/api/orders/${order.orderId}/refund`, {}, true)).rejects.toThrow(/HTTP 4\d\d/)
 }, 30_000)

@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server'
 import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { onHttpCall, type PartnerConfig } from '@alipay-payment-handler/gateway-client'
 import {
@@ -83,15 +83,34 @@ export interface MerchantServerConfig {
    * start, answered in `RunningMerchant.operatorToken` for the start banner to print.
    */
   operatorToken?: string | undefined
+  /**
+   * The secret of the buyers' order-view tokens. Shops sharing one database on several hosts must
+   * share it (`MERCHANT_ORDER_VIEW_SECRET`), or a link made by one is refused by another. Unset: one
+   * kept in the data folder, which processes sharing that folder share.
+   */
+  orderViewSecret?: string | undefined
 }
 
-/** The secret of the buyers' order-view tokens, kept in the data folder so checkout links survive a restart. */
+/**
+ * The view-token secret of the data folder, made by the first process to need it. Written to a file
+ * of its own and linked into place, so two processes starting together agree on one secret and
+ * neither reads a half-written file.
+ */
 function viewSecret(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true })
   const file = join(dataDir, 'merchant-view-secret')
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  const secret = newOrderViewSecret()
-  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' })
-  return secret
+  if (!existsSync(file)) {
+    const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
+    writeFileSync(draft, newOrderViewSecret() + '\n', { mode: 0o600 })
+    try {
+      linkSync(draft, file)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    } finally {
+      rmSync(draft, { force: true })
+    }
+  }
+  return readFileSync(file, 'utf8').trim()
 }
 
 /** Often enough that a lost notify is repaired within minutes, rarely enough to spare the gateway. */
@@ -206,7 +225,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       },
       log: (line) => logger.error('merchant.error', { line }),
       operatorToken,
-      access: createOrderAccess(viewSecret(config.dataDir)),
+      access: createOrderAccess(config.orderViewSecret ?? viewSecret(config.dataDir)),
       secureCookies: url.startsWith('https:'),
       formActionOrigins: [new URL(config.gatewayUrl).origin],
       metrics,
