@@ -133,7 +133,8 @@ test('opened at 127.0.0.1, show() rejects with OperationError and the reason ori
   const { orderId } = await stack.placeOrder()
   const wrongOrigin = stack.urls.merchant.replace('localhost', '127.0.0.1')
   const page = await browser.newPage()
-  await page.goto(`${wrongOrigin}/checkout.html?order=${orderId}`)
+  // With the order's view token in the link: another origin has none of the shop's cookies.
+  await page.goto(stack.checkoutUrl(orderId).replace(stack.urls.merchant, wrongOrigin))
   await page.waitForSelector('body[data-polyfill="fallback"] #pay-request:not([disabled])', { timeout: WAIT_MS })
   // What the merchant's own code would catch, recorded beside what the shop says.
   await page.evaluate(`(() => {

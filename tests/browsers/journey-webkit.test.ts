@@ -131,7 +131,8 @@ test('opened at 127.0.0.1, show() rejects with OperationError and the reason ori
   const wrongOrigin = stack.urls.merchant.replace('localhost', '127.0.0.1')
   driver = await host.newSession()
   const session = driver
-  await session.get(`${wrongOrigin}/checkout.html?order=${orderId}`)
+  // With the order's view token in the link: another origin has none of the shop's cookies.
+  await session.get(stack.checkoutUrl(orderId).replace(stack.urls.merchant, wrongOrigin))
   await session.wait(
     until.elementLocated(By.css('body[data-polyfill="fallback"] #pay-request:not([disabled])')),
     WAIT_MS,
