@@ -12,10 +12,12 @@ const page = (appOrigin) => `<!doctype html>
   // The polyfill maps "alipay" to the payment app's handler (native in Chromium).
   import '${appOrigin}/polyfill/alipay-polyfill.js?app=${appOrigin}'
   const status = document.querySelector('#status')
+  // The order's view token (from creating it) opens that order, and only that one, to this buyer.
+  let viewToken = ''
   const post = async (path, body = {}) => {
     const response = await fetch('/alipay' + path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'order-view-token': viewToken },
       body: JSON.stringify(body),
     })
     const json = await response.json()
@@ -23,6 +25,7 @@ const page = (appOrigin) => `<!doctype html>
     return json
   }
   const order = await post('/orders', { subject: 'Jasmine tea', amount: '0.01' })
+  viewToken = order.viewToken
   const { data, total } = await post('/orders/' + order.orderId + '/payment-data')
   const button = document.querySelector('#pay')
   button.onclick = async () => {
