@@ -40,7 +40,18 @@ const started = performance.now()
 for (const suite of suites) {
   process.stdout.write(`[alipay] bench: ${suite.name}…\n`)
   const t0 = performance.now()
-  for (const row of await suite.run()) results.push({ suite: suite.name, ...row })
+  // A suite that fails is a missed row, not the end of the run: the table still comes out.
+  const rows = await suite.run().catch((error: unknown): BenchRow[] => [
+    {
+      what: `${suite.name}: the suite failed`,
+      figure: Number.NaN,
+      unit: '',
+      target: 'runs',
+      met: false,
+      note: error instanceof Error ? error.message.split('\n')[0] : String(error),
+    },
+  ])
+  for (const row of rows) results.push({ suite: suite.name, ...row })
   process.stdout.write(`[alipay] bench: ${suite.name} took ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
 }
 

@@ -49,6 +49,8 @@ export interface StackOptions {
   operatorToken?: string | undefined
   /** The buyers' order-view token secret (shops on several hosts share one); unset, one in `dataDir`. */
   orderViewSecret?: string | undefined
+  /** The shop's per-client rate limits; false turns them off (a benchmark is one client). */
+  merchantRateLimits?: false | undefined
   logger?: Logger | undefined
 }
 
@@ -138,6 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       orderTtlMs: options.orderTtlMs,
       operatorToken: options.operatorToken,
       orderViewSecret: options.orderViewSecret,
+      ...(options.merchantRateLimits === false ? { rateLimits: false } : {}),
       logger,
     })
     started.push(merchant)
