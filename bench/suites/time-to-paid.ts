@@ -12,7 +12,7 @@ import { freePort, percentile, round } from '../support/stats.js'
 const PAYMENTS = Number(process.env['BENCH_TIME_TO_PAID_PAYMENTS'] ?? 1000)
 /** How often the merchant's order is read while waiting: well under the figures it measures. */
 const POLL_MS = 1
-/** Seed 001's integration guide polls the trade every 5 s: on average a payment waits half of that. */
+/** Polling the trade about every 5 s (openapi-protocol §5.3): on average a payment waits half of that. */
 const SEED_POLLING_P50_MS = 2_500
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -103,7 +103,7 @@ export const timeToPaidSuite: BenchSuite = {
         what: `time to paid p50: cashier Pay press → merchant order paid, via notify and relay (${PAYMENTS} payments)`,
         figure: round(p50),
         unit: 'ms',
-        reference: { what: "seed 001's 5 s polling, p50 by arithmetic", figure: SEED_POLLING_P50_MS },
+        reference: { what: '5 s polling (openapi-protocol §5.3), p50 by arithmetic', figure: SEED_POLLING_P50_MS },
         ratio: Number((p50 / SEED_POLLING_P50_MS).toFixed(3)),
         target: 'report',
       },
