@@ -267,6 +267,12 @@ export function openSessionStore(path: string): SqliteSessionStore {
     `INSERT OR IGNORE INTO notifies (partner, notify_id, out_trade_no, trade_status, session_id, body, content_type, received_at)
      VALUES (@partner, @notifyId, @outTradeNo, @tradeStatus, @sessionId, @body, @contentType, @receivedAt)`,
   )
+  const insertSessionRow = db.prepare(
+    `INSERT INTO sessions (id, partner, payment_request_id, merchant_origin, out_trade_no, subject, total_fee, device,
+       merchant_notify_url, request_json, status, outcome_json, trade_no, expires_at, window_closed, next_poll_at,
+       created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
   const insertOutbox = db.prepare(
     `INSERT INTO outbox (notify_row, target_url, next_attempt_at, state) VALUES (?, ?, ?, 'pending')`,
   )
@@ -318,12 +324,12 @@ export function openSessionStore(path: string): SqliteSessionStore {
     kind: 'sqlite',
     db,
     async insertSession(s) {
-      db.prepare(
-        `INSERT INTO sessions (id, partner, payment_request_id, merchant_origin, out_trade_no, subject, total_fee, device,
-           merchant_notify_url, request_json, status, outcome_json, trade_no, expires_at, window_closed, next_poll_at,
-           created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(...sessionValues(s))
+      // Group-committed like the notifies: the creates of one turn share a commit (one WAL append
+      // of the pages they share, and fewer checkpoints), and each still resolves only once stored.
+      const values = sessionValues(s)
+      return group.run(() => {
+        insertSessionRow.run(...values)
+      })
     },
     async getSession(id) {
       const row = sessionById.get(id)
