@@ -4,31 +4,61 @@ import { ProtocolError } from './errors.js'
 /** A flat parameter set as it travels: every value a string. */
 export type Params = Record<string, string>
 
-function percentEncode(bytes: Uint8Array): string {
-  let out = ''
-  for (const byte of bytes) {
-    // RFC 3986 unreserved characters stay as they are; everything else, `+` included, is escaped.
-    const unreserved =
-      (byte >= 0x30 && byte <= 0x39) ||
-      (byte >= 0x41 && byte <= 0x5a) ||
-      (byte >= 0x61 && byte <= 0x7a) ||
-      byte === 0x2d ||
-      byte === 0x2e ||
-      byte === 0x5f ||
-      byte === 0x7e
-    out += unreserved ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
-  }
-  return out
-}
+/** RFC 3986 unreserved bytes travel as they are; every other byte (`+` too) is escaped. */
+const UNRESERVED: readonly boolean[] = Array.from(
+  { length: 256 },
+  (_, byte) =>
+    (byte >= 0x30 && byte <= 0x39) ||
+    (byte >= 0x41 && byte <= 0x5a) ||
+    (byte >= 0x61 && byte <= 0x7a) ||
+    byte === 0x2d ||
+    byte === 0x2e ||
+    byte === 0x5f ||
+    byte === 0x7e,
+)
+const HEX_UPPER = Array.from('0123456789ABCDEF', (digit) => digit.charCodeAt(0))
+const AMPERSAND = 0x26
+const EQUALS = 0x3d
+const PERCENT = 0x25
+const ascii = new TextDecoder()
 
 /**
  * Encodes parameters for transport (query string or form body) in the request's charset.
  * Signing happens before this, over raw values (mapi-protocol §1.3).
  */
 export function encodeForm(params: Params, charset = 'utf-8'): string {
-  return Object.entries(params)
-    .map(([key, value]) => `${percentEncode(encodeText(key, charset))}=${percentEncode(encodeText(value, charset))}`)
-    .join('&')
+  // Written into one byte buffer and decoded once (the output is ASCII): escaping byte by byte
+  // into strings took about 15 µs for a cashier URL, the costliest step of a create-session's
+  // signing; this takes half of that.
+  const parts: Uint8Array[] = []
+  let size = 0
+  for (const [key, value] of Object.entries(params)) {
+    const keyBytes = encodeText(key, charset)
+    const valueBytes = encodeText(value, charset)
+    parts.push(keyBytes, valueBytes)
+    size += 3 * (keyBytes.length + valueBytes.length) + 2
+  }
+  const out = new Uint8Array(size)
+  let at = 0
+  const escape = (bytes: Uint8Array) => {
+    for (let i = 0; i < bytes.length; i++) {
+      const byte = bytes[i]!
+      if (UNRESERVED[byte]) {
+        out[at++] = byte
+      } else {
+        out[at++] = PERCENT
+        out[at++] = HEX_UPPER[byte >> 4]!
+        out[at++] = HEX_UPPER[byte & 15]!
+      }
+    }
+  }
+  for (let i = 0; i < parts.length; i += 2) {
+    if (i > 0) out[at++] = AMPERSAND
+    escape(parts[i]!)
+    out[at++] = EQUALS
+    escape(parts[i + 1]!)
+  }
+  return ascii.decode(out.subarray(0, at))
 }
 
 function percentDecodeBytes(text: string): Uint8Array {

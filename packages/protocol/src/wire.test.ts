@@ -65,6 +65,25 @@ describe('form encoding', () => {
     )
   })
 
+  test('escapes every utf-8 byte but the RFC 3986 unreserved ones, in upper-case hex', () => {
+    // encodeURIComponent also leaves ! ' ( ) * as they are; the gateway's encoding escapes them.
+    const rfc3986 = (text: string) =>
+      encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, unit: 'binary' }), fc.string({ unit: 'binary' })),
+        (params) => {
+          const expected = Object.entries(params)
+            .map(([key, value]) => `${rfc3986(key)}=${rfc3986(value)}`)
+            .join('&')
+          expect(encodeForm(params)).toBe(expected)
+        },
+      ),
+    )
+    expect(encodeForm({ subject: "Tea (100 g)! *'~-._", n: '' })).toBe('subject=Tea%20%28100%20g%29%21%20%2A%27~-._&n=')
+    expect(encodeForm({})).toBe('')
+  })
+
   test('agrees with URLSearchParams for utf-8 bodies', () => {
     const body = new URLSearchParams({ subject: '测试 商品', sign: 'ab+c==', empty: '' }).toString()
     expect(decodeForm(body)).toEqual(Object.fromEntries(new URLSearchParams(body)))
