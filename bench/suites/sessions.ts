@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { generateOrderId, signParams } from '@alipay-payment-handler/protocol'
 import { DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import { judgeRatio, type BenchRow, type BenchSuite } from '../row.js'
-import { startServerChild } from '../support/child.js'
+import { startServerChild, type ServerChild } from '../support/child.js'
 import { percentile, round, runConcurrently } from '../support/stats.js'
 
 /** Connections kept busy at once (autocannon's default). */
@@ -13,6 +13,13 @@ const CONNECTIONS = 10
 const REQUESTS = 2_000
 /** Not measured: JIT, SQLite pages, keep-alive connections. */
 const WARMUP = 200
+/**
+ * The measured requests of each side come in this many turns, the sides taking turns (and the
+ * first turn changing sides each round): on a shared machine the load of its neighbours drifts
+ * over seconds, and one side measured wholly after the other was then as likely to gain as to lose
+ * from it (the ratio swung from 0.34× to 1.19× over three runs of the same code).
+ */
+const ROUNDS = 8
 
 const MERCHANT_ORIGIN = 'http://localhost:4100'
 
@@ -56,9 +63,16 @@ interface Load {
   perSecond: number
 }
 
-/** POSTs each body once, `CONNECTIONS` at a time; latencies in ms. Any answer but 201 stops the bench. */
-async function load(url: string, bodies: readonly string[]): Promise<Load> {
-  const latencies: number[] = []
+/** Latencies (ms) and time spent (s) of one side, summed over its turns. */
+interface Sample {
+  latencies: number[]
+  seconds: number
+}
+
+const newSample = (): Sample => ({ latencies: [], seconds: 0 })
+
+/** POSTs each body once, `CONNECTIONS` at a time, into `sample`. Any answer but 201 stops the bench. */
+async function load(url: string, bodies: readonly string[], sample: Sample = newSample()): Promise<void> {
   const started = performance.now()
   await runConcurrently(bodies.length, CONNECTIONS, async (i) => {
     const t0 = performance.now()
@@ -69,15 +83,25 @@ async function load(url: string, bodies: readonly string[]): Promise<Load> {
       body: bodies[i],
     })
     const text = await response.text()
-    latencies.push(performance.now() - t0)
+    sample.latencies.push(performance.now() - t0)
     if (response.status !== 201)
       throw new Error(`[alipay] bench: POST /api/sessions answered ${response.status}: ${text}`)
   })
-  const seconds = (performance.now() - started) / 1000
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSecond: bodies.length / seconds }
+  sample.seconds += (performance.now() - started) / 1000
 }
 
-/** Signing server: POST /api/sessions vs a bare Hono route answering the same JSON, same process shape. */
+function summary(sample: Sample): Load {
+  return {
+    p50: percentile(sample.latencies, 50),
+    p99: percentile(sample.latencies, 99),
+    perSecond: sample.latencies.length / sample.seconds,
+  }
+}
+
+/**
+ * Signing server: POST /api/sessions vs a bare Hono route answering the same JSON, same process
+ * shape, same client, bodies and warm-up; the two take turns (see ROUNDS).
+ */
 export const sessionsSuite: BenchSuite = {
   name: 'signing server',
   async run() {
@@ -88,40 +112,42 @@ export const sessionsSuite: BenchSuite = {
     })()
 
     const workDir = mkdtempSync(join(tmpdir(), 'alipay-bench-sessions-'))
-    const server = await startServerChild({
-      mode: 'signing-server',
-      merchantOrigin: MERCHANT_ORIGIN,
-      dbPath: join(workDir, 'signing.db'),
-    }).catch((error: unknown) => {
-      rmSync(workDir, { recursive: true, force: true })
-      throw error
-    })
-    let ours: Load
-    let canned: unknown
+    const servers: ServerChild[] = []
+    const oursSample = newSample()
+    const referenceSample = newSample()
     try {
+      const server = await startServerChild({
+        mode: 'signing-server',
+        merchantOrigin: MERCHANT_ORIGIN,
+        dbPath: join(workDir, 'signing.db'),
+      })
+      servers.push(server)
       const first = await fetch(`${server.url}/api/sessions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: take(1)[0],
       })
-      canned = await first.json()
+      // Both servers run from here on; the one not under load is idle.
+      const bare = await startServerChild({ mode: 'bare-sessions', cannedBody: await first.json() })
+      servers.push(bare)
       await load(server.url, take(WARMUP - 1))
-      ours = await load(server.url, take(REQUESTS))
+      await load(bare.url, take(WARMUP))
+      const turn = REQUESTS / ROUNDS
+      for (let round = 0; round < ROUNDS; round++) {
+        const sides = [
+          () => load(server.url, take(turn), oursSample),
+          () => load(bare.url, take(turn), referenceSample),
+        ]
+        for (const side of round % 2 === 0 ? sides : sides.reverse()) await side()
+      }
     } finally {
-      await server.close()
+      await Promise.all(servers.map((s) => s.close()))
       rmSync(workDir, { recursive: true, force: true })
     }
 
-    const bare = await startServerChild({ mode: 'bare-sessions', cannedBody: canned })
-    let reference: Load
-    try {
-      await load(bare.url, take(WARMUP))
-      reference = await load(bare.url, take(REQUESTS))
-    } finally {
-      await bare.close()
-    }
-
     const shape = `${REQUESTS} requests, ${CONNECTIONS} connections`
+    const ours = summary(oursSample)
+    const reference = summary(referenceSample)
     const refWhat = 'bare Hono route, same JSON'
     const p99Ratio = ours.p99 / reference.p99
     return [
