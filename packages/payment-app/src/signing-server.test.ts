@@ -205,6 +205,11 @@ describe('the HTTP edge', () => {
     const fromMerchant = await post('/api/sessions/nope/cancel', {}, { origin: ORIGIN })
     expect(fromMerchant.status).toBe(403)
     expect(fromMerchant.json.type).toMatch(/cross-site-request$/)
+    // CORS answers the reads only: the refusal is not readable by the merchant page either.
+    expect(fromMerchant.response.headers.get('access-control-allow-origin')).toBeNull()
+    const read = await call('/api/sessions/nope', { headers: { origin: ORIGIN } })
+    expect(read.response.headers.get('access-control-allow-origin')).toBe(ORIGIN)
+    expect(read.response.headers.get('vary')).toMatch(/\bOrigin\b/)
     const own = await post('/api/sessions/nope/cancel', {}, { origin: BASE, 'sec-fetch-site': 'same-origin' })
     expect(own.json.type).toMatch(/session-not-found$/)
     const textPlain = await post('/api/sessions/nope/cancel', {}, { 'content-type': 'text/plain' })
