@@ -78,6 +78,21 @@ export function createGroupCommit(db: Db): GroupCommit {
     resolve: (value: unknown) => void
     reject: (error: unknown) => void
   }
+  type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
+  // Built once: each `db.transaction` call builds four wrapper functions, about 5 µs, more than
+  // the insert it wraps (2 µs in memory); made per write and per group, as before, it was a tenth
+  // of a create-session's store time in the bench's profile.
+  // A transaction function called inside a transaction runs as a savepoint.
+  const inSavepoint = db.transaction((write: () => unknown) => write())
+  const inTransaction = db.transaction((group: readonly Queued[], outcomes: Outcome[]) => {
+    for (const item of group) {
+      try {
+        outcomes.push({ ok: true, value: inSavepoint(item.write) })
+      } catch (error) {
+        outcomes.push({ ok: false, error })
+      }
+    }
+  })
   let queue: Queued[] = []
   let scheduled = false
   const flush = () => {
@@ -85,18 +100,9 @@ export function createGroupCommit(db: Db): GroupCommit {
     const group = queue
     queue = []
     if (group.length === 0) return
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
+    const outcomes: Outcome[] = []
     try {
-      db.transaction(() => {
-        for (const item of group) {
-          try {
-            // A transaction function inside a transaction runs as a savepoint.
-            outcomes.push({ ok: true, value: db.transaction(item.write)() })
-          } catch (error) {
-            outcomes.push({ ok: false, error })
-          }
-        }
-      })()
+      inTransaction(group, outcomes)
     } catch (error) {
       // The commit itself failed: nothing of the group is stored.
       for (const item of group) item.reject(error)
