@@ -16,11 +16,12 @@ import { percentile } from '../support/stats.js'
 
 const MD5_KEY = 'demo0md5key0for0local0tests00001'
 
-/** Rounds of the alternating MD5 measurement; the first few warm the JIT and are dropped. */
+/** Rounds of the alternating measurements (MD5, RSA verify); the first few warm the JIT and are dropped. */
 const MD5_ROUNDS = 300
-const MD5_WARMUP_ROUNDS = 20
+const RSA_ROUNDS = 200
+const WARMUP_ROUNDS = 20
 /** Calls per side per round, each timed on its own. */
-const MD5_BATCH = 50
+const BATCH = 50
 
 /**
  * Times a few sides in alternation and gives every call's µs, per side. Each round runs every
@@ -137,8 +138,8 @@ export const protocolSuite: BenchSuite = {
         },
       },
       MD5_ROUNDS,
-      MD5_WARMUP_ROUNDS,
-      MD5_BATCH,
+      WARMUP_ROUNDS,
+      BATCH,
     )
     const md5Node = roundStats(md5['node']!)
     for (const [side, what] of [
@@ -153,7 +154,7 @@ export const protocolSuite: BenchSuite = {
           'node createHash md5 ×2',
           md5Node.median,
           1.2,
-          `medians of ${MD5_ROUNDS * MD5_BATCH} single calls per side, in ${MD5_ROUNDS} alternating rounds; quartiles ${ours.spread} vs ${md5Node.spread} µs`,
+          `medians of ${MD5_ROUNDS * BATCH} single calls per side, in ${MD5_ROUNDS} alternating rounds; quartiles ${ours.spread} vs ${md5Node.spread} µs`,
         ),
       )
     }
@@ -168,26 +169,32 @@ export const protocolSuite: BenchSuite = {
     ] as const) {
       const sig = await signString(text, type, { privateKey: privatePem })
       const keyObject = createPublicKey(publicPem)
-      const bench = new Bench({ time: 400, warmupTime: 100 })
-      bench
-        .add('ours', async () => {
-          if (!(await verifyString(text, sig, type, { publicKey: publicPem })).ok) throw new Error('bad')
-        })
-        // The same inputs ours gets (the string and the base64 sign), so the conversions a
-        // caller of crypto.verify must do are in both sides; the key object is cached.
-        .add('node', () => {
-          if (!nodeVerify(hash, Buffer.from(text, 'utf8'), keyObject, Buffer.from(sig, 'base64')))
-            throw new Error('bad')
-        })
-      await bench.run()
+      const rsa = await alternate(
+        {
+          ours: async () => {
+            if (!(await verifyString(text, sig, type, { publicKey: publicPem })).ok) throw new Error('bad')
+          },
+          // The same inputs ours gets (the string and the base64 sign), so the conversions a
+          // caller of crypto.verify must do are in both sides; the key object is cached.
+          node: () => {
+            if (!nodeVerify(hash, Buffer.from(text, 'utf8'), keyObject, Buffer.from(sig, 'base64')))
+              throw new Error('bad')
+          },
+        },
+        RSA_ROUNDS,
+        WARMUP_ROUNDS,
+        BATCH,
+      )
+      const ours = roundStats(rsa['ours']!)
+      const node = roundStats(rsa['node']!)
       rows.push(
         timeRow(
           `${type} verify, Node (2048-bit)`,
-          micros(bench, 'ours'),
+          ours.median,
           'crypto.verify of the same string, cached key',
-          micros(bench, 'node'),
+          node.median,
           1.08,
-          means(bench, 'ours', 'node'),
+          `medians of ${RSA_ROUNDS * BATCH} single calls per side, in ${RSA_ROUNDS} alternating rounds; quartiles ${ours.spread} vs ${node.spread} µs`,
         ),
       )
     }
