@@ -12,10 +12,55 @@ import {
 } from '@alipay-payment-handler/protocol'
 import { judgeRatio, type BenchRow, type BenchSuite } from '../row.js'
 import { NOTIFY } from '../support/notify-fixture.js'
+import { percentile } from '../support/stats.js'
 
 const MD5_KEY = 'demo0md5key0for0local0tests00001'
 
-/** Mean time per operation in microseconds of a finished tinybench task. */
+/** Rounds of the alternating measurements (MD5, RSA verify); the first few warm the JIT and are dropped. */
+const MD5_ROUNDS = 300
+const RSA_ROUNDS = 200
+const WARMUP_ROUNDS = 20
+/** Calls per side per round, each timed on its own. */
+const BATCH = 50
+
+/**
+ * Times a few sides in alternation and gives every call's µs, per side. Each round runs every
+ * side `batch` times, the order rotating from round to round, so a busy moment of the shared
+ * machine lands on all sides alike (tinybench gives each side one 400 ms stretch of its own).
+ * Calls are timed one by one, as tinybench does: the median of single calls skips the ones the
+ * scheduler interrupted, which batches of calls cannot. An async side is awaited call by call.
+ */
+async function alternate(
+  sides: Record<string, () => unknown>,
+  rounds: number,
+  warmupRounds: number,
+  batch: number,
+): Promise<Record<string, number[]>> {
+  const names = Object.keys(sides)
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]))
+  for (let round = 0; round < warmupRounds + rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length]!
+      const side = sides[name]!
+      const times = samples[name]!
+      for (let call = 0; call < batch; call++) {
+        const started = performance.now()
+        const result = side()
+        if (result instanceof Promise) await result
+        const micros = (performance.now() - started) * 1000
+        if (round >= warmupRounds) times.push(micros)
+      }
+    }
+  }
+  return samples
+}
+
+/** The median and quartiles of some rounds, for a row's figure and note. */
+function roundStats(values: readonly number[]): { median: number; spread: string } {
+  const [p25, p75] = [percentile(values, 25), percentile(values, 75)]
+  return { median: percentile(values, 50), spread: `${p25.toFixed(2)}–${p75.toFixed(2)}` }
+}
+
 /**
  * The median latency of a task, in µs: on a shared 2-core machine the mean follows whatever else
  * runs (a GC of another process, a test suite), while the median follows the code. Both sides of
@@ -70,48 +115,49 @@ export const protocolSuite: BenchSuite = {
     const signed = { ...NOTIFY, sign_type: 'MD5', sign: md5Sign(text, MD5_KEY) }
 
     // MD5: sign + verify of one notify, ours (sync path and the async verifier) vs two node hashes.
-    const md5 = new Bench({ time: 400, warmupTime: 100 })
-    md5
-      .add('ours sync', () => {
-        const s = md5Sign(stringToSign(NOTIFY), MD5_KEY)
-        if (md5Sign(stringToSign(signed), MD5_KEY) !== s) throw new Error('mismatch')
-      })
-      .add('ours verifyParams', async () => {
-        md5Sign(stringToSign(NOTIFY), MD5_KEY)
-        if (!(await verifyParams(signed, { keys: { md5Key: MD5_KEY } })).ok) throw new Error('mismatch')
-      })
-      .add('node', () => {
-        const s = createHash('md5')
-          .update(stringToSign(NOTIFY) + MD5_KEY)
-          .digest('hex')
-        if (
-          createHash('md5')
-            .update(stringToSign(signed) + MD5_KEY)
-            .digest('hex') !== s
-        )
-          throw new Error('mismatch')
-      })
-    await md5.run()
-    rows.push(
-      timeRow(
-        'MD5 sign + verify of a 20-param notify (sync)',
-        micros(md5, 'ours sync'),
-        'node createHash md5 ×2',
-        micros(md5, 'node'),
-        1.2,
-        means(md5, 'ours sync', 'node'),
-      ),
+    const md5 = await alternate(
+      {
+        'ours sync': () => {
+          const s = md5Sign(stringToSign(NOTIFY), MD5_KEY)
+          if (md5Sign(stringToSign(signed), MD5_KEY) !== s) throw new Error('mismatch')
+        },
+        'ours verifyParams': async () => {
+          md5Sign(stringToSign(NOTIFY), MD5_KEY)
+          if (!(await verifyParams(signed, { keys: { md5Key: MD5_KEY } })).ok) throw new Error('mismatch')
+        },
+        node: () => {
+          const s = createHash('md5')
+            .update(stringToSign(NOTIFY) + MD5_KEY)
+            .digest('hex')
+          if (
+            createHash('md5')
+              .update(stringToSign(signed) + MD5_KEY)
+              .digest('hex') !== s
+          )
+            throw new Error('mismatch')
+        },
+      },
+      MD5_ROUNDS,
+      WARMUP_ROUNDS,
+      BATCH,
     )
-    rows.push(
-      timeRow(
-        'MD5 sign + verifyParams (async) of a notify',
-        micros(md5, 'ours verifyParams'),
-        'node createHash md5 ×2',
-        micros(md5, 'node'),
-        1.2,
-        means(md5, 'ours verifyParams', 'node'),
-      ),
-    )
+    const md5Node = roundStats(md5['node']!)
+    for (const [side, what] of [
+      ['ours sync', 'MD5 sign + verify of a 20-param notify (sync)'],
+      ['ours verifyParams', 'MD5 sign + verifyParams (async) of a notify'],
+    ] as const) {
+      const ours = roundStats(md5[side]!)
+      rows.push(
+        timeRow(
+          what,
+          ours.median,
+          'node createHash md5 ×2',
+          md5Node.median,
+          1.2,
+          `medians of ${MD5_ROUNDS * BATCH} single calls per side, in ${MD5_ROUNDS} alternating rounds; quartiles ${ours.spread} vs ${md5Node.spread} µs`,
+        ),
+      )
+    }
 
     // RSA / RSA2 verify: ours (Node's crypto in Node, cached key) vs crypto.verify of the same string.
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -123,26 +169,32 @@ export const protocolSuite: BenchSuite = {
     ] as const) {
       const sig = await signString(text, type, { privateKey: privatePem })
       const keyObject = createPublicKey(publicPem)
-      const bench = new Bench({ time: 400, warmupTime: 100 })
-      bench
-        .add('ours', async () => {
-          if (!(await verifyString(text, sig, type, { publicKey: publicPem })).ok) throw new Error('bad')
-        })
-        // The same inputs ours gets (the string and the base64 sign), so the conversions a
-        // caller of crypto.verify must do are in both sides; the key object is cached.
-        .add('node', () => {
-          if (!nodeVerify(hash, Buffer.from(text, 'utf8'), keyObject, Buffer.from(sig, 'base64')))
-            throw new Error('bad')
-        })
-      await bench.run()
+      const rsa = await alternate(
+        {
+          ours: async () => {
+            if (!(await verifyString(text, sig, type, { publicKey: publicPem })).ok) throw new Error('bad')
+          },
+          // The same inputs ours gets (the string and the base64 sign), so the conversions a
+          // caller of crypto.verify must do are in both sides; the key object is cached.
+          node: () => {
+            if (!nodeVerify(hash, Buffer.from(text, 'utf8'), keyObject, Buffer.from(sig, 'base64')))
+              throw new Error('bad')
+          },
+        },
+        RSA_ROUNDS,
+        WARMUP_ROUNDS,
+        BATCH,
+      )
+      const ours = roundStats(rsa['ours']!)
+      const node = roundStats(rsa['node']!)
       rows.push(
         timeRow(
           `${type} verify, Node (2048-bit)`,
-          micros(bench, 'ours'),
+          ours.median,
           'crypto.verify of the same string, cached key',
-          micros(bench, 'node'),
+          node.median,
           1.08,
-          means(bench, 'ours', 'node'),
+          `medians of ${RSA_ROUNDS * BATCH} single calls per side, in ${RSA_ROUNDS} alternating rounds; quartiles ${ours.spread} vs ${node.spread} µs`,
         ),
       )
     }

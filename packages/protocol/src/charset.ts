@@ -67,6 +67,18 @@ export function encodeText(text: string, charset: string): Uint8Array {
   return nativeBuffer()?.from(text, 'utf8') ?? utf8.encode(text)
 }
 
+/**
+ * Throws what `encodeText(text, charset)` would throw, without building the bytes where no text
+ * can fail to encode: any string has UTF-8 bytes (lone surrogates become U+FFFD's), only GBK has
+ * characters it cannot write.
+ */
+export function checkEncodable(text: string, charset: string): void {
+  const cs = normalizeCharset(charset)
+  if (!cs)
+    throw new ProtocolError('UNSUPPORTED_CHARSET', `charset "${charset}" is not utf-8, gbk or gb2312`, { charset })
+  if (cs !== 'utf-8') encodeGbk(text)
+}
+
 /** Decodes bytes in `charset`, refusing invalid sequences instead of inventing U+FFFD. */
 export function decodeText(bytes: Uint8Array, charset: string): string {
   const cs = normalizeCharset(charset)

@@ -25,4 +25,30 @@ describe('native and WebCrypto paths agree', () => {
       expect(md5Sign('测试', 'k', 'gbk')).toHaveLength(32)
     })
   }
+
+  test('MD5 of a string hashes the bytes encodeText gives, lone surrogates included', () => {
+    // Node hashes a UTF-8 string itself; the other path encodes with TextEncoder and hashes bytes.
+    const texts = [
+      'partner=123&service=test',
+      'subject=测试商品 两杯咖啡',
+      'a=\u{1F600}',
+      'a=\uD800&b=\uDFFF',
+      'x\uD83D',
+    ]
+    const signs = (native: boolean) => {
+      useNativeCrypto(native)
+      return texts.flatMap((text) => [md5Sign(text, 'key'), md5Sign(text, '\uDE00key'), md5Sign(text, 'key', 'UTF-8')])
+    }
+    expect(signs(false)).toEqual(signs(true))
+    for (const native of [true, false]) {
+      useNativeCrypto(native)
+      expect(md5Sign('partner=123&service=test', '10000000000000000000000000000000')).toBe(
+        'bbd13b52823b576291595f472ebcfbc2',
+      )
+      // A lone surrogate is signed as U+FFFD's bytes; one completed by the key's first character is not.
+      expect(md5Sign('x\uD83D', 'key')).toBe(md5Sign('x\uFFFD', 'key'))
+      expect(md5Sign('x\uD83D', '\uDE00key')).toBe(md5Sign('x', '\u{1F600}key'))
+      expect(md5Sign('x\uD83D', '\uDE00key')).not.toBe(md5Sign('x\uFFFD', '\uFFFDkey'))
+    }
+  })
 })

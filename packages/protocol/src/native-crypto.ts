@@ -11,6 +11,8 @@ interface NodeKeyObject {
 }
 export interface NodeCrypto {
   createHash(algorithm: string): { update(data: Uint8Array): { digest(encoding: 'hex'): string } }
+  /** One-shot digest (Node ≥ 20.12); a string is hashed as its UTF-8 bytes. */
+  hash?(algorithm: string, data: string | Uint8Array, outputEncoding: 'hex'): string
   createPublicKey(key: { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject
   createPrivateKey(key: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): NodeKeyObject
   sign(algorithm: string, data: Uint8Array, key: NodeKeyObject): Uint8Array

@@ -1,6 +1,6 @@
 import { md5 } from '@noble/hashes/legacy.js'
 import { base64ToBytes, bytesToBase64 } from './base64.js'
-import { encodeText } from './charset.js'
+import { checkEncodable, encodeText, normalizeCharset } from './charset.js'
 import { ProtocolError } from './errors.js'
 import type { Params } from './form.js'
 import { importPrivateKey, importPublicKey, modulusBytes, nativeKey, type CryptoKey } from './keys.js'
@@ -47,7 +47,7 @@ const HEX = '0123456789abcdef'
 /** Lower-case hex MD5 of bytes. */
 export function md5Hex(bytes: Uint8Array): string {
   const node = nativeCrypto()
-  if (node) return node.createHash('md5').update(bytes).digest('hex')
+  if (node) return node.hash ? node.hash('md5', bytes, 'hex') : node.createHash('md5').update(bytes).digest('hex')
   let out = ''
   for (const byte of md5(bytes)) out += HEX[byte >> 4]! + HEX[byte & 15]!
   return out
@@ -59,6 +59,11 @@ export function md5Hex(bytes: Uint8Array): string {
  *     === 'bbd13b52823b576291595f472ebcfbc2'
  */
 export function md5Sign(text: string, key: string, charset = 'utf-8'): string {
+  const node = nativeCrypto()
+  // Node's one-shot hash of a string digests the UTF-8 bytes encodeText gives (Node's own encoder
+  // in both, lone surrogates as U+FFFD); it skips the Buffer and the Hash object: 1.9 → 1.4 µs
+  // for a 20-parameter notify (median of single calls).
+  if (node?.hash && normalizeCharset(charset) === 'utf-8') return node.hash('md5', text + key, 'hex')
   return md5Hex(encodeText(text + key, charset))
 }
 
@@ -104,9 +109,11 @@ export async function verifyString(
   if (typeof sign !== 'string' || sign === '') return failure(text, 'missing-sign', 'the message has no sign')
   if (!isSignType(signType))
     return failure(text, 'unsupported-sign-type', `sign_type "${String(signType)}" is not MD5, RSA or RSA2`)
-  let bytesToCheck: Uint8Array
+  let bytesToCheck: Uint8Array | undefined
   try {
-    bytesToCheck = encodeText(text, charset)
+    // MD5 encodes the text together with its key (md5Sign); here it only has to be encodable.
+    if (signType === 'MD5') checkEncodable(text, charset)
+    else bytesToCheck = encodeText(text, charset)
   } catch (error) {
     return failure(text, 'bad-charset', error instanceof Error ? error.message : `cannot encode in ${charset}`)
   }
@@ -132,7 +139,9 @@ export async function verifyString(
   }
   const bytes = base64ToBytes(sign)
   if (!bytes) return failure(text, 'malformed-signature', 'sign is not valid base64')
-  if (nativeCrypto()) return verifyNative(text, bytes, bytesToCheck, signType, keys.publicKey)
+  // Not MD5, so the text's bytes were built above.
+  const data = bytesToCheck!
+  if (nativeCrypto()) return verifyNative(text, bytes, data, signType, keys.publicKey)
   let key: CryptoKey
   try {
     key = await importPublicKey(keys.publicKey, signType)
@@ -146,7 +155,7 @@ export async function verifyString(
       `sign is ${bytes.length} bytes but this key makes ${modulusBytes(key)}-byte signatures: wrong key?`,
     )
   }
-  const valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, toBuffer(bytes), toBuffer(bytesToCheck))
+  const valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, toBuffer(bytes), toBuffer(data))
   return valid
     ? { ok: true, signType, stringToSign: text }
     : failure(
@@ -214,22 +223,31 @@ export interface VerifyOptions {
   alsoExclude?: readonly string[]
 }
 
-/** Verifies a received parameter set: return, notify, request or PaymentResponse. */
-export async function verifyParams(
+/**
+ * Verifies a received parameter set: return, notify, request or PaymentResponse. Not `async`: it
+ * passes verifyString's promise on instead of resolving a second promise with it, which cost two
+ * more microtask turns per call (measured in the protocol bench's MD5 verifyParams row).
+ */
+export function verifyParams(
   params: Readonly<Record<string, string | undefined>>,
   options: VerifyOptions,
 ): Promise<VerifyResult> {
-  const declared = params['sign_type']
-  const signType = options.signType ?? declared
-  if (options.signType && declared !== undefined && declared !== options.signType) {
-    return {
-      ok: false,
-      reason: 'sign-type-mismatch',
-      message: `expected sign_type ${options.signType}, got "${declared}"`,
+  try {
+    const declared = params['sign_type']
+    const signType = options.signType ?? declared
+    if (options.signType && declared !== undefined && declared !== options.signType) {
+      return Promise.resolve({
+        ok: false,
+        reason: 'sign-type-mismatch',
+        message: `expected sign_type ${options.signType}, got "${declared}"`,
+      })
     }
+    const charset = options.charset ?? params['_input_charset'] ?? 'utf-8'
+    const exclude = options.alsoExclude?.length ? [...MAPI_UNSIGNED_KEYS, ...options.alsoExclude] : MAPI_UNSIGNED_KEYS
+    const text = stringToSign(params, exclude)
+    return verifyString(text, params['sign'] ?? '', signType as SignType, options.keys, charset)
+  } catch (error) {
+    // As from an async function: bad arguments reject the promise, they do not throw.
+    return Promise.reject(error as Error)
   }
-  const charset = options.charset ?? params['_input_charset'] ?? 'utf-8'
-  const exclude = options.alsoExclude?.length ? [...MAPI_UNSIGNED_KEYS, ...options.alsoExclude] : MAPI_UNSIGNED_KEYS
-  const text = stringToSign(params, exclude)
-  return verifyString(text, params['sign'] ?? '', signType as SignType, options.keys, charset)
 }

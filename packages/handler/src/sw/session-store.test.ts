@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { storedSession } from './fakes.js'
-import { createMemorySessionStore, inFlightSessions, pruneSessions } from './session-store.js'
+import { createMemorySessionStore, inFlightSessions, pruneSessions, type SessionStore } from './session-store.js'
 import { isSkipWaitingMessage, mayActivate } from './update-policy.js'
 
 describe('session store', () => {
@@ -32,7 +32,16 @@ describe('session store', () => {
 
 describe('update policy', () => {
   test('a new worker waits while a payment is in flight', async () => {
-    expect(await mayActivate(createMemorySessionStore([storedSession({ updatedAt: 1_000 })]), 2_000)).toBe(false)
+    expect(await mayActivate(createMemorySessionStore([storedSession({ updatedAt: 1_000 })]), 2_000, true)).toBe(false)
+  })
+
+  test('a first install replaces no worker and activates without reading the store', async () => {
+    const unreadable: SessionStore = {
+      ...createMemorySessionStore(),
+      list: () => Promise.reject(new Error('the store was read')),
+    }
+    expect(await mayActivate(unreadable, 2_000, false)).toBe(true)
+    await expect(mayActivate(unreadable, 2_000, true)).rejects.toThrow('the store was read')
   })
 
   test('a new worker may take over when every payment is settled or stale', async () => {
@@ -40,7 +49,7 @@ describe('update policy', () => {
       storedSession({ paymentRequestId: 'a', state: 'settled' }),
       storedSession({ paymentRequestId: 'b', updatedAt: 0 }),
     ])
-    expect(await mayActivate(store, 2 * 3600_000)).toBe(true)
+    expect(await mayActivate(store, 2 * 3600_000, true)).toBe(true)
   })
 
   test('recognises workbox-window skip-waiting messages only', () => {

@@ -21,7 +21,8 @@ const api = createSessionsApi({ baseUrl: origin, timeoutMs: 10_000 })
 const now = () => Date.now()
 
 async function activateIfIdle(): Promise<void> {
-  if (await mayActivate(store, now()).catch(() => true)) await self.skipWaiting()
+  const replacing = self.registration.active !== null
+  if (await mayActivate(store, now(), replacing).catch(() => true)) await self.skipWaiting()
 }
 
 self.addEventListener('install', (event) => event.waitUntil(activateIfIdle()))
