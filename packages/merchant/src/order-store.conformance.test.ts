@@ -1,54 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestDatabase, type TestDatabase } from '@alipay-payment-handler/testing/postgres'
+import { storeMatrix } from '@alipay-payment-handler/testing/store-matrix'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { OrderError } from './order-errors.js'
 import { openPgOrderStore } from './order-store-pg.js'
-import { openSqliteOrderStore, type Order, type OrderStore } from './order-store.js'
+import { openSqliteOrderStore, type Order } from './order-store.js'
 
 /**
  * One contract, two stores: every test runs against the SQLite store and the PostgreSQL store,
  * each on a fresh database. Two `open()` handles on one database are two processes.
  */
-interface Implementation {
-  name: string
-  fresh(): Promise<void>
-  drop(): Promise<void>
-  open(): Promise<OrderStore>
-}
-
-function sqlite(): Implementation {
-  let dir = ''
-  return {
-    name: 'sqlite',
-    async fresh() {
-      dir = mkdtempSync(join(tmpdir(), 'alipay-orders-'))
-    },
-    async drop() {
-      rmSync(dir, { recursive: true, force: true })
-    },
-    async open() {
-      return openSqliteOrderStore(join(dir, 'orders.db'))
-    },
-  }
-}
-
-function postgres(): Implementation {
-  let database: TestDatabase | undefined
-  return {
-    name: 'postgres',
-    async fresh() {
-      database = await createTestDatabase(process.env['TEST_POSTGRES_URL'])
-    },
-    async drop() {
-      await database?.drop()
-    },
-    async open() {
-      return openPgOrderStore(database!.url, { max: 6 })
-    },
-  }
-}
+const backends = storeMatrix({
+  sqlite: (dir) => openSqliteOrderStore(join(dir, 'orders.db')),
+  postgres: (url) => openPgOrderStore(url, { max: 6 }),
+})
 
 let count = 0
 const order = (overrides: Partial<Order> = {}): Order => {
@@ -80,18 +44,10 @@ const record = (orderId: string | undefined, notifyId: string, outcome = 'paid')
 
 const paidPatch = { state: 'success' as const, tradeStatus: 'TRADE_SUCCESS', tradeNo: 'T1', payTime: '2024-05-01' }
 
-describe.each([sqlite(), postgres()])('order store conformance: $name', (impl) => {
-  const stores: OrderStore[] = []
-  const open = async () => {
-    const store = await impl.open()
-    stores.push(store)
-    return store
-  }
+describe.each(backends)('order store conformance: $name', (impl) => {
+  const open = () => impl.open()
   beforeEach(() => impl.fresh())
-  afterEach(async () => {
-    for (const store of stores.splice(0)) await store.close()
-    await impl.drop()
-  })
+  afterEach(() => impl.cleanup())
 
   it('stores an order and reads it back, amounts as canonical decimal strings', async () => {
     const store = await open()
