@@ -298,7 +298,7 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
         return true
       })
     },
-    async settleRefund(batchNo, state, gatewayCode, now) {
+    async settleRefund(batchNo, state, gatewayCode, now, audit) {
       await withPgTransaction(pool, async (client) => {
         const row = (
           await client.query<{ order_id: string; amount_value: string; state: string }>(
@@ -306,7 +306,10 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
             [batchNo],
           )
         ).rows[0]
-        if (!row || row.state === 'failed' || row.state === 'success') return
+        if (!row) return
+        const settled = row.state === 'failed' || row.state === 'success'
+        if (audit) await auditOn(client, row.order_id, audit, await lockedState(client, row.order_id), !settled, now)
+        if (settled) return
         await client.query('UPDATE refunds SET state = $1, gateway_code = $2, updated_at = $3 WHERE batch_no = $4', [
           state,
           gatewayCode ?? null,

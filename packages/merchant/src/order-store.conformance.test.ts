@@ -143,6 +143,32 @@ describe.each(backends)('order store conformance: $name', (impl) => {
     ])
   })
 
+  it('settles a refund with its MARK_REFUNDED audit row in one transaction', async () => {
+    const store = await open()
+    const o = order({ amount: '10.00' })
+    await store.insert(o)
+    await store.transition(o.orderId, ['wait'], paidPatch, 1)
+    await store.reserveRefund({ batchNo: 'RA', orderId: o.orderId, amount: '4.00', reason: 'x' }, 2)
+    const runId = await store.startReconcileRun('statement', 3)
+    const markRefunded = { runId, action: 'MARK_REFUNDED', toState: undefined, detail: { refundNo: 'RA' } }
+    // The audit row cannot be written (no such run): the settlement rolls back with it.
+    const failed = await store
+      .settleRefund('RA', 'success', undefined, 4, { ...markRefunded, runId: runId + 1_000 })
+      .catch((e: unknown) => e)
+    expect(failed).toBeInstanceOf(Error)
+    expect((await store.refunds(o.orderId)).map((r) => r.state)).toEqual(['pending'])
+    expect(await store.auditTrail(o.orderId)).toEqual([])
+    // Written, both are there; a second settlement changes nothing and is audited as not applied.
+    await store.settleRefund('RA', 'success', undefined, 5, markRefunded)
+    await store.settleRefund('RA', 'success', undefined, 6, markRefunded)
+    expect((await store.refunds(o.orderId)).map((r) => r.state)).toEqual(['success'])
+    expect((await store.get(o.orderId))?.refunded).toBe('4.00')
+    expect(await store.auditTrail(o.orderId)).toEqual([
+      { ...markRefunded, orderId: o.orderId, fromState: 'success', applied: true, at: 5 },
+      { ...markRefunded, orderId: o.orderId, fromState: 'success', applied: false, at: 6 },
+    ])
+  })
+
   it('refuses a refund number used before with REFUND_CONFLICT, reserving nothing', async () => {
     const store = await open()
     const o = order()

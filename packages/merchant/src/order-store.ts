@@ -93,8 +93,18 @@ export interface OrderStore {
    * amount paid.
    */
   reserveRefund(refund: Omit<Refund, 'state' | 'gatewayCode'>, now: number): Promise<boolean>
-  /** Settles a batch; a failed one gives its reservation back. */
-  settleRefund(batchNo: string, state: Refund['state'], gatewayCode: string | undefined, now: number): Promise<void>
+  /**
+   * Settles a batch; a failed one gives its reservation back. With `audit` (a reconciliation's
+   * MARK_REFUNDED), its audit row on the refund's order is written in the same transaction, so
+   * the settlement never happens unaudited; `applied` says whether it changed the batch.
+   */
+  settleRefund(
+    batchNo: string,
+    state: Refund['state'],
+    gatewayCode: string | undefined,
+    now: number,
+    audit?: AuditEntry,
+  ): Promise<void>
   refunds(orderId: string): Promise<Refund[]>
   /**
    * A reconciliation repair: the same compare-and-set as `transition`, plus its audit row, in one
@@ -467,14 +477,17 @@ export function openSqliteOrderStore(path: string): OrderStore {
         return true
       })()
     },
-    async settleRefund(batchNo, state, gatewayCode, now) {
+    async settleRefund(batchNo, state, gatewayCode, now, audit) {
       db.transaction(() => {
         const row = db
           .prepare<[string], { order_id: string; amount_fen: number; state: string }>(
             'SELECT order_id, amount_fen, state FROM refunds WHERE batch_no = ?',
           )
           .get(batchNo)
-        if (!row || row.state === 'failed' || row.state === 'success') return
+        if (!row) return
+        const settled = row.state === 'failed' || row.state === 'success'
+        if (audit) auditSync(row.order_id, audit, stateOf(row.order_id), !settled, now)
+        if (settled) return
         db.prepare('UPDATE refunds SET state = ?, gateway_code = ?, updated_at = ? WHERE batch_no = ?').run(
           state,
           gatewayCode ?? null,
