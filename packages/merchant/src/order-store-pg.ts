@@ -276,7 +276,8 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
         // PostgreSQL re-checks the WHERE on the updated row, so the sum never passes the amount paid.
         const reserved = await client.query(
           `UPDATE orders SET refunded = refunded + $1::numeric, updated_at = $2
-           WHERE order_id = $3 AND state = 'success' AND refunded + $1::numeric <= amount_value`,
+           WHERE order_id = $3 AND state IN ('success', 'close') AND trade_no IS NOT NULL
+             AND refunded + $1::numeric <= amount_value`,
           [amount, now, refund.orderId],
         )
         if (reserved.rowCount !== 1) return false

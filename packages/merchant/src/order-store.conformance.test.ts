@@ -143,6 +143,29 @@ describe.each(backends)('order store conformance: $name', (impl) => {
     ])
   })
 
+  it('reserves a refund of a cancelled order that was paid all the same, and of no other cancelled order', async () => {
+    const store = await open()
+    // Cancelled, then paid at the gateway (a late payment): closed with the trade recorded.
+    const latePaid = order({ amount: '5.00' })
+    const cancelled = order({ amount: '5.00' })
+    await store.insert(latePaid)
+    await store.insert(cancelled)
+    await store.transition(
+      latePaid.orderId,
+      ['wait'],
+      { state: 'close', tradeStatus: 'TRADE_SUCCESS', tradeNo: 'TL' },
+      1,
+    )
+    await store.transition(cancelled.orderId, ['wait'], { state: 'close' }, 1)
+    const refund = (orderId: string, batchNo: string) =>
+      store.reserveRefund({ batchNo, orderId, amount: '5.00', reason: 'late payment' }, 2)
+    expect(await refund(latePaid.orderId, 'RL1')).toBe(true)
+    expect(await refund(latePaid.orderId, 'RL2')).toBe(false)
+    expect(await refund(cancelled.orderId, 'RC1')).toBe(false)
+    expect((await store.get(latePaid.orderId))?.refunded).toBe('5.00')
+    expect((await store.get(cancelled.orderId))?.refunded).toBe('0.00')
+  })
+
   it('settles a refund with its MARK_REFUNDED audit row in one transaction', async () => {
     const store = await open()
     const o = order({ amount: '10.00' })
