@@ -1,9 +1,17 @@
-import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
+import type { RunningSandbox } from '@alipay-payment-handler/sandbox'
+import {
+  gatewayBacklog,
+  gatewayOutcome,
+  merchantOutcome,
+  payUnderFaults,
+  restartTimes,
+  startLoadSandbox,
+} from '../support/fault-run.js'
 import { Child, createLoadClient, freePort, random, sleep } from '../support/load.js'
+import { openLoadStores, type LoadStores } from '../support/load-stores.js'
 
 /** What one chaos run does. */
 export interface ChaosOptions {
@@ -68,18 +76,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const rand = random(options.seed ?? Date.now())
   const dir = mkdtempSync(join(tmpdir(), 'alipay-chaos-'))
   let sandbox: RunningSandbox | undefined
+  let stores: LoadStores | undefined
   const children: Child[] = []
   try {
-    // At 0.001 the first retry gap becomes 240 ms and the whole schedule (≈ 25 h) about 90 s.
-    sandbox = await startSandbox(
-      demoSandboxConfig({
-        port: 0,
-        dbPath: join(dir, 'sandbox.db'),
-        timeScale: options.timeScale ?? 0.001,
-        notifyTimeoutMs: 5_000,
-        log: () => {},
-      }),
-    )
+    sandbox = await startLoadSandbox(dir, options.timeScale)
     const relayPort = await freePort()
     const merchantPort = await freePort()
     const relayUrl = `http://localhost:${relayPort}`
@@ -105,105 +105,44 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     )
     children.push(relay, merchant)
     await Promise.all([relay.start(), merchant.start()])
+    // The relay's and the merchant's SQLite files in `dir`.
+    stores = await openLoadStores({ dir })
 
     const client = createLoadClient({ merchantUrl, relayUrl, sandboxUrl: sandbox.url }, rand, '[alipay-chaos]')
-    const { pay } = client
     // Decoys: orders that stay unpaid, and get forged "paid" notifies during the run.
     const decoys = await client.decoys(options.decoys ?? 5)
     await client.standingFaults()
 
-    const started = Date.now()
-    const total = options.payments
-    let issued = 0
-    let done = 0
-    const paidOrders: string[] = []
-    const senders = Array.from({ length: options.senders }, async () => {
-      while (issued < total) {
-        issued++
-        paidOrders.push(await pay())
-        done++
-      }
-    })
-
-    // The chaos monkey: kills at random points of the run, 5xx windows, one-shot failures, forgeries.
-    const killPoints = [
+    // The chaos monkey: kills at random points of the run; between them 5xx windows, one-shot failures, forgeries.
+    const planKills = () => [
       ...Array.from({ length: options.killsEach }, () => ({ at: rand(), who: relay })),
       ...Array.from({ length: options.killsEach }, () => ({ at: rand(), who: merchant })),
-    ].sort((a, b) => a.at - b.at)
-    let lastKillAt = 0
-    let sendersDone = false
-    let reported = 0
-    const monkey = (async () => {
-      while (!sendersDone) {
-        const progress = done / total
-        // A line per tenth of the run, so a long run shows its pace while it goes.
-        if (Math.floor(progress * 10) > reported) {
-          reported = Math.floor(progress * 10)
-          const seconds = (Date.now() - started) / 1000
-          log(`[chaos] ${reported * 10} % paid at the gateway, ${(done / seconds).toFixed(1)}/s`)
-        }
-        const next = killPoints[0]
-        if (next && progress >= next.at) {
-          killPoints.shift()
-          log(`[chaos] SIGKILL ${next.who.name} at ${(progress * 100).toFixed(0)} %`)
-          await next.who.killAndRestart()
-          lastKillAt = Date.now()
-          continue
-        }
-        await client.faultStep(decoys)
-        await sleep(100)
-      }
-    })()
-    await Promise.all(senders)
-    sendersDone = true
-    await monkey
-    // Kills that were due after the last sender finished still happen: during the drain.
-    for (const point of killPoints) {
-      log(`[chaos] SIGKILL ${point.who.name} during the drain`)
-      await point.who.killAndRestart()
-      lastKillAt = Date.now()
-    }
-    await client.clearFaults()
-    log(`[chaos] ${total} payments sent in ${Date.now() - started} ms; draining`)
+    ]
+    const total = options.payments
+    const { paidOrders, started, lastKillAt } = await payUnderFaults({
+      client,
+      total,
+      senders: options.senders,
+      planKills,
+      decoys,
+      tag: '[chaos]',
+      log,
+    })
 
     // Drain: every paid trade's notify acknowledged and every order paid at the merchant.
-    const merchantDb = join(dir, 'merchant-orders.db')
     const deadline = Date.now() + (options.drainTimeoutMs ?? 180_000)
-    const paidAtMerchant = (): number => {
-      const db = new Database(merchantDb, { readonly: true, fileMustExist: true })
-      try {
-        return (db.prepare(`SELECT count(*) AS n FROM orders WHERE state = 'success'`).get() as { n: number }).n
-      } finally {
-        db.close()
-      }
-    }
-    const relayBacklog = (): number => {
-      const db = new Database(join(dir, 'signing.db'), { readonly: true, fileMustExist: true })
-      try {
-        return (db.prepare(`SELECT count(*) AS n FROM outbox WHERE state = 'pending'`).get() as { n: number }).n
-      } finally {
-        db.close()
-      }
-    }
     let drainedAt = Date.now()
     for (;;) {
-      // A count, not a listing: the sandbox shares this process, and reading thousands of rows
-      // every 200 ms would slow the very notify_verify answers the drain waits on.
-      const pending = (
-        sandbox.deps.store.db
-          .prepare(`SELECT count(*) AS n FROM notifies WHERE state IN ('pending', 'held')`)
-          .get() as { n: number }
-      ).n
-      const paid = paidAtMerchant()
+      const pending = gatewayBacklog(sandbox)
+      const paid = await stores.paidAtMerchant()
       // The relay's own backlog too: a relay killed during the drain still owes its retries.
-      if (pending === 0 && paid >= total && relayBacklog() === 0) {
+      const backlog = await stores.outboxBacklog()
+      if (pending === 0 && paid >= total && backlog === 0) {
         drainedAt = Date.now()
         break
       }
       if (Date.now() > deadline) {
-        log(
-          `[chaos] drain timed out: ${pending} notifies pending, ${paid}/${total} paid, relay backlog ${relayBacklog()}`,
-        )
+        log(`[chaos] drain timed out: ${pending} notifies pending, ${paid}/${total} paid, relay backlog ${backlog}`)
         drainedAt = Date.now()
         break
       }
@@ -212,65 +151,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const durationMs = drainedAt - started
 
     // The counting, from the three databases.
-    const notifies = sandbox.deps.store.listNotifies(total * 4 + 100)
-    const tradeNotifies = notifies.filter((n) => n.kind === 'trade_status_sync')
-    const gatewayAttempts = tradeNotifies.reduce((sum, n) => sum + Math.max(0, n.attempts - 1), 0)
-    const notifiesUnacknowledged = tradeNotifies.filter((n) => n.state !== 'delivered').length
-    const sandboxDb = new Database(join(dir, 'sandbox.db'), { readonly: true })
-    const paidTrades = new Set(
-      (
-        sandboxDb
-          .prepare(`SELECT outTradeNo FROM trades WHERE status IN ('TRADE_SUCCESS', 'TRADE_FINISHED')`)
-          .all() as { outTradeNo: string }[]
-      ).map((t) => t.outTradeNo),
-    )
-    const paidAtGateway = paidOrders.filter((id) => paidTrades.has(id)).length
-    const attemptOutcomes = new Map(
-      (
-        sandboxDb.prepare(`SELECT outcome, count(*) AS n FROM notify_attempts GROUP BY outcome`).all() as {
-          outcome: string
-          n: number
-        }[]
-      ).map((r) => [r.outcome, r.n]),
-    )
-    sandboxDb.close()
-
-    const db = new Database(merchantDb, { readonly: true })
-    const orders = db.prepare(`SELECT order_id AS orderId, state, amount FROM orders`).all() as {
-      orderId: string
-      state: string
-      amount: string
-    }[]
-    // How each order became paid: a notify that verified ("paid"), or a reconciliation repair
-    // (the merchant's scheduled single_trade_query after a restart, audited in order_audit).
-    const paidRows = db
-      .prepare(`SELECT order_id AS orderId, count(*) AS n FROM order_notifies WHERE outcome = 'paid' GROUP BY order_id`)
-      .all() as { orderId: string; n: number }[]
-    const repairRows = db
-      .prepare(
-        `SELECT order_id AS orderId, count(*) AS n FROM order_audit WHERE to_state = 'success' AND applied = 1 GROUP BY order_id`,
-      )
-      .all() as { orderId: string; n: number }[]
-    db.close()
-    const paidCount = new Map<string, number>()
-    for (const row of [...paidRows, ...repairRows])
-      paidCount.set(row.orderId, (paidCount.get(row.orderId) ?? 0) + row.n)
-    const byId = new Map(orders.map((o) => [o.orderId, o]))
-    const lost = paidOrders.filter((id) => byId.get(id)?.state !== 'success').length
-    // Paid twice: more than one transition to paid for one order, whatever the path.
-    const duplicated = [...paidCount.values()].filter((n) => n > 1).length
-    // Every paid order was paid by gateway proof: a verified notify or an audited gateway query.
-    const paidWithoutVerifiedNotify = orders.filter((o) => o.state === 'success' && !paidCount.get(o.orderId)).length
-    const decoysPaid = decoys.filter((id) => byId.get(id)?.state === 'success').length
-
-    const relayDb = new Database(join(dir, 'signing.db'), { readonly: true })
-    const outbox = relayDb.prepare(`SELECT state, attempts FROM outbox`).all() as { state: string; attempts: number }[]
-    relayDb.close()
-    const relayUndelivered = outbox.filter((o) => o.state !== 'delivered').length
-    const relayAttempts = outbox.reduce((sum, o) => sum + Math.max(0, o.attempts - 1), 0)
-
+    const gateway = gatewayOutcome(sandbox, dir, total)
+    const outcome = merchantOutcome(await stores.merchantOutcomes(), paidOrders, decoys)
     const { senderRetries, gateway5xxWindows, failNext, forgedNotifies } = client.counts()
-    const restarts = [...relay.restarts, ...merchant.restarts]
     return {
       payments: total,
       senders: options.senders,
@@ -278,36 +161,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       throughputPerSecond: Math.round((total / (durationMs / 1000)) * 10) / 10,
       faults: {
         sigkills: { relay: relay.kills, merchant: merchant.kills },
-        deliveredAttempts: (attemptOutcomes.get('success') ?? 0) + (attemptOutcomes.get('failure') ?? 0),
-        droppedAttempts: attemptOutcomes.get('dropped') ?? 0,
+        deliveredAttempts: gateway.deliveredAttempts,
+        droppedAttempts: gateway.droppedAttempts,
         gateway5xxWindows,
         failNext,
         forgedNotifies,
       },
       retries: {
-        gatewayAttemptsBeyondFirst: gatewayAttempts,
-        relayAttemptsBeyondFirst: relayAttempts,
+        gatewayAttemptsBeyondFirst: gateway.retriesBeyondFirst,
+        relayAttemptsBeyondFirst: await stores.outboxRetries(),
         senderRetries,
       },
       recovery: {
-        restartMeanMs: restarts.length ? Math.round(restarts.reduce((a, b) => a + b, 0) / restarts.length) : 0,
-        restartMaxMs: restarts.length ? Math.max(...restarts) : 0,
+        ...restartTimes([relay, merchant]),
         drainAfterLastKillMs: lastKillAt ? Math.max(0, drainedAt - lastKillAt) : 0,
       },
-      repairedByReconciliation: repairRows.length,
+      repairedByReconciliation: outcome.repairedByReconciliation,
       results: {
-        paidAtGateway,
-        paidAtMerchant: paidAtMerchant(),
-        lost,
-        duplicated,
-        paidWithoutVerifiedNotify,
-        notifiesUnacknowledged,
-        relayUndelivered,
-        decoysPaid,
+        paidAtGateway: paidOrders.filter((id) => gateway.paidTrades.has(id)).length,
+        paidAtMerchant: await stores.paidAtMerchant(),
+        lost: outcome.lost,
+        duplicated: outcome.paidTwice,
+        paidWithoutVerifiedNotify: outcome.paidWithoutVerifiedNotify,
+        notifiesUnacknowledged: gateway.notifiesUnacknowledged,
+        relayUndelivered: await stores.outboxUndelivered(),
+        decoysPaid: outcome.decoysPaid,
       },
     }
   } finally {
     for (const child of children) await child.stop().catch(() => undefined)
+    await stores?.close().catch(() => undefined)
     await sandbox?.close().catch(() => undefined)
     rmSync(dir, { recursive: true, force: true })
   }

@@ -24,6 +24,7 @@ import {
   type SandboxDeps,
 } from '@alipay-payment-handler/sandbox'
 import { assertEdge, reportCases } from './cases.js'
+import { priceAsAsked } from '../support/harness.js'
 
 /**
  * Property-based fuzzing of every edge that takes outside input. Each case must end in a typed
@@ -85,7 +86,7 @@ beforeAll(async () => {
   orderStore = openSqliteOrderStore(':memory:')
   orders = createOrderService({ store: orderStore, gateway: client(), ...serviceDeps })
   // As an operator: the fuzzer must reach every route, not stop at the credential check.
-  orderRoutes = createOrderRoutes(orders, { authorizeOperator: () => true })
+  orderRoutes = createOrderRoutes(orders, { priceOrder: priceAsAsked, authorizeOperator: () => true })
   shopStore = openSqliteOrderStore(':memory:')
   const shopService = createOrderService({ store: shopStore, gateway: client(), ...serviceDeps })
   shop = createMerchantApp({

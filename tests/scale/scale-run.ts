@@ -1,10 +1,17 @@
-import Database from 'better-sqlite3'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
+import type { RunningSandbox } from '@alipay-payment-handler/sandbox'
+import {
+  gatewayBacklog,
+  gatewayOutcome,
+  merchantOutcome,
+  payUnderFaults,
+  restartTimes,
+  startLoadSandbox,
+} from '../support/fault-run.js'
 import { Child, createLoadClient, freePort, random, sleep } from '../support/load.js'
-import { openScaleStores, type ScaleStores } from './scale-stores.js'
+import { openLoadStores, type LoadStores } from '../support/load-stores.js'
 
 /** What one scale run does. */
 export interface ScaleOptions {
@@ -85,18 +92,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
   const rand = random(options.seed ?? Date.now())
   const dir = mkdtempSync(join(tmpdir(), 'alipay-scale-'))
   let sandbox: RunningSandbox | undefined
-  let stores: ScaleStores | undefined
+  let stores: LoadStores | undefined
   const children: Child[] = []
   try {
-    sandbox = await startSandbox(
-      demoSandboxConfig({
-        port: 0,
-        dbPath: join(dir, 'sandbox.db'),
-        timeScale: options.timeScale ?? 0.001,
-        notifyTimeoutMs: 5_000,
-        log: () => {},
-      }),
-    )
+    sandbox = await startLoadSandbox(dir, options.timeScale)
     const appProxyPort = await freePort()
     const merchantProxyPort = await freePort()
     const relayUrl = `http://localhost:${appProxyPort}`
@@ -163,7 +162,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
     await Promise.all([apps[0]!.start(), merchants[0]!.start()])
     children.push(...apps, ...merchants)
     await Promise.all([...apps.slice(1), ...merchants.slice(1)].map((c) => c.start()))
-    stores = await openScaleStores({
+    stores = await openLoadStores({
       dir,
       appDatabaseUrl: options.appDatabaseUrl,
       merchantDatabaseUrl: options.merchantDatabaseUrl,
@@ -173,71 +172,29 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
     const decoys = await client.decoys(options.decoys ?? 5)
     await client.standingFaults()
 
-    const started = Date.now()
-    const total = options.payments
-    let issued = 0
-    let done = 0
-    const paidOrders: string[] = []
-    const senders = Array.from({ length: options.senders }, async () => {
-      while (issued < total) {
-        issued++
-        paidOrders.push(await client.pay())
-        done++
-      }
-    })
-
     // Kills at random points of the run, a payment app and a merchant in turn (which one of its
     // kind at random); between them, the fault dice.
     const victims = [...apps, ...merchants]
     const pick = (group: Child[]) => group[Math.floor(rand() * group.length)]!
-    const killPoints = Array.from({ length: options.kills }, (_, i) => ({
-      at: rand(),
-      who: pick(i % 2 === 0 ? apps : merchants),
-    })).sort((a, b) => a.at - b.at)
-    let lastKillAt = 0
-    let sendersDone = false
-    let reported = 0
-    const monkey = (async () => {
-      while (!sendersDone) {
-        const progress = done / total
-        if (Math.floor(progress * 10) > reported) {
-          reported = Math.floor(progress * 10)
-          log(`${TAG} ${reported * 10} % paid at the gateway, ${(done / ((Date.now() - started) / 1000)).toFixed(1)}/s`)
-        }
-        const next = killPoints[0]
-        if (next && progress >= next.at) {
-          killPoints.shift()
-          log(`${TAG} SIGKILL ${next.who.name} at ${(progress * 100).toFixed(0)} %`)
-          await next.who.killAndRestart()
-          lastKillAt = Date.now()
-          continue
-        }
-        await client.faultStep(decoys)
-        await sleep(100)
-      }
-    })()
-    await Promise.all(senders)
-    sendersDone = true
-    await monkey
-    const sentAt = Date.now()
-    for (const point of killPoints) {
-      log(`${TAG} SIGKILL ${point.who.name} during the drain`)
-      await point.who.killAndRestart()
-      lastKillAt = Date.now()
-    }
-    await client.clearFaults()
-    log(`${TAG} ${total} payments sent in ${sentAt - started} ms; draining`)
+    const planKills = () =>
+      Array.from({ length: options.kills }, (_, i) => ({ at: rand(), who: pick(i % 2 === 0 ? apps : merchants) }))
+    const total = options.payments
+    const { paidOrders, started, sentAt, lastKillAt } = await payUnderFaults({
+      client,
+      total,
+      senders: options.senders,
+      planKills,
+      decoys,
+      tag: TAG,
+      log,
+    })
 
     // Drain: no notify left at the gateway, every order paid, nothing owed by any relay.
     const drainFrom = Math.max(sentAt, lastKillAt)
     const deadline = Date.now() + (options.drainTimeoutMs ?? 180_000)
     let drainedAt: number
     for (;;) {
-      const pending = (
-        sandbox.deps.store.db
-          .prepare(`SELECT count(*) AS n FROM notifies WHERE state IN ('pending', 'held')`)
-          .get() as { n: number }
-      ).n
+      const pending = gatewayBacklog(sandbox)
       const paid = await stores.paidAtMerchant()
       const backlog = await stores.outboxBacklog()
       if (pending === 0 && paid >= total && backlog === 0) {
@@ -253,34 +210,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
     }
 
     // The counting: the gateway's own records, then the merchants' and the relays' stores.
-    const tradeNotifies = sandbox.deps.store.listNotifies(total * 4 + 100).filter((n) => n.kind === 'trade_status_sync')
-    const notifiesUnacknowledged = tradeNotifies.filter((n) => n.state !== 'delivered').length
-    const sandboxDb = new Database(join(dir, 'sandbox.db'), { readonly: true })
-    const paidTrades = new Set(
-      (
-        sandboxDb
-          .prepare(`SELECT outTradeNo FROM trades WHERE status IN ('TRADE_SUCCESS', 'TRADE_FINISHED')`)
-          .all() as { outTradeNo: string }[]
-      ).map((t) => t.outTradeNo),
-    )
-    const attemptOutcomes = new Map(
-      (
-        sandboxDb.prepare(`SELECT outcome, count(*) AS n FROM notify_attempts GROUP BY outcome`).all() as {
-          outcome: string
-          n: number
-        }[]
-      ).map((r) => [r.outcome, r.n]),
-    )
-    sandboxDb.close()
-
-    const merchantCounts = await stores.merchantOutcomes()
-    const byId = new Map(merchantCounts.orders.map((o) => [o.orderId, o.state]))
-    const paidCount = new Map<string, number>()
-    for (const row of [...merchantCounts.paidByNotify, ...merchantCounts.paidByRepair])
-      paidCount.set(row.orderId, (paidCount.get(row.orderId) ?? 0) + row.n)
+    const gateway = gatewayOutcome(sandbox, dir, total)
+    const merchant = merchantOutcome(await stores.merchantOutcomes(), paidOrders, decoys)
     const proxyStats = async (child: Child): Promise<ProxyStats> =>
       (await (await fetch(`http://127.0.0.1:${child.env['PROXY_PORT']}/_proxy/stats`)).json()) as ProxyStats
-    const restarts = victims.flatMap((c) => c.restarts)
     const { gateway5xxWindows, failNext, forgedNotifies } = client.counts()
     return {
       stores: {
@@ -297,29 +230,24 @@ export async function runScale(options: ScaleOptions): Promise<ScaleFigures> {
           apps: apps.reduce((n, c) => n + c.kills, 0),
           merchants: merchants.reduce((n, c) => n + c.kills, 0),
         },
-        deliveredAttempts: (attemptOutcomes.get('success') ?? 0) + (attemptOutcomes.get('failure') ?? 0),
-        droppedAttempts: attemptOutcomes.get('dropped') ?? 0,
+        deliveredAttempts: gateway.deliveredAttempts,
+        droppedAttempts: gateway.droppedAttempts,
         gateway5xxWindows,
         failNext,
         forgedNotifies,
       },
       proxies: { app: await proxyStats(appProxy), merchant: await proxyStats(merchantProxy) },
-      recovery: {
-        restartMeanMs: restarts.length ? Math.round(restarts.reduce((a, b) => a + b, 0) / restarts.length) : 0,
-        restartMaxMs: restarts.length ? Math.max(...restarts) : 0,
-      },
-      repairedByReconciliation: merchantCounts.paidByRepair.length,
+      recovery: restartTimes(victims),
+      repairedByReconciliation: merchant.repairedByReconciliation,
       results: {
-        paidAtGateway: paidOrders.filter((id) => paidTrades.has(id)).length,
+        paidAtGateway: paidOrders.filter((id) => gateway.paidTrades.has(id)).length,
         paidAtMerchant: await stores.paidAtMerchant(),
-        lost: paidOrders.filter((id) => byId.get(id) !== 'success').length,
-        paidTwice: [...paidCount.values()].filter((n) => n > 1).length,
-        paidWithoutVerifiedNotify: merchantCounts.orders.filter(
-          (o) => o.state === 'success' && !paidCount.get(o.orderId),
-        ).length,
-        notifiesUnacknowledged,
+        lost: merchant.lost,
+        paidTwice: merchant.paidTwice,
+        paidWithoutVerifiedNotify: merchant.paidWithoutVerifiedNotify,
+        notifiesUnacknowledged: gateway.notifiesUnacknowledged,
         stuckInOutbox: await stores.outboxUndelivered(),
-        decoysPaid: decoys.filter((id) => byId.get(id) === 'success').length,
+        decoysPaid: merchant.decoysPaid,
       },
     }
   } finally {

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { priceAsAsked } from '../support/harness.js'
 import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
 import { createMerchant, operatorTokenAuthorizer, type Merchant } from '@alipay-payment-handler/merchant'
 import {
@@ -168,6 +169,7 @@ describe('createMerchant’s routes', () => {
       partner: demoPartnerConfig(),
       gatewayUrl: stack.sandbox.gatewayUrl,
       notifyUrl: 'http://127.0.0.1:1/notify',
+      priceOrder: priceAsAsked,
     }
     merchant = await createMerchant({ ...base, database: join(stack.dir, 'package-orders.db') })
     guarded = await createMerchant({

@@ -16,7 +16,6 @@ import {
   SANDBOX_APP_CERT,
   SANDBOX_ROGUE_ALIPAY_CERT,
   SANDBOX_ROOT_CERT,
-  postCashierPay,
 } from '@alipay-payment-handler/sandbox/testing'
 import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
 import {
@@ -29,11 +28,16 @@ import {
   loadOpenapiCertificates,
   readPartnerConfigs,
 } from '@alipay-payment-handler/gateway-client'
-import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { startSigningServer, type RunningSigningServer } from '@alipay-payment-handler/payment-app'
 import { eventually, startMerchant, tempDir, type Merchant } from '../support/harness.js'
+import {
+  MERCHANT_ORIGIN,
+  payAtCashier,
+  quickSigningServer,
+  sessionsApi,
+  startTestSandbox,
+} from '../support/signing-flow.js'
 
-const MERCHANT_ORIGIN = 'http://localhost:4100'
 const tmp = tempDir('alipay-cert-mode-')
 const certFiles = () => ({ alipayCert: SANDBOX_ALIPAY_CERT, appCert: SANDBOX_APP_CERT, rootCert: SANDBOX_ROOT_CERT })
 
@@ -46,9 +50,7 @@ describe('certificate mode, end to end through the payment app', () => {
   let signing: RunningSigningServer
 
   beforeAll(async () => {
-    sandbox = await startSandbox(
-      demoSandboxConfig({ port: 0, dbPath: `${tmp.dir}/sandbox.db`, timeScale: 0.001, log: () => {} }),
-    )
+    sandbox = await startTestSandbox(tmp.dir)
     merchant = await startMerchant(sandbox.gatewayUrl, `${tmp.dir}/orders.db`, {
       gateway: createPaymentGateway({
         kind: 'openapi',
@@ -81,13 +83,7 @@ describe('certificate mode, end to end through the payment app', () => {
           notifyOrigins: [new URL(merchant.url).origin],
         },
       ],
-      dbPath: `${tmp.dir}/signing.db`,
-      logger: silentLogger(),
-      pollIntervalMs: 50,
-      outboxIntervalMs: 20,
-      retryGapsMs: [150, 150, 150],
-      rateLimits: false,
-      gatewayTimeoutMs: 3000,
+      ...quickSigningServer(tmp.dir),
     })
   })
   afterAll(async () => {
@@ -96,25 +92,12 @@ describe('certificate mode, end to end through the payment app', () => {
     await sandbox?.close()
   })
 
-  const api = async (path: string, body?: unknown) => {
-    const response = await fetch(`${signing.url}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return { status: response.status, json: (await response.json()) as any }
-  }
+  const { call: api, createSession } = sessionsApi(() => signing.url)
 
   it('signs page.pay with both SNs, pays, and the merchant confirms a response verified under the certificate', async () => {
     const order = await merchant.orders.create('证书模式', '0.03')
     const { data } = await merchant.orders.paymentData(order.orderId)
-    const created = await api('/api/sessions', {
-      paymentRequestId: `pr-${Math.random()}`,
-      merchantOrigin: MERCHANT_ORIGIN,
-      methodData: data,
-      total: { currency: 'CNY', value: '0.03' },
-      device: 'pc',
-    })
+    const created = await createSession(data as Params)
     expect(created.status).toBe(201)
     const session = created.json as { sessionId: string; cashierUrl: string }
     expect(decodeForm(new URL(session.cashierUrl).search)).toMatchObject({
@@ -123,13 +106,8 @@ describe('certificate mode, end to end through the payment app', () => {
       app_cert_sn: certificateSn(SANDBOX_APP_CERT),
       alipay_root_cert_sn: rootCertificateSn(SANDBOX_ROOT_CERT),
     })
-    const toCashier = await fetch(session.cashierUrl, { redirect: 'manual' })
-    expect(toCashier.status).toBe(302)
-    const paid = await postCashierPay(new URL(toCashier.headers.get('location')!, session.cashierUrl).toString())
-    expect(paid.status).toBe(303)
-    const returned = await api(`/api/sessions/${session.sessionId}/return`, {
-      query: new URL(paid.headers.get('location')!).search,
-    })
+    const location = await payAtCashier(session.cashierUrl)
+    const returned = await api(`/api/sessions/${session.sessionId}/return`, { query: new URL(location).search })
     expect(returned.json.status).toBe('paid')
     const details = returned.json.outcome.details as Params
     // A certificate where a public key is expected: its key verifies.

@@ -12,18 +12,22 @@ import {
   DEMO_APP,
   DEMO_GATEWAY_RSA,
   DEMO_MERCHANT_RSA,
-  postCashierPay,
   startReceiver,
   type NotifyReceiver,
 } from '@alipay-payment-handler/sandbox/testing'
-import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
+import type { RunningSandbox } from '@alipay-payment-handler/sandbox'
 import { demoOpenapiPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
 import { createPaymentGateway } from '@alipay-payment-handler/gateway-client'
-import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { startSigningServer, type RunningSigningServer } from '@alipay-payment-handler/payment-app'
 import { eventually, startMerchant, tempDir, type Merchant } from '../support/harness.js'
+import {
+  MERCHANT_ORIGIN,
+  payAtCashier,
+  quickSigningServer,
+  sessionsApi,
+  startTestSandbox,
+} from '../support/signing-flow.js'
 
-const MERCHANT_ORIGIN = 'http://localhost:4100'
 const ALIPAY_RING = { publicKey: DEMO_GATEWAY_RSA.publicKey }
 
 /** The openapi Payment Request path: merchant data → signing server → page.pay/wap.pay → response. */
@@ -36,9 +40,7 @@ describe('signing server for an openapi partner, against the real sandbox', () =
   let receiver: NotifyReceiver
 
   beforeAll(async () => {
-    sandbox = await startSandbox(
-      demoSandboxConfig({ port: 0, dbPath: `${tmp.dir}/sandbox.db`, timeScale: 0.001, log: () => {} }),
-    )
+    sandbox = await startTestSandbox(tmp.dir)
     merchant = await startMerchant(sandbox.gatewayUrl, `${tmp.dir}/orders.db`, {
       gateway: createPaymentGateway({
         kind: 'openapi',
@@ -63,13 +65,7 @@ describe('signing server for an openapi partner, against the real sandbox', () =
           gatewayUrl: sandbox.gatewayUrl,
         }),
       ],
-      dbPath: `${tmp.dir}/signing.db`,
-      logger: silentLogger(),
-      pollIntervalMs: 50,
-      outboxIntervalMs: 20,
-      retryGapsMs: [150, 150, 150],
-      rateLimits: false,
-      gatewayTimeoutMs: 3000,
+      ...quickSigningServer(tmp.dir),
     })
   })
   afterAll(async () => {
@@ -80,31 +76,7 @@ describe('signing server for an openapi partner, against the real sandbox', () =
     tmp.cleanup()
   })
 
-  const api = async (path: string, body?: unknown) => {
-    const response = await fetch(`${signing.url}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return { status: response.status, json: (await response.json()) as any }
-  }
-
-  const createSession = (data: Params, device: 'pc' | 'wap' = 'pc') =>
-    api('/api/sessions', {
-      paymentRequestId: `pr-${Math.random()}`,
-      merchantOrigin: MERCHANT_ORIGIN,
-      methodData: data,
-      total: { currency: 'CNY', value: data['total_fee'] },
-      device,
-    })
-
-  async function payAtCashier(cashierUrl: string): Promise<string> {
-    const toCashier = await fetch(cashierUrl, { redirect: 'manual' })
-    expect(toCashier.status).toBe(302)
-    const paid = await postCashierPay(new URL(toCashier.headers.get('location')!, cashierUrl).toString())
-    expect(paid.status).toBe(303)
-    return paid.headers.get('location')!
-  }
+  const { call: api, createSession } = sessionsApi(() => signing.url)
 
   /** Orders an item at the merchant and opens a session with the merchant's signed data. */
   async function orderAndSession(device: 'pc' | 'wap' = 'pc') {

@@ -19,7 +19,19 @@ import {
   type OrderServiceDeps,
   openOrderStoreAt,
   type OrderStore,
+  type PriceOrder,
 } from '@alipay-payment-handler/merchant'
+
+/**
+ * These tests choose each order's subject and amount themselves, so their merchant sells anything
+ * at the price asked. A shop never does: it prices from its own catalog (packages/merchant README,
+ * "Pricing orders on the server"; tests/security/amounts.test.ts shows a tampered amount ignored).
+ */
+export const priceAsAsked: PriceOrder = (body) => ({
+  subject: body['subject'] as string,
+  amount: body['amount'] as string,
+  ...(typeof body['orderId'] === 'string' ? { orderId: body['orderId'] } : {}),
+})
 
 /** The demo merchant's key ring: its own MD5/RSA keys to sign, the gateway's public key to verify. */
 export const MERCHANT_RING: KeyRing = {
@@ -98,7 +110,11 @@ export async function startMerchant(
   })
   const access = createOrderAccess(newOrderViewSecret())
   const operatorToken = newOrderViewSecret()
-  ref.routes = createOrderRoutes(orders, { access, authorizeOperator: operatorTokenAuthorizer(operatorToken) })
+  ref.routes = createOrderRoutes(orders, {
+    priceOrder: priceAsAsked,
+    access,
+    authorizeOperator: operatorTokenAuthorizer(operatorToken),
+  })
   return {
     url: server.url,
     operator: { authorization: `Bearer ${operatorToken}` },

@@ -72,12 +72,23 @@ export interface MerchantAppDeps {
   metrics?: ServerMetrics | undefined
   /** The reverse proxies in front, whose `X-Forwarded-For`/`Forwarded` name the client (rate limits). */
   trustedProxies?: readonly string[] | undefined
+  /**
+   * Why the shop cannot take orders now (`GET /readyz` answers 503 with it), or undefined when it
+   * can. Unset: always ready (tests of the API alone).
+   */
+  readiness?: (() => Promise<string | undefined>) | undefined
 }
 
 // A cart or a PaymentResponse is a few kilobytes; anything far larger is not from our pages.
 const MAX_JSON_BYTES = 64 * 1024
 
 const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * The probes answer on every Host: an orchestrator calls them on the pod's address, not the
+ * shop's name, and they reveal nothing.
+ */
+const PROBES = /^\/(healthz|readyz)$/
 
 /** The built pages served with a fresh script nonce each time (everything else is a static file). */
 const PAGE_PATH = /^\/(?:([a-z][a-z-]*)\.html)?$/
@@ -210,7 +221,7 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
     if (!c.res.headers.has('content-security-policy')) c.res.headers.set('content-security-policy', noScriptCsp)
   })
   // DNS rebinding: the CSRF check below trusts the Host, so the Host must be the shop's own.
-  if (deps.hosts) app.use('*', refuseMisdirectedHost({ hosts: deps.hosts }))
+  if (deps.hosts) app.use('*', refuseMisdirectedHost({ hosts: deps.hosts, except: PROBES }))
   const limits = deps.rateLimits === false ? undefined : (deps.rateLimits ?? {})
   if (limits) {
     // Notifies are signed and cheap to refuse, but a storm from one address still gets a ceiling.
@@ -226,6 +237,15 @@ export function createMerchantApp(deps: MerchantAppDeps): Hono {
     limitBody(MAX_JSON_BYTES, (c) => problemFor(c, new ShopError('BODY_TOO_LARGE', 'Body too large.'))),
   )
 
+  // Liveness: the process answers. Readiness: it can take orders (its databases open and migrated).
+  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/readyz', async (c) => {
+    const reason = await deps.readiness?.()
+    c.header('cache-control', 'no-store')
+    if (reason === undefined) return c.json({ ok: true })
+    c.header('retry-after', '5')
+    return problemFor(c, new ShopError('NOT_READY', reason))
+  })
   app.get('/config.json', (c) => c.json(deps.shopConfig))
   if (metrics) {
     // Order counts and gateway latency are the merchant's business: Prometheus scrapes with the token.

@@ -1,4 +1,4 @@
-import { compareAmounts, subtractAmounts } from '@alipay-payment-handler/protocol'
+import { compareAmounts, orderIdTime, subtractAmounts } from '@alipay-payment-handler/protocol'
 import type { OrderService, OrderView as ServiceOrderView, OrderStore } from '@alipay-payment-handler/merchant'
 import type { NotifyView, OrderView } from '../shared/views.js'
 import type { ShopLedger } from './shop-ledger.js'
@@ -50,7 +50,7 @@ export function createShopOrders(deps: ShopOrdersDeps): ShopOrders {
       gatewayStatus: order.tradeStatus ?? undefined,
       tradeNo: order.tradeNo ?? undefined,
       // The service's view has no creation time; the order id carries it (D + yyyyMMddHHmmss).
-      createdAt: createdAtOf(order.orderId),
+      createdAt: orderIdTime(order.orderId)?.toISOString() ?? '',
       paidAt: beijingToIso(order.payTime ?? undefined),
       refundedAmount: refunded,
       ...(order.latePayment ? { latePayment: order.latePayment } : {}),
@@ -96,10 +96,4 @@ export function createShopOrders(deps: ShopOrdersDeps): ShopOrders {
     reconcile: () => service.reconcile({ trigger: 'manual' }),
     latestReconciliation: () => service.latestReconciliation(),
   }
-}
-
-/** D20260101120000123456 → 2026-01-01T04:00:00.000Z (Beijing time in the id). */
-function createdAtOf(orderId: string): string {
-  const m = /^D(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)\d{6}$/.exec(orderId)
-  return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`).toISOString() : ''
 }

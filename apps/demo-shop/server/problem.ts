@@ -21,6 +21,7 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   OPERATOR_TOKEN_WRONG: 403,
   ORDER_VIEW_DENIED: 403,
   NOT_FOUND: 404,
+  NOT_READY: 503,
 }
 
 /** The problem+json for a thrown error with a stable `code`; the detail never carries key material. */

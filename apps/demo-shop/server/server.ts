@@ -113,6 +113,25 @@ function viewSecret(dataDir: string): string {
   return readFileSync(file, 'utf8').trim()
 }
 
+/**
+ * Why the shop cannot take orders (for `/readyz`), or undefined when it can: the order store answers
+ * with no migration missing, and the shop's order list answers.
+ */
+export async function shopReadiness(store: OrderStore, ledger: ShopLedger): Promise<string | undefined> {
+  try {
+    const { pending } = await store.migrationStatus()
+    if (pending > 0) return `the order database misses ${pending} migration(s)`
+  } catch {
+    return 'the order database does not answer'
+  }
+  try {
+    await ledger.recent(1)
+  } catch {
+    return 'the shop database does not answer'
+  }
+  return undefined
+}
+
 /** Often enough that a lost notify is repaired within minutes, rarely enough to spare the gateway. */
 const DEFAULT_RECONCILE_INTERVAL_MS = 10 * 60_000
 
@@ -174,6 +193,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
   const stopWatchingCalls = onHttpCall(outboundCallMetrics(metrics.registry, 'alipay_merchant_'))
   let store: OrderStore | undefined
   let ledger: ShopLedger | undefined
+  let closing: Promise<void> | undefined
   try {
     // The partner's kind picks the gateway: mapi with its partner keys, or openapi as the app.
     const gatewayDeps = await orderGatewayDeps(config.partner, config.gatewayUrl)
@@ -193,6 +213,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
       paymentApp: { url: config.paymentAppUrl ?? config.appOrigin },
       ...(config.refundLatePayments !== undefined ? { refundLatePayments: config.refundLatePayments } : {}),
     })
+    const [openedStore, openedLedger] = [store, ledger]
     const orders = createShopOrders({ service, store, ledger, totalLabel: `${SHOP_NAME} order` })
     // Barcode payments need an openapi app; on mapi the counter page says so.
     const counter =
@@ -236,6 +257,7 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
         : [...new Set([...hostsOfOrigin(url), ...loopbackHosts(port)])],
       ...(config.rateLimits !== undefined ? { rateLimits: config.rateLimits } : {}),
       trustedProxies: config.trustedProxies,
+      readiness: async () => (closing ? 'shutting down' : shopReadiness(openedStore, openedLedger)),
     })
     handler = (request) => app.fetch(request)
   } catch (error) {
@@ -247,7 +269,6 @@ export async function startMerchant(config: MerchantServerConfig): Promise<Runni
     ledger?.close()
     throw error
   }
-  let closing: Promise<void> | undefined
   return {
     url,
     operatorToken,

@@ -7,7 +7,7 @@ import {
 } from '@alipay-payment-handler/gateway-client'
 import type { Logger } from '@alipay-payment-handler/server-runtime'
 import { createOrderAccess, newOrderViewSecret, type AuthorizeOperator } from './order-access.js'
-import { createOrderRoutes } from './order-routes.js'
+import { createOrderRoutes, type PriceOrder } from './order-routes.js'
 import { createOrderService, type OrderService, type OrderServiceDeps } from './order-service.js'
 import { openOrderStoreAt } from './order-store-open.js'
 import type { OrderStore } from './order-store.js'
@@ -55,9 +55,11 @@ export async function orderGatewayDeps(partner: PartnerConfig, gatewayUrl: strin
   }
 }
 
-/** What `createMerchant` needs: one partner, the gateway, a database and the merchant's URLs. */
+/** What `createMerchant` needs: one partner, the gateway, a database, the merchant's URLs and its prices. */
 export interface MerchantOptions {
   partner: PartnerConfig
+  /** Prices each `POST /orders` on the server, from the merchant's catalog (see `PriceOrder`). */
+  priceOrder: PriceOrder
   /** The sandbox's or Alipay's `gateway.do` URL (a partner's own `gatewayUrl` wins). */
   gatewayUrl: string
   /**
@@ -103,6 +105,10 @@ export interface Merchant {
 
 /** The order service on SQLite or PostgreSQL for one partner, with its routes; the smallest complete setup. */
 export async function createMerchant(options: MerchantOptions): Promise<Merchant> {
+  // Checked before anything is opened: without it, the routes would have to trust the browser's price.
+  if (typeof options.priceOrder !== 'function') {
+    throw new TypeError('createMerchant: give priceOrder, which prices each order on the server')
+  }
   const gatewayDeps = await orderGatewayDeps(options.partner, options.gatewayUrl)
   if (!options.store && options.database === undefined) {
     throw new TypeError('createMerchant: give a database (a SQLite file or a postgres:// URL) or a store')
@@ -122,6 +128,7 @@ export async function createMerchant(options: MerchantOptions): Promise<Merchant
     ...(options.logger ? { logger: options.logger } : {}),
   })
   const routes = createOrderRoutes(orders, {
+    priceOrder: options.priceOrder,
     access: createOrderAccess(options.orderViewSecret ?? newOrderViewSecret()),
     ...(options.authorizeOperator ? { authorizeOperator: options.authorizeOperator } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -8,35 +8,67 @@ import type { Order } from './order-store.js'
 
 const DEFAULT_ORDER_TTL_MS = 2 * 3600_000
 const SUBJECT_MAX = 128
+/** Generated ids tried before a collision is reported (one in 10^18 each with the default ids). */
+const ID_ATTEMPTS = 5
 
 /** Taking a payment: create the order, then a cashier link, QR code or WAP form, or Payment Request data. */
 export function checkoutUseCases(ctx: OrderContext): Pick<OrderService, 'create' | 'getPayUrl' | 'paymentData'> {
   const { deps, now, log, gateway, mustBePayable } = ctx
+  const nextOrderId = deps.newOrderId ?? (() => generateOrderId(new Date(now())))
+
+  /**
+   * Inserts an order under a generated id. The store refuses a taken id (ORDER_EXISTS, never an
+   * overwrite); a generated id that collides is drawn again, a few times, before the error stands.
+   */
+  async function insertWithFreshId(newOrder: (id: string) => Order): Promise<Order> {
+    for (let attempt = 1; ; attempt++) {
+      const order = newOrder(nextOrderId())
+      try {
+        await deps.store.insert(order)
+        return order
+      } catch (error) {
+        if (!(error instanceof OrderError && error.code === 'ORDER_EXISTS') || attempt >= ID_ATTEMPTS) throw error
+        log.warn('order.id-collision', { orderId: order.orderId, attempt })
+      }
+    }
+  }
+
   return {
     async create(subject, amount, orderId) {
       const value = assertAmount(amount)
       if (typeof subject !== 'string' || subject.trim() === '' || charLength(subject) > SUBJECT_MAX) {
         throw new OrderError('SUBJECT_INVALID', `subject must be 1 to ${SUBJECT_MAX} characters`)
       }
-      const id = orderId ?? generateOrderId(new Date(now()))
-      if (!OUT_TRADE_NO.test(id)) {
-        throw new OrderError('ORDER_ID_INVALID', 'orderId must be 1 to 64 letters, digits, "-" or "_"', { orderId: id })
+      const newOrder = (id: string): Order => {
+        if (!OUT_TRADE_NO.test(id)) {
+          throw new OrderError('ORDER_ID_INVALID', 'orderId must be 1 to 64 letters, digits, "-" or "_"', {
+            orderId: id,
+          })
+        }
+        const t = now()
+        return {
+          orderId: id,
+          subject,
+          amount: value,
+          state: 'wait',
+          tradeStatus: undefined,
+          tradeNo: undefined,
+          payTime: undefined,
+          refunded: '0.00',
+          createdAt: t,
+          updatedAt: t,
+          expiresAt: t + (deps.orderTtlMs ?? DEFAULT_ORDER_TTL_MS),
+        }
       }
-      const t = now()
-      const order: Order = {
-        orderId: id,
-        subject,
-        amount: value,
-        state: 'wait',
-        tradeStatus: undefined,
-        tradeNo: undefined,
-        payTime: undefined,
-        refunded: '0.00',
-        createdAt: t,
-        updatedAt: t,
-        expiresAt: t + (deps.orderTtlMs ?? DEFAULT_ORDER_TTL_MS),
+      let order: Order
+      if (orderId != null) {
+        // The caller's own id: taken means ORDER_EXISTS, never a second order under it.
+        order = newOrder(orderId)
+        await deps.store.insert(order)
+      } else {
+        order = await insertWithFreshId(newOrder)
       }
-      await deps.store.insert(order)
+      const id = order.orderId
       log.info('order.created', { orderId: id })
       return toView(order)
     },

@@ -18,6 +18,7 @@ import { ORDER_VIEW_HEADER, presentedViewToken, type AuthorizeOperator, type Ord
 /** Numbers pass the schema only to be refused with AMOUNT_INVALID and its reason, not a generic 400. */
 const Amount = v.union([v.string(), v.number()])
 
+/** A price a JavaScript `priceOrder` answered as a number is refused the same way. */
 function amountString(value: string | number): string {
   if (typeof value === 'string') return value
   throw new OrderError(
@@ -29,12 +30,27 @@ function amountString(value: string | number): string {
   )
 }
 
-/** `POST /orders`. */
-export const CreateOrderBody = v.object({
-  subject: v.pipe(v.string(), v.maxLength(256)),
-  amount: Amount,
-  orderId: v.optional(v.pipe(v.string(), v.maxLength(64))),
-})
+/**
+ * `POST /orders`: any JSON object (a cart, a product id, …). What it means, and above all what it
+ * costs, is the merchant's `priceOrder`'s to decide: the route never reads an amount from it.
+ */
+export const CreateOrderBody = v.record(v.string(), v.unknown())
+
+/** An order as the merchant's server prices it. */
+export interface OrderPrice {
+  subject: string
+  /** A decimal string ("99.90"), from the merchant's own prices. */
+  amount: string
+  /** The merchant's own order number; unset, the order service makes one. */
+  orderId?: string
+}
+
+/**
+ * Prices the order a `POST /orders` asks for, from the merchant's catalog or the cart it keeps
+ * on the server. The body comes from the browser: read which goods it asks for, never what they
+ * cost. Throw an `OrderError` or `HttpProblem` (a 4xx) to refuse a body it does not understand.
+ */
+export type PriceOrder = (body: Record<string, unknown>, request: Request) => OrderPrice | Promise<OrderPrice>
 /** `POST /orders/:id/pay-url`. */
 export const PayUrlBody = v.object({ payType: v.pipe(v.string(), v.maxLength(20)) })
 /** `POST /orders/:id/refund`. */
@@ -69,6 +85,11 @@ function toProblem(error: OrderError): HttpProblem {
 
 /** What `createOrderRoutes` needs besides the order service. */
 export interface OrderRoutesOptions {
+  /**
+   * Required: what an order costs, decided on the server (see `PriceOrder`). A browser's body can
+   * be edited by anyone, so an amount in it would let a buyer set their own price.
+   */
+  priceOrder: PriceOrder
   logger?: Logger
   /**
    * Decides whether a request comes from one of the merchant's operators (see `AuthorizeOperator`).
@@ -96,7 +117,10 @@ function operatorRequired(): HttpProblem {
  * Three kinds of caller: anyone (create an order, notifies, which are verified by signature), the
  * buyer of one order (its view token), and operators (`authorizeOperator`), who may do everything.
  */
-export function createOrderRoutes(orders: OrderService, options: OrderRoutesOptions = {}): Hono {
+export function createOrderRoutes(orders: OrderService, options: OrderRoutesOptions): Hono {
+  if (typeof options?.priceOrder !== 'function') {
+    throw new TypeError('createOrderRoutes: give priceOrder, which prices each order on the server')
+  }
   const logger = options.logger ?? silentLogger()
   const authorize = options.authorizeOperator
   const isOperator = async (request: Request) => (authorize ? (await authorize(request)) === true : false)
@@ -127,7 +151,8 @@ export function createOrderRoutes(orders: OrderService, options: OrderRoutesOpti
 
   app.post('/orders', async (c) => {
     const body = await jsonBody(c, CreateOrderBody)
-    const order = await orders.create(body.subject, amountString(body.amount), body.orderId)
+    const price = await options.priceOrder(body, c.req.raw)
+    const order = await orders.create(price.subject, amountString(price.amount), price.orderId)
     return c.json({ ...order, ...(options.access ? { viewToken: options.access.tokenFor(order.orderId) } : {}) }, 201)
   })
   app.use('/orders/reconciliation', operatorOnly)

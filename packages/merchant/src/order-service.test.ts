@@ -74,10 +74,30 @@ describe('the order service', () => {
   it('creates orders with generated or given ids, amounts as canonical decimal strings', async () => {
     const generated = await merchant.orders.create('VIP', '99.9')
     expect(generated).toMatchObject({ subject: 'VIP', amount: '99.90', status: 'wait', tradeStatus: null })
-    expect(generated.orderId).toMatch(/^D\d{20}$/)
-    expect(merchant.orders.generateOrderId()).toMatch(/^D\d{20}$/)
+    expect(generated.orderId).toMatch(/^D\d{32}$/)
+    expect(merchant.orders.generateOrderId()).toMatch(/^D\d{32}$/)
     const given = await merchant.orders.create('MacBook', '8999.00', 'CUSTOM_ORDER_001')
     expect(given.orderId).toBe('CUSTOM_ORDER_001')
+  })
+
+  it('draws another id when a generated one is taken, and never overwrites the order that has it', async () => {
+    const drawn = ['TAKEN_1', 'TAKEN_1', 'FRESH_1', 'TAKEN_1', 'TAKEN_1', 'TAKEN_1', 'TAKEN_1', 'TAKEN_1']
+    const colliding = await startMerchant(sandbox.gatewayUrl, `${tmp.dir}/colliding.db`, {
+      newOrderId: () => drawn.shift() ?? 'TAKEN_1',
+    })
+    try {
+      const first = await colliding.orders.create('first', '1.00')
+      expect(first.orderId).toBe('TAKEN_1')
+      // The second order's first draw collides: it gets the next id, the first order is untouched.
+      const second = await colliding.orders.create('second', '2.00')
+      expect(second.orderId).toBe('FRESH_1')
+      // Every draw collides: a typed error after a few tries, still no overwrite.
+      expect(await code(colliding.orders.create('third', '3.00'))).toBe('ORDER_EXISTS')
+      expect(await colliding.orders.query('TAKEN_1')).toMatchObject({ subject: 'first', amount: '1.00' })
+      expect(await colliding.orders.query('FRESH_1')).toMatchObject({ subject: 'second', amount: '2.00' })
+    } finally {
+      await colliding.close()
+    }
   })
 
   it('refuses float amounts, bad amounts, bad ids and duplicates with stable codes', async () => {

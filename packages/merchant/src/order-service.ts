@@ -32,7 +32,7 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
     ...refunds,
     ...confirmUseCase(ctx),
     ...counterUseCases(ctx),
-    generateOrderId: () => generateOrderId(new Date(now())),
+    generateOrderId: deps.newOrderId ?? (() => generateOrderId(new Date(now()))),
 
     reconcile(options) {
       // One run at a time: the schedule and an on-demand call share it instead of querying twice.

@@ -10,6 +10,16 @@ import {
 } from '@alipay-payment-handler/server-runtime'
 import { OrderError } from './order-errors.js'
 import {
+  orderFromColumns,
+  toAuditRow,
+  toNotifyRecord,
+  toRefund,
+  type AuditTableRow,
+  type NotifyRow,
+  type OrderColumns,
+  type RefundRow,
+} from './order-rows.js'
+import {
   CLAIM_PASS_SQL,
   FINISH_PASS_SQL,
   RELEASE_LEASE_SQL,
@@ -22,7 +32,6 @@ import {
   type OrderPatch,
   type OrderState,
   type OrderStore,
-  type Refund,
 } from './order-store.js'
 
 /** The component name of these tables in `schema_migrations`. */
@@ -99,37 +108,11 @@ export const ORDER_PG_MIGRATIONS: readonly PgMigration[] = [
   },
 ]
 
-interface PgOrderRow {
-  order_id: string
-  subject: string
-  amount: string
-  state: OrderState
-  trade_status: string | null
-  trade_no: string | null
-  pay_time: string | null
-  pay_channel: string | null
+interface PgOrderRow extends OrderColumns {
   refunded: string
-  created_at: number
-  updated_at: number
-  expires_at: number
 }
 
-function toOrder(row: PgOrderRow): Order {
-  return {
-    orderId: row.order_id,
-    subject: row.subject,
-    amount: row.amount,
-    state: row.state,
-    tradeStatus: row.trade_status ?? undefined,
-    tradeNo: row.trade_no ?? undefined,
-    payTime: row.pay_time ?? undefined,
-    refunded: normalizeAmount(row.refunded),
-    payChannel: row.pay_channel ?? undefined,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-  }
-}
+const toOrder = (row: PgOrderRow): Order => orderFromColumns(row, normalizeAmount(row.refunded))
 
 const UNIQUE_VIOLATION = '23505'
 const isUniqueViolation = (error: unknown, constraint: string) =>
@@ -281,23 +264,10 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
       return (await pool.query('SELECT 1 FROM order_notifies WHERE notify_id = $1', [notifyId])).rowCount === 1
     },
     async notifies(orderId) {
-      interface Row {
-        notify_id: string
-        order_id: string | null
-        notify_type: string
-        trade_status: string | null
-        outcome: string
-        params_json: string
-      }
-      const result = await pool.query<Row>('SELECT * FROM order_notifies WHERE order_id = $1 ORDER BY id', [orderId])
-      return result.rows.map((r) => ({
-        notifyId: r.notify_id,
-        orderId: r.order_id ?? undefined,
-        notifyType: r.notify_type,
-        tradeStatus: r.trade_status ?? undefined,
-        outcome: r.outcome,
-        params: JSON.parse(r.params_json) as Record<string, string>,
-      }))
+      const result = await pool.query<NotifyRow>('SELECT * FROM order_notifies WHERE order_id = $1 ORDER BY id', [
+        orderId,
+      ])
+      return result.rows.map(toNotifyRecord)
     },
     async reserveRefund(refund, now) {
       const amount = normalizeAmount(refund.amount)
@@ -306,7 +276,8 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
         // PostgreSQL re-checks the WHERE on the updated row, so the sum never passes the amount paid.
         const reserved = await client.query(
           `UPDATE orders SET refunded = refunded + $1::numeric, updated_at = $2
-           WHERE order_id = $3 AND state = 'success' AND refunded + $1::numeric <= amount_value`,
+           WHERE order_id = $3 AND state IN ('success', 'close') AND trade_no IS NOT NULL
+             AND refunded + $1::numeric <= amount_value`,
           [amount, now, refund.orderId],
         )
         if (reserved.rowCount !== 1) return false
@@ -328,7 +299,7 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
         return true
       })
     },
-    async settleRefund(batchNo, state, gatewayCode, now) {
+    async settleRefund(batchNo, state, gatewayCode, now, audit) {
       await withPgTransaction(pool, async (client) => {
         const row = (
           await client.query<{ order_id: string; amount_value: string; state: string }>(
@@ -336,7 +307,10 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
             [batchNo],
           )
         ).rows[0]
-        if (!row || row.state === 'failed' || row.state === 'success') return
+        if (!row) return
+        const settled = row.state === 'failed' || row.state === 'success'
+        if (audit) await auditOn(client, row.order_id, audit, await lockedState(client, row.order_id), !settled, now)
+        if (settled) return
         await client.query('UPDATE refunds SET state = $1, gateway_code = $2, updated_at = $3 WHERE batch_no = $4', [
           state,
           gatewayCode ?? null,
@@ -352,25 +326,11 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
       })
     },
     async refunds(orderId) {
-      interface Row {
-        batch_no: string
-        order_id: string
-        amount: string
-        reason: string
-        state: Refund['state']
-        gateway_code: string | null
-      }
-      const result = await pool.query<Row>('SELECT * FROM refunds WHERE order_id = $1 ORDER BY created_at, batch_no', [
-        orderId,
-      ])
-      return result.rows.map((r) => ({
-        batchNo: r.batch_no,
-        orderId: r.order_id,
-        amount: r.amount,
-        reason: r.reason,
-        state: r.state,
-        gatewayCode: r.gateway_code ?? undefined,
-      }))
+      const result = await pool.query<RefundRow>(
+        'SELECT * FROM refunds WHERE order_id = $1 ORDER BY created_at, batch_no',
+        [orderId],
+      )
+      return result.rows.map(toRefund)
     },
     async repair(orderId, from, patch, audit, now) {
       return withPgTransaction(pool, async (client) => {
@@ -386,27 +346,10 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
       })
     },
     async auditTrail(orderId) {
-      interface Row {
-        run_id: number | null
-        order_id: string
-        action: string
-        from_state: OrderState | null
-        to_state: OrderState | null
-        applied: boolean
-        detail_json: string
-        created_at: number
-      }
-      const result = await pool.query<Row>('SELECT * FROM order_audit WHERE order_id = $1 ORDER BY id', [orderId])
-      return result.rows.map((r) => ({
-        runId: r.run_id ?? undefined,
-        orderId: r.order_id,
-        action: r.action,
-        fromState: r.from_state ?? undefined,
-        toState: r.to_state ?? undefined,
-        applied: r.applied,
-        detail: JSON.parse(r.detail_json) as Record<string, unknown>,
-        at: r.created_at,
-      }))
+      const result = await pool.query<AuditTableRow>('SELECT * FROM order_audit WHERE order_id = $1 ORDER BY id', [
+        orderId,
+      ])
+      return result.rows.map(toAuditRow)
     },
     async ordersSince(since, limit) {
       const result = await pool.query<PgOrderRow>(

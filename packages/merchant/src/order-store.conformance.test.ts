@@ -1,54 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestDatabase, type TestDatabase } from '@alipay-payment-handler/testing/postgres'
+import { storeMatrix } from '@alipay-payment-handler/testing/store-matrix'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { OrderError } from './order-errors.js'
 import { openPgOrderStore } from './order-store-pg.js'
-import { openSqliteOrderStore, type Order, type OrderStore } from './order-store.js'
+import { openSqliteOrderStore, type Order } from './order-store.js'
 
 /**
  * One contract, two stores: every test runs against the SQLite store and the PostgreSQL store,
  * each on a fresh database. Two `open()` handles on one database are two processes.
  */
-interface Implementation {
-  name: string
-  fresh(): Promise<void>
-  drop(): Promise<void>
-  open(): Promise<OrderStore>
-}
-
-function sqlite(): Implementation {
-  let dir = ''
-  return {
-    name: 'sqlite',
-    async fresh() {
-      dir = mkdtempSync(join(tmpdir(), 'alipay-orders-'))
-    },
-    async drop() {
-      rmSync(dir, { recursive: true, force: true })
-    },
-    async open() {
-      return openSqliteOrderStore(join(dir, 'orders.db'))
-    },
-  }
-}
-
-function postgres(): Implementation {
-  let database: TestDatabase | undefined
-  return {
-    name: 'postgres',
-    async fresh() {
-      database = await createTestDatabase(process.env['TEST_POSTGRES_URL'])
-    },
-    async drop() {
-      await database?.drop()
-    },
-    async open() {
-      return openPgOrderStore(database!.url, { max: 6 })
-    },
-  }
-}
+const backends = storeMatrix({
+  sqlite: (dir) => openSqliteOrderStore(join(dir, 'orders.db')),
+  postgres: (url) => openPgOrderStore(url, { max: 6 }),
+})
 
 let count = 0
 const order = (overrides: Partial<Order> = {}): Order => {
@@ -80,18 +44,10 @@ const record = (orderId: string | undefined, notifyId: string, outcome = 'paid')
 
 const paidPatch = { state: 'success' as const, tradeStatus: 'TRADE_SUCCESS', tradeNo: 'T1', payTime: '2024-05-01' }
 
-describe.each([sqlite(), postgres()])('order store conformance: $name', (impl) => {
-  const stores: OrderStore[] = []
-  const open = async () => {
-    const store = await impl.open()
-    stores.push(store)
-    return store
-  }
+describe.each(backends)('order store conformance: $name', (impl) => {
+  const open = () => impl.open()
   beforeEach(() => impl.fresh())
-  afterEach(async () => {
-    for (const store of stores.splice(0)) await store.close()
-    await impl.drop()
-  })
+  afterEach(() => impl.cleanup())
 
   it('stores an order and reads it back, amounts as canonical decimal strings', async () => {
     const store = await open()
@@ -184,6 +140,55 @@ describe.each([sqlite(), postgres()])('order store conformance: $name', (impl) =
     expect((await store.refunds(o.orderId)).map((r) => [r.batchNo, r.amount, r.state, r.gatewayCode])).toEqual([
       ['R1', '3.30', 'failed', 'SYSTEM_ERROR'],
       ['R3', '6.70', 'success', undefined],
+    ])
+  })
+
+  it('reserves a refund of a cancelled order that was paid all the same, and of no other cancelled order', async () => {
+    const store = await open()
+    // Cancelled, then paid at the gateway (a late payment): closed with the trade recorded.
+    const latePaid = order({ amount: '5.00' })
+    const cancelled = order({ amount: '5.00' })
+    await store.insert(latePaid)
+    await store.insert(cancelled)
+    await store.transition(
+      latePaid.orderId,
+      ['wait'],
+      { state: 'close', tradeStatus: 'TRADE_SUCCESS', tradeNo: 'TL' },
+      1,
+    )
+    await store.transition(cancelled.orderId, ['wait'], { state: 'close' }, 1)
+    const refund = (orderId: string, batchNo: string) =>
+      store.reserveRefund({ batchNo, orderId, amount: '5.00', reason: 'late payment' }, 2)
+    expect(await refund(latePaid.orderId, 'RL1')).toBe(true)
+    expect(await refund(latePaid.orderId, 'RL2')).toBe(false)
+    expect(await refund(cancelled.orderId, 'RC1')).toBe(false)
+    expect((await store.get(latePaid.orderId))?.refunded).toBe('5.00')
+    expect((await store.get(cancelled.orderId))?.refunded).toBe('0.00')
+  })
+
+  it('settles a refund with its MARK_REFUNDED audit row in one transaction', async () => {
+    const store = await open()
+    const o = order({ amount: '10.00' })
+    await store.insert(o)
+    await store.transition(o.orderId, ['wait'], paidPatch, 1)
+    await store.reserveRefund({ batchNo: 'RA', orderId: o.orderId, amount: '4.00', reason: 'x' }, 2)
+    const runId = await store.startReconcileRun('statement', 3)
+    const markRefunded = { runId, action: 'MARK_REFUNDED', toState: undefined, detail: { refundNo: 'RA' } }
+    // The audit row cannot be written (no such run): the settlement rolls back with it.
+    const failed = await store
+      .settleRefund('RA', 'success', undefined, 4, { ...markRefunded, runId: runId + 1_000 })
+      .catch((e: unknown) => e)
+    expect(failed).toBeInstanceOf(Error)
+    expect((await store.refunds(o.orderId)).map((r) => r.state)).toEqual(['pending'])
+    expect(await store.auditTrail(o.orderId)).toEqual([])
+    // Written, both are there; a second settlement changes nothing and is audited as not applied.
+    await store.settleRefund('RA', 'success', undefined, 5, markRefunded)
+    await store.settleRefund('RA', 'success', undefined, 6, markRefunded)
+    expect((await store.refunds(o.orderId)).map((r) => r.state)).toEqual(['success'])
+    expect((await store.get(o.orderId))?.refunded).toBe('4.00')
+    expect(await store.auditTrail(o.orderId)).toEqual([
+      { ...markRefunded, orderId: o.orderId, fromState: 'success', applied: true, at: 5 },
+      { ...markRefunded, orderId: o.orderId, fromState: 'success', applied: false, at: 6 },
     ])
   })
 

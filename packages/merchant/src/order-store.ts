@@ -1,6 +1,16 @@
 import { fromFen, toFen } from '@alipay-payment-handler/protocol'
 import { openDatabase, type Db, type Migration } from '@alipay-payment-handler/server-runtime'
 import { OrderError } from './order-errors.js'
+import {
+  orderFromColumns,
+  toAuditRow,
+  toNotifyRecord,
+  toRefund,
+  type AuditTableRow,
+  type NotifyRow,
+  type OrderColumns,
+  type RefundRow,
+} from './order-rows.js'
 
 /** Local order states (the order-service API's PayStatusEnum; openapi-protocol §8.1 maps them). */
 export type OrderState = 'wait' | 'success' | 'close' | 'timeout'
@@ -83,8 +93,18 @@ export interface OrderStore {
    * amount paid.
    */
   reserveRefund(refund: Omit<Refund, 'state' | 'gatewayCode'>, now: number): Promise<boolean>
-  /** Settles a batch; a failed one gives its reservation back. */
-  settleRefund(batchNo: string, state: Refund['state'], gatewayCode: string | undefined, now: number): Promise<void>
+  /**
+   * Settles a batch; a failed one gives its reservation back. With `audit` (a reconciliation's
+   * MARK_REFUNDED), its audit row on the refund's order is written in the same transaction, so
+   * the settlement never happens unaudited; `applied` says whether it changed the batch.
+   */
+  settleRefund(
+    batchNo: string,
+    state: Refund['state'],
+    gatewayCode: string | undefined,
+    now: number,
+    audit?: AuditEntry,
+  ): Promise<void>
   refunds(orderId: string): Promise<Refund[]>
   /**
    * A reconciliation repair: the same compare-and-set as `transition`, plus its audit row, in one
@@ -297,41 +317,15 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
-interface OrderRow {
-  order_id: string
-  subject: string
-  amount: string
-  state: OrderState
-  trade_status: string | null
-  trade_no: string | null
-  pay_time: string | null
-  pay_channel: string | null
+interface OrderRow extends OrderColumns {
   refunded_fen: number
-  created_at: number
-  updated_at: number
-  expires_at: number
 }
 
 // SQLite integers hold any amount up to 100000000.00 yuan exactly; the arithmetic stays in fen.
 const fen = (amount: string) => Number(toFen(amount))
 const yuan = (value: number) => fromFen(BigInt(value))
 
-function toOrder(row: OrderRow): Order {
-  return {
-    orderId: row.order_id,
-    subject: row.subject,
-    amount: row.amount,
-    state: row.state,
-    tradeStatus: row.trade_status ?? undefined,
-    tradeNo: row.trade_no ?? undefined,
-    payTime: row.pay_time ?? undefined,
-    refunded: yuan(row.refunded_fen),
-    payChannel: row.pay_channel ?? undefined,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-  }
-}
+const toOrder = (row: OrderRow): Order => orderFromColumns(row, yuan(row.refunded_fen))
 
 /** PostgreSQL's `$n` placeholders as SQLite named ones (`@p1`…), so both run one SQL text. */
 const positional = (sql: string) => sql.replace(/\$(\d+)/g, '@p$1')
@@ -450,25 +444,10 @@ export function openSqliteOrderStore(path: string): OrderStore {
       return db.prepare('SELECT 1 FROM order_notifies WHERE notify_id = ?').get(notifyId) !== undefined
     },
     async notifies(orderId) {
-      interface Row {
-        notify_id: string
-        order_id: string | null
-        notify_type: string
-        trade_status: string | null
-        outcome: string
-        params_json: string
-      }
       return db
-        .prepare<[string], Row>('SELECT * FROM order_notifies WHERE order_id = ? ORDER BY id')
+        .prepare<[string], NotifyRow>('SELECT * FROM order_notifies WHERE order_id = ? ORDER BY id')
         .all(orderId)
-        .map((r) => ({
-          notifyId: r.notify_id,
-          orderId: r.order_id ?? undefined,
-          notifyType: r.notify_type,
-          tradeStatus: r.trade_status ?? undefined,
-          outcome: r.outcome,
-          params: JSON.parse(r.params_json) as Record<string, string>,
-        }))
+        .map(toNotifyRecord)
     },
     async reserveRefund(refund, now) {
       return db.transaction(() => {
@@ -498,14 +477,17 @@ export function openSqliteOrderStore(path: string): OrderStore {
         return true
       })()
     },
-    async settleRefund(batchNo, state, gatewayCode, now) {
+    async settleRefund(batchNo, state, gatewayCode, now, audit) {
       db.transaction(() => {
         const row = db
           .prepare<[string], { order_id: string; amount_fen: number; state: string }>(
             'SELECT order_id, amount_fen, state FROM refunds WHERE batch_no = ?',
           )
           .get(batchNo)
-        if (!row || row.state === 'failed' || row.state === 'success') return
+        if (!row) return
+        const settled = row.state === 'failed' || row.state === 'success'
+        if (audit) auditSync(row.order_id, audit, stateOf(row.order_id), !settled, now)
+        if (settled) return
         db.prepare('UPDATE refunds SET state = ?, gateway_code = ?, updated_at = ? WHERE batch_no = ?').run(
           state,
           gatewayCode ?? null,
@@ -522,25 +504,10 @@ export function openSqliteOrderStore(path: string): OrderStore {
       })()
     },
     async refunds(orderId) {
-      interface Row {
-        batch_no: string
-        order_id: string
-        amount: string
-        reason: string
-        state: Refund['state']
-        gateway_code: string | null
-      }
       return db
-        .prepare<[string], Row>('SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at, batch_no')
+        .prepare<[string], RefundRow>('SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at, batch_no')
         .all(orderId)
-        .map((r) => ({
-          batchNo: r.batch_no,
-          orderId: r.order_id,
-          amount: r.amount,
-          reason: r.reason,
-          state: r.state,
-          gatewayCode: r.gateway_code ?? undefined,
-        }))
+        .map(toRefund)
     },
     async repair(orderId, from, patch, audit, now) {
       return db.transaction(() => {
@@ -554,29 +521,10 @@ export function openSqliteOrderStore(path: string): OrderStore {
       db.transaction(() => auditSync(orderId, audit, stateOf(orderId), false, now))()
     },
     async auditTrail(orderId) {
-      interface Row {
-        run_id: number | null
-        order_id: string
-        action: string
-        from_state: OrderState | null
-        to_state: OrderState | null
-        applied: number
-        detail_json: string
-        created_at: number
-      }
       return db
-        .prepare<[string], Row>('SELECT * FROM order_audit WHERE order_id = ? ORDER BY id')
+        .prepare<[string], AuditTableRow>('SELECT * FROM order_audit WHERE order_id = ? ORDER BY id')
         .all(orderId)
-        .map((r) => ({
-          runId: r.run_id ?? undefined,
-          orderId: r.order_id,
-          action: r.action,
-          fromState: r.from_state ?? undefined,
-          toState: r.to_state ?? undefined,
-          applied: r.applied === 1,
-          detail: JSON.parse(r.detail_json) as Record<string, unknown>,
-          at: r.created_at,
-        }))
+        .map(toAuditRow)
     },
     async ordersSince(since, limit) {
       return db

@@ -104,6 +104,11 @@ export interface OrderServiceDeps {
    * the place to fulfil it. Errors are logged, never undo the payment.
    */
   onPaid?: (order: OrderView, via: PaidVia) => void | Promise<void>
+  /**
+   * Makes the id of an order created without one (default `generateOrderId` of the protocol
+   * package). An id that is already taken is never reused: the service draws another.
+   */
+  newOrderId?: () => string
   now?: () => number
   logger?: Logger
 }

@@ -270,17 +270,13 @@ export async function runStatementReconciliation(
       }
       if (refund.state === 'success') continue
       // Refunded at the gateway while the shop still waits: what the refund notify would have settled.
-      await deps.store.settleRefund(refund.batchNo, 'success', undefined, deps.now())
-      await deps.store.audit(
-        orderId,
-        {
-          runId,
-          action: 'MARK_REFUNDED',
-          toState: undefined,
-          detail: { refundNo: refund.batchNo, from: refund.state, statementLine: row },
-        },
-        deps.now(),
-      )
+      // The settlement and its audit row in one transaction: a crash between them would settle it unaudited.
+      await deps.store.settleRefund(refund.batchNo, 'success', undefined, deps.now(), {
+        runId,
+        action: 'MARK_REFUNDED',
+        toState: undefined,
+        detail: { refundNo: refund.batchNo, from: refund.state, statementLine: row },
+      })
       deps.log.warn('reconcile.repaired', { runId, orderId, action: 'MARK_REFUNDED', refundNo: refund.batchNo })
       report.repaired.push({
         orderId,

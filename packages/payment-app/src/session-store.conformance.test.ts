@@ -1,56 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestDatabase, type TestDatabase } from '@alipay-payment-handler/testing/postgres'
+import { storeMatrix } from '@alipay-payment-handler/testing/store-matrix'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openPgSessionStore } from './session-store-pg.js'
-import { openSessionStore, type Session, type SessionStore, type StoredNotify } from './session-store.js'
+import { openSessionStore, type Session, type StoredNotify } from './session-store.js'
 
 /**
  * One contract, two stores: every test here runs against the SQLite file store and the
  * PostgreSQL store, each test on a fresh database. `open()` may be called twice in a test: two
  * handles on one database are two processes, as far as the database can tell.
  */
-interface Implementation {
-  name: string
-  /** A fresh, empty database for the next test. */
-  fresh(): Promise<void>
-  /** Removes the current test's database (its stores are closed by then). */
-  drop(): Promise<void>
-  open(): Promise<SessionStore>
-}
-
-function sqlite(): Implementation {
-  let dir = ''
-  return {
-    name: 'sqlite',
-    async fresh() {
-      dir = mkdtempSync(join(tmpdir(), 'alipay-sessions-'))
-    },
-    async drop() {
-      rmSync(dir, { recursive: true, force: true })
-    },
-    async open() {
-      return openSessionStore(join(dir, 'sessions.db'))
-    },
-  }
-}
-
-function postgres(): Implementation {
-  let database: TestDatabase | undefined
-  return {
-    name: 'postgres',
-    async fresh() {
-      database = await createTestDatabase(process.env['TEST_POSTGRES_URL'])
-    },
-    async drop() {
-      await database?.drop()
-    },
-    async open() {
-      return openPgSessionStore(database!.url, { max: 4 })
-    },
-  }
-}
+const backends = storeMatrix({
+  sqlite: (dir) => openSessionStore(join(dir, 'sessions.db')),
+  postgres: (url) => openPgSessionStore(url, { max: 4 }),
+})
 
 let sessionCount = 0
 const session = (overrides: Partial<Session> = {}): Omit<Session, 'updatedAt'> => {
@@ -92,18 +54,10 @@ const notify = (s: Omit<Session, 'updatedAt'>, overrides: Partial<StoredNotify> 
 
 const paid = { kind: 'paid' as const, details: { trade_no: 'T1' } } as unknown as NonNullable<Session['outcome']>
 
-describe.each([sqlite(), postgres()])('session store conformance: $name', (impl) => {
-  const stores: SessionStore[] = []
-  const open = async () => {
-    const store = await impl.open()
-    stores.push(store)
-    return store
-  }
+describe.each(backends)('session store conformance: $name', (impl) => {
+  const open = () => impl.open()
   beforeEach(() => impl.fresh())
-  afterEach(async () => {
-    for (const store of stores.splice(0)) await store.close()
-    await impl.drop()
-  })
+  afterEach(() => impl.cleanup())
 
   it('stores a session and reads it back field for field', async () => {
     const store = await open()

@@ -31,7 +31,7 @@ export {
   MIN_AMOUNT_FEN,
   MAX_AMOUNT_FEN,
 } from './money.js'
-export { generateOrderId, ORDER_ID_PATTERN } from './order-id.js'
+export { generateOrderId, orderIdTime, ORDER_ID_PATTERN } from './order-id.js'
 export { verifyTradeReply } from './query-reply.js'
 export {
   buildPaymentResponse,

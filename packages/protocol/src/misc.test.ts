@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest'
 import { parseOpenerMessage, parseWindowMessage } from './messages.js'
-import { generateOrderId, ORDER_ID_PATTERN } from './order-id.js'
+import { generateOrderId, orderIdTime, ORDER_ID_PATTERN } from './order-id.js'
 import { buildPaymentResponse, verifyPaymentResponse } from './response.js'
-import { isNotifyUrl, itBPayDeadline, parseItBPay } from './rules.js'
+import { OUT_TRADE_NO, isNotifyUrl, itBPayDeadline, parseItBPay } from './rules.js'
 import { md5Sign } from './sign.js'
 import { stringToSign } from './string-to-sign.js'
 import { formatBeijingTime, parseBeijingTime } from './time.js'
@@ -18,12 +18,22 @@ describe('time and order ids', () => {
     expect(parseBeijingTime('2024-12-20T16:16:15')).toBeUndefined()
   })
 
-  test('order ids are D + Beijing yyyyMMddHHmmss + 6 digits, and differ', () => {
+  test('order ids are D + Beijing yyyyMMddHHmmss + 18 random digits, within out_trade_no', () => {
     const id = generateOrderId(new Date(Date.UTC(2024, 11, 20, 8, 16, 15)))
-    expect(id).toMatch(/^D20241220161615\d{6}$/)
+    expect(id).toMatch(/^D20241220161615\d{18}$/)
     expect(ORDER_ID_PATTERN.test(id)).toBe(true)
-    const many = new Set(Array.from({ length: 200 }, () => generateOrderId()))
-    expect(many.size).toBeGreaterThan(195)
+    expect(OUT_TRADE_NO.test(id)).toBe(true)
+    expect(id.length).toBeLessThanOrEqual(64)
+    expect(orderIdTime(id)?.toISOString()).toBe('2024-12-20T08:16:15.000Z')
+    expect(orderIdTime('CUSTOM_ORDER_001')).toBeUndefined()
+  })
+
+  test('many order ids made in the same millisecond are all different', () => {
+    // One instant for all of them: only the random part can tell them apart.
+    const instant = new Date(Date.UTC(2024, 11, 20, 8, 16, 15, 123))
+    const ids = Array.from({ length: 100_000 }, () => generateOrderId(instant))
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids.every((id) => ORDER_ID_PATTERN.test(id))).toBe(true)
   })
 })
 

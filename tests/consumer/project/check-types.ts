@@ -39,6 +39,8 @@ const options: merchant.MerchantOptions = {
   gatewayUrl: 'https://mapi.alipay.com/gateway.do',
   database: 'orders.db',
   notifyUrl: 'https://shop.example/alipay/notify',
+  // A one-product shop: every order is this product at its price.
+  priceOrder: () => ({ subject: 'Jasmine tea', amount: '0.01' }),
 }
 export async function example(): Promise<string> {
   const shop = await merchant.createMerchant(options)

@@ -2,7 +2,10 @@
 // merchant would: only the kit's published packages, no path into the kit's repository.
 import { once } from 'node:events'
 import express from 'express'
-import { createMerchant, toNodeHandler } from '@alipay-payment-handler/merchant'
+import { createMerchant, OrderError, toNodeHandler } from '@alipay-payment-handler/merchant'
+
+/** What the shop sells, at its prices. */
+const CATALOG = { 'jasmine-tea': { name: 'Jasmine tea', price: '0.01' } }
 
 /** The shop's one page: it prepares an order, then pays it with `PaymentRequest` on a click. */
 const page = (appOrigin) => `<!doctype html>
@@ -24,7 +27,7 @@ const page = (appOrigin) => `<!doctype html>
     if (!response.ok) throw new Error(json.code ?? String(response.status))
     return json
   }
-  const order = await post('/orders', { subject: 'Jasmine tea', amount: '0.01' })
+  const order = await post('/orders', { sku: 'jasmine-tea' })
   viewToken = order.viewToken
   const { data, total } = await post('/orders/' + order.orderId + '/payment-data')
   const button = document.querySelector('#pay')
@@ -49,7 +52,18 @@ const page = (appOrigin) => `<!doctype html>
 /** Starts the shop on `port`; the merchant library holds the partner's keys and the order database. */
 export async function startShop({ port, gatewayUrl, appOrigin, partner, database }) {
   const origin = `http://localhost:${port}`
-  const merchant = await createMerchant({ partner, gatewayUrl, database, notifyUrl: `${origin}/alipay/notify` })
+  const merchant = await createMerchant({
+    partner,
+    gatewayUrl,
+    database,
+    notifyUrl: `${origin}/alipay/notify`,
+    // The page names the product; its price comes from the shop's catalog, never from the page.
+    priceOrder: (body) => {
+      const product = CATALOG[String(body.sku)]
+      if (!product) throw new OrderError('ORDER_NOT_EXIST', 'no such product')
+      return { subject: product.name, amount: product.price }
+    },
+  })
   const app = express()
   app.use('/alipay', toNodeHandler(merchant.handler))
   app.get('/', (_req, res) => res.type('html').send(page(appOrigin)))

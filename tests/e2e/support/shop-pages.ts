@@ -22,7 +22,7 @@ export async function orderFromShop(page: Page, productIds: readonly string[] = 
   for (const id of productIds) await page.locator(`button[data-product="${id}"]`).click()
   await expect(page.locator('#checkout')).toBeEnabled()
   await page.locator('#checkout').click()
-  await page.waitForURL(/\/checkout\.html\?order=D\d{20}$/)
+  await page.waitForURL(/\/checkout\.html\?order=D\d{32}$/)
   const orderId = new URL(page.url()).searchParams.get('order')!
   await expect(page.locator('#order-state')).toHaveText('Waiting for payment')
   return orderId

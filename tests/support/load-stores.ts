@@ -1,13 +1,15 @@
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 
-/** What the scale run reads from the payment apps' and merchants' stores to count the outcome. */
-export interface ScaleStores {
+/** What a load run (tests/chaos, tests/scale) reads from the payment apps' and merchants' stores to count the outcome. */
+export interface LoadStores {
   paidAtMerchant(): Promise<number>
   /** Relay deliveries still to be tried. */
   outboxBacklog(): Promise<number>
   /** Relay deliveries not delivered (pending or given up). */
   outboxUndelivered(): Promise<number>
+  /** Relay delivery attempts beyond each job's first. */
+  outboxRetries(): Promise<number>
   merchantOutcomes(): Promise<{
     orders: { orderId: string; state: string }[]
     /** Verified notifies that paid an order, per order. */
@@ -34,13 +36,13 @@ function sqliteRunner(file: string) {
 }
 
 /** Where each kind keeps its data: a `postgres://` URL, or else the SQLite files in `dir`. */
-export interface ScaleStoreLocations {
+export interface LoadStoreLocations {
   dir: string
   appDatabaseUrl?: string | undefined
   merchantDatabaseUrl?: string | undefined
 }
 
-export async function openScaleStores(where: ScaleStoreLocations): Promise<ScaleStores> {
+export async function openLoadStores(where: LoadStoreLocations): Promise<LoadStores> {
   const pools: { end(): Promise<void> }[] = []
   const { default: pg } = await import('pg')
   const runner = (url: string | undefined, file: string) => {
@@ -63,6 +65,8 @@ export async function openScaleStores(where: ScaleStoreLocations): Promise<Scale
     paidAtMerchant: () => count('merchant', `SELECT count(*) AS n FROM orders WHERE state = 'success'`),
     outboxBacklog: () => count('app', `SELECT count(*) AS n FROM outbox WHERE state = 'pending'`),
     outboxUndelivered: () => count('app', `SELECT count(*) AS n FROM outbox WHERE state != 'delivered'`),
+    outboxRetries: () =>
+      count('app', `SELECT coalesce(sum(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS n FROM outbox`),
     async merchantOutcomes() {
       const orders = await query<{ orderId: string; state: string }>(
         'merchant',
