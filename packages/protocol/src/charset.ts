@@ -76,7 +76,7 @@ export function encodeText(text: string, charset: string): Uint8Array {
 // One fatal decoder per charset, kept: a form decode reads each key and value separately, and a
 // decoder per call was most of a notify's decode. A decode without `stream` keeps no state
 // between calls, a failed one included.
-const decoders = new Map<string, TextDecoder>()
+const decoders = new Map<string, InstanceType<typeof TextDecoder>>()
 
 /** Decodes bytes in `charset`, refusing invalid sequences instead of inventing U+FFFD. */
 export function decodeText(bytes: Uint8Array, charset: string): string {
