@@ -73,9 +73,9 @@ export function encodeText(text: string, charset: string): Uint8Array {
   return nativeBuffer()?.from(text, 'utf8') ?? utf8.encode(text)
 }
 
-// One fatal decoder per charset, kept: a form decode reads each key and value separately, and a
-// decoder per call was most of a notify's decode. A decode without `stream` keeps no state
-// between calls, a failed one included.
+// One fatal decoder per charset, kept: a form decode reads each key and value separately, and
+// a new decoder for each showed in a heap profile of the relay bench. A decode without `stream`
+// keeps no state between calls, a failed one included.
 const decoders = new Map<string, InstanceType<typeof TextDecoder>>()
 
 /** Decodes bytes in `charset`, refusing invalid sequences instead of inventing U+FFFD. */

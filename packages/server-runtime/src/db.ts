@@ -80,7 +80,7 @@ export function createGroupCommit(db: Db): GroupCommit {
   }
   type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
   // Made once: better-sqlite3 builds several wrapper functions for each `db.transaction`, which per
-  // write was 3 % of a notify's allocations in the relay bench. A transaction function called
+  // write was 2 % of a notify's allocations in the relay bench. A transaction function called
   // inside a transaction runs as a savepoint.
   const inSavepoint = db.transaction((write: () => unknown) => write())
   const commitGroup = db.transaction((group: readonly Queued[], outcomes: Outcome[]) => {
