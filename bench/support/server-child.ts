@@ -1,22 +1,27 @@
 // A server under test, alone in its own process (forked by bench/support/child.ts), so its RSS is
 // its own and the load generator does not share its event loop. Modes: the real signing server
 // (relay or session creation) and the bare references each is compared with.
+// It runs as a deployment runs the server: plain `node` on the packages' built dist/. child.ts
+// strips this file's types before forking it, so it may import only built packages (no .ts).
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { demoPartnerConfig } from '@alipay-payment-handler/dev-stack/demo-config'
 import { createLogger } from '@alipay-payment-handler/server-runtime'
 import { startSigningServer, type RunningSigningServer } from '@alipay-payment-handler/payment-app'
+import type { PartnerConfig } from '@alipay-payment-handler/gateway-client'
 import type { ChildMessage, ChildOptions, ParentMessage } from './child.js'
 
 const send = (message: ChildMessage) => process.send?.(message)
 
-async function startRelay(options: ChildOptions): Promise<{ url: string; server: RunningSigningServer }> {
+async function startRelay(
+  options: ChildOptions,
+  partner: PartnerConfig,
+): Promise<{ url: string; server: RunningSigningServer }> {
   const server = await startSigningServer({
     port: 0,
     gatewayUrl: options.gatewayUrl ?? 'http://127.0.0.1:9/gateway.do',
-    partners: [demoPartnerConfig({ allowedOrigins: [options.merchantOrigin ?? 'http://localhost:4100'] })],
+    partners: [{ ...partner, allowedOrigins: [options.merchantOrigin ?? 'http://localhost:4100'] }],
     dbPath: options.dbPath ?? ':memory:',
     logger: createLogger({ level: 'error' }),
     // The bench is one client hammering one route; the limits would answer 429 after 30 creates.
@@ -40,7 +45,7 @@ async function startRelay(options: ChildOptions): Promise<{ url: string; server:
     const insertOne = (outTradeNo: string) =>
       store.insertSession({
         id: `bench-${outTradeNo}`,
-        partner: demoPartnerConfig().partner,
+        partner: partner.partner,
         paymentRequestId: `pr-${outTradeNo}`,
         merchantOrigin: options.merchantOrigin ?? 'http://localhost:4100',
         outTradeNo,
@@ -143,9 +148,9 @@ async function startBareSessions(body: unknown): Promise<{ url: string; close():
 }
 
 /** Starts the server `options` ask for; answers READY with its URL. */
-async function start(options: ChildOptions): Promise<void> {
+async function start(options: ChildOptions, partner: PartnerConfig): Promise<void> {
   if (options.mode === 'signing-server') {
-    const { url, server } = await startRelay(options)
+    const { url, server } = await startRelay(options, partner)
     close = () => server.close()
     outbox = () => server.server.store.outboxCounts()
     send({ type: 'READY', payload: { url } })
@@ -170,7 +175,7 @@ let outbox: (() => Promise<Record<string, number>>) | undefined
 process.on('message', (raw) => {
   const message = raw as ParentMessage
   if (message.type === 'START') {
-    start(message.payload).catch((error: unknown) => {
+    start(message.payload, message.partner).catch((error: unknown) => {
       console.error('[alipay] bench child failed to start:', error)
       process.exit(1)
     })

@@ -100,6 +100,32 @@ describe('form encoding', () => {
   test('invalid GBK bytes in a body are an ENCODING error', () => {
     expect(() => decodeForm('subject=%81', 'gbk')).toThrow(expect.objectContaining({ code: 'ENCODING' }))
   })
+
+  test('a failed decode leaves nothing behind for the next one', () => {
+    expect(() => decodeForm('subject=%B2', 'gbk')).toThrow(expect.objectContaining({ code: 'ENCODING' }))
+    expect(decodeForm('subject=%B2%E2%CA%D4', 'gbk')).toEqual({ subject: '测试' })
+    expect(() => decodeForm('subject=%E6%B5', 'utf-8')).toThrow(expect.objectContaining({ code: 'ENCODING' }))
+    expect(decodeForm('subject=%E6%B5%8B')).toEqual({ subject: '测' })
+  })
+
+  test('plain ASCII is still refused in a charset the gateway does not know', () => {
+    expect(() => decodeForm('a=b', 'latin1')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_CHARSET' }))
+    expect(() => encodeForm({ a: 'b' }, 'latin1')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_CHARSET' }))
+  })
+
+  test('stray percent signs, raw non-ASCII and long values decode as URLSearchParams does', () => {
+    const body = `a=100%&b=%zz%4&c=%4a%4A&d=测试 商品&e=${'%E6%B5%8B'.repeat(300)}&f=${'x'.repeat(5000)}`
+    expect(decodeForm(body)).toEqual(Object.fromEntries(new URLSearchParams(body)))
+  })
+
+  test('round-trips any GBK-encodable parameter set in gbk', () => {
+    const gbkChar = fc.constantFrom(...'测试商品两杯咖啡 &=+%/?#éabcXYZ019-._~')
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: gbkChar, minLength: 1 }), fc.string({ unit: gbkChar })), (params) => {
+        expect(decodeForm(encodeForm(params, 'gbk'), 'gbk')).toEqual(params)
+      }),
+    )
+  })
 })
 
 describe('gateway XML replies', () => {

@@ -1,8 +1,12 @@
+import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import { describe, expect, it } from 'vitest'
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   hostsOfOrigin,
   isLoopbackOrigin,
+  limitBody,
   loopbackHosts,
   refuseCrossSite,
   refuseMisdirectedHost,
@@ -95,5 +99,53 @@ describe('refuseCrossSite with the public origin', () => {
     expect((await post({ origin: 'https://shop.example.com' })).status).toBe(403)
     expect((await post({ origin: 'null' })).status).toBe(403)
     expect((await post({ 'sec-fetch-site': 'same-site' })).status).toBe(403)
+  })
+})
+
+describe('limitBody, on a real server', () => {
+  const app = new Hono()
+  app.use('*', limitBody(64))
+  app.all('*', async (c) => c.text(`${c.req.method} ${(await c.req.text()).length}`))
+  let listener: ReturnType<typeof serve>
+  let port = 0
+  beforeAll(async () => {
+    listener = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', overrideGlobalObjects: false })
+    port = await new Promise<number>((resolve) =>
+      listener.once('listening', () => resolve((listener.address() as AddressInfo).port)),
+    )
+  })
+  afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())))
+
+  /** Sends `body` in one piece with its Content-Length, or chunked in pieces of 10 bytes. */
+  const send = (method: string, body: string | undefined, chunked = false) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const headers: Record<string, string | number> = chunked
+        ? { 'transfer-encoding': 'chunked' }
+        : body === undefined
+          ? {}
+          : { 'content-length': Buffer.byteLength(body) }
+      const req = httpRequest({ host: '127.0.0.1', port, method, path: '/x', headers }, (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      })
+      req.on('error', reject)
+      if (body !== undefined && chunked) for (let i = 0; i < body.length; i += 10) req.write(body.slice(i, i + 10))
+      req.end(chunked ? undefined : body)
+    })
+
+  it('lets bodies up to the limit through, declared or chunked, and requests without one', async () => {
+    expect(await send('POST', 'a'.repeat(64))).toEqual({ status: 200, text: 'POST 64' })
+    expect(await send('POST', 'b'.repeat(64), true)).toEqual({ status: 200, text: 'POST 64' })
+    expect(await send('POST', '', true)).toEqual({ status: 200, text: 'POST 0' })
+    expect(await send('GET', undefined)).toEqual({ status: 200, text: 'GET 0' })
+  })
+
+  it('refuses a bigger body with 413, whether its length is declared or it arrives chunked', async () => {
+    for (const chunked of [false, true]) {
+      const reply = await send('POST', 'c'.repeat(65), chunked)
+      expect(reply.status).toBe(413)
+      expect(JSON.parse(reply.text)).toMatchObject({ type: expect.stringMatching(/body-too-large$/), status: 413 })
+    }
   })
 })

@@ -33,6 +33,25 @@ describe('createLogger (pino)', () => {
     expect(parsed().map((l) => l['event'])).toEqual(['c', 'd'])
   })
 
+  it("children carry their bindings and their parents', at the parent's level", () => {
+    const { logger, parsed } = capture('warn')
+    const bindings = { requestId: 'r1' }
+    const child = logger.child(bindings)
+    // Bindings are taken when the child is made, not when it first logs.
+    bindings.requestId = 'changed'
+    child.info('dropped')
+    const grandchild = child.child({ sessionId: 's1' })
+    grandchild.debug('dropped too')
+    child.warn('child.line', { n: 1 })
+    grandchild.error('grandchild.line')
+    logger.warn('parent.line')
+    const lines = parsed()
+    expect(lines.map((l) => l['event'])).toEqual(['child.line', 'grandchild.line', 'parent.line'])
+    expect(lines[0]).toMatchObject({ requestId: 'r1', n: 1 })
+    expect(lines[1]).toMatchObject({ requestId: 'r1', sessionId: 's1' })
+    expect(lines[2]).not.toHaveProperty('requestId')
+  })
+
   it('redacts keys, signatures and buyer ids by name at any depth, and by path in child bindings', () => {
     const { logger, lines, parsed } = capture()
     const key = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-private-key'
