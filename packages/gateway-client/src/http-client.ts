@@ -2,7 +2,7 @@
 // injection that patches it (msw in the unit tests) sees these calls too.
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
 import https from 'node:https'
-import type { Dispatcher } from 'undici'
+import type { Dispatcher, request as undiciRequest } from 'undici'
 import { timeoutSignal } from './timeout-signal.js'
 
 /** One server-to-server call: the gateway, or a merchant's notify_url. */
@@ -225,7 +225,7 @@ const POOL_CONNECTIONS = 32
  * (1.1 MB), and loading it was the largest single part of the payment app's start (80 ms of a
  * 490 ms start in the bin's CPU profile, bench `startup`), before any call needs it.
  */
-let undiciClient: Promise<{ request: typeof import('undici').request; dispatcher: Dispatcher }> | undefined
+let undiciClient: Promise<{ request: typeof undiciRequest; dispatcher: Dispatcher }> | undefined
 const loadUndici = () =>
   (undiciClient ??= import('undici').then(({ Agent, EnvHttpProxyAgent, request }) => {
     const env = process.env
