@@ -5,7 +5,6 @@ import { createHandlerAssets } from '@alipay-payment-handler/handler'
 import { ConfigError } from '@alipay-payment-handler/gateway-client'
 import { createLogger, isPostgresUrl } from '@alipay-payment-handler/server-runtime'
 import { loadAppConfig, redactUrl } from './config.js'
-import { migrateSessionStore } from './session-store-pg.js'
 import { openSessionStore } from './session-store.js'
 import { createPolyfillAssets } from './polyfill-assets.js'
 import { startSigningServer, type HandlerAssets } from './signing-server.js'
@@ -40,6 +39,7 @@ if (config.migrateOnly) {
   // Migrations alone (a deploy step before the processes start); starting applies them too.
   try {
     if (onPostgres) {
+      const { migrateSessionStore } = await import('./session-store-pg.js')
       const applied = await migrateSessionStore(config.dbPath)
       console.log(`${PREFIX} ${redactUrl(config.dbPath)}: ${applied} migration(s) applied`)
     } else {

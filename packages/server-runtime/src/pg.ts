@@ -1,4 +1,11 @@
-import pg from 'pg'
+import { createRequire } from 'node:module'
+import type pg from 'pg'
+
+// `pg` (with pg-protocol, pg-types and their helpers) is required when the first pool opens, not
+// when this package is imported: a SQLite deployment never opens one, and loading it took 20 ms
+// of the payment app's start (bench `startup`, CPU profile of the bin).
+let pgModule: typeof pg | undefined
+const loadPg = (): typeof pg => (pgModule ??= createRequire(import.meta.url)('pg') as typeof pg)
 
 /** A PostgreSQL connection pool (`pg`). */
 export type PgPool = pg.Pool
@@ -20,9 +27,9 @@ export function isPostgresUrl(value: string | undefined): value is string {
 // back as numbers; NUMERIC (money) stays a string, as every amount in the kit is.
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 && format !== 'binary'
+    oid === loadPg().types.builtins.INT8 && format !== 'binary'
       ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      : loadPg().types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 }
 
 export interface PgPoolOptions {
@@ -34,7 +41,7 @@ export interface PgPoolOptions {
 
 /** A pool on `url`. Errors of idle connections (a server restart) are dropped, not thrown. */
 export function openPgPool(url: string, options: PgPoolOptions = {}): PgPool {
-  const pool = new pg.Pool({
+  const pool = new (loadPg().Pool)({
     connectionString: url,
     max: options.max ?? 10,
     types,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { extname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { dirname, extname, join } from 'node:path'
 import { Hono, type Context } from 'hono'
 import { HANDLER_PREFIX } from '../shared/errors.js'
 import { RETURN_PREFIX } from '../shared/paths.js'
@@ -20,8 +20,11 @@ export interface HandlerAssetsConfig extends IdentityConfig {
   formActionOrigins?: readonly string[]
 }
 
-export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../../dist/app/', import.meta.url))
-const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url))
+// Found by the package's name, not relative to this module: the payment app's bin is one bundled
+// file in another package, where this module's own URL is that file's.
+const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve('@alipay-payment-handler/handler/package.json'))
+export const DEFAULT_DIST_DIR = join(PACKAGE_DIR, 'dist', 'app') + '/'
+const PUBLIC_DIR = join(PACKAGE_DIR, 'public') + '/'
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
