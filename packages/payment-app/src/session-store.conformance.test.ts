@@ -229,6 +229,40 @@ describe.each([sqlite(), postgres()])('session store conformance: $name', (impl)
     expect((await b.outboxCounts()).pending).toBeGreaterThanOrEqual(30)
   })
 
+  it('in one turn of one process: a notify sent twice is stored once, a session settles once, a bad notify fails alone', async () => {
+    const store = await open()
+    const s = session()
+    const other = session()
+    await store.insertSession(s)
+    await store.insertSession(other)
+    const twice = notify(s)
+    const settle = (target: Omit<Session, 'updatedAt'>, tradeNo: string) => ({
+      sessionId: target.id,
+      outcome: paid,
+      tradeNo,
+    })
+    const [first, second, finished, orphan, plain] = await Promise.allSettled([
+      store.recordNotify(twice, s.merchantNotifyUrl, 10, settle(s, 'T1')),
+      store.recordNotify(twice, s.merchantNotifyUrl, 10, settle(s, 'T1')),
+      // TRADE_FINISHED after TRADE_SUCCESS, in the same turn: the session is paid by then.
+      store.recordNotify(notify(s, { tradeStatus: 'TRADE_FINISHED' }), s.merchantNotifyUrl, 10, settle(s, 'T2')),
+      // Names a session that does not exist: the store refuses it.
+      store.recordNotify(notify(s, { sessionId: 'no-such-session' }), s.merchantNotifyUrl, 10),
+      store.recordNotify(notify(other), other.merchantNotifyUrl, 10, settle(other, 'T3')),
+    ])
+    expect(first).toMatchObject({ status: 'fulfilled', value: { inserted: true, settled: 'status' } })
+    expect(second).toMatchObject({ status: 'fulfilled', value: { inserted: false, settled: undefined } })
+    expect(finished).toMatchObject({ status: 'fulfilled', value: { inserted: true, settled: undefined } })
+    expect(orphan.status).toBe('rejected')
+    expect(plain).toMatchObject({ status: 'fulfilled', value: { inserted: true, settled: 'status' } })
+    expect(await store.countNotifies(s.partner, twice.notifyId)).toBe(1)
+    expect(await store.getSession(s.id)).toMatchObject({ status: 'paid', tradeNo: 'T1' })
+    expect(await store.getSession(other.id)).toMatchObject({ status: 'paid', tradeNo: 'T3' })
+    // One job per stored notify, none for the refused one.
+    expect(await store.outboxForOrder(s.partner, s.outTradeNo)).toHaveLength(2)
+    expect((await store.outboxCounts()).pending).toBe(3)
+  })
+
   it('leases each due job to one process only, and an expired lease is taken over', async () => {
     const a = await open()
     const b = await open()
