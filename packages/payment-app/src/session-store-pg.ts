@@ -377,6 +377,18 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
         )) !== undefined
       )
     },
+    async notifyArrival(partner, notifyId, outTradeNo) {
+      // One round trip instead of two for every notify that arrives.
+      const row = await onePrepared<SessionRow & { notify_stored: boolean }>(
+        'payment-app.notify-arrival',
+        `SELECT EXISTS (SELECT 1 FROM notifies WHERE partner = $1 AND notify_id = $2) AS notify_stored, s.*
+         FROM (SELECT 1) AS arrival LEFT JOIN LATERAL (
+           SELECT * FROM sessions WHERE partner = $1 AND out_trade_no = $3 ORDER BY created_at DESC, seq DESC LIMIT 1
+         ) s ON true`,
+        [partner, notifyId, outTradeNo ?? null],
+      )
+      return { stored: row?.notify_stored === true, session: row?.id ? toSession(row) : undefined }
+    },
     recordNotify(notify, targetUrl, now, settlement) {
       return notifies.run({ notify, targetUrl, now, settlement })
     },

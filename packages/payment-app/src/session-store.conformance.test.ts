@@ -190,6 +190,32 @@ describe.each([sqlite(), postgres()])('session store conformance: $name', (impl)
     expect((await store.paidNotifyFor(s.partner, s.outTradeNo))?.notifyId).toBe(n.notifyId)
   })
 
+  it('answers on arrival whether a notify is stored and the newest session of its order', async () => {
+    const store = await open()
+    const older = session({ outTradeNo: 'arrival-order' })
+    const newer = session({ outTradeNo: 'arrival-order' })
+    await store.insertSession(older)
+    await store.insertSession(newer)
+    const n = notify(newer)
+    expect(await store.notifyArrival(newer.partner, n.notifyId, 'arrival-order')).toMatchObject({
+      stored: false,
+      session: { id: newer.id, merchantNotifyUrl: newer.merchantNotifyUrl, totalFee: newer.totalFee },
+    })
+    await store.recordNotify(n, newer.merchantNotifyUrl, 1)
+    expect(await store.notifyArrival(newer.partner, n.notifyId, 'arrival-order')).toMatchObject({
+      stored: true,
+      session: { id: newer.id },
+    })
+    expect(await store.notifyArrival(newer.partner, n.notifyId, undefined)).toEqual({
+      stored: true,
+      session: undefined,
+    })
+    expect(await store.notifyArrival('another-partner', n.notifyId, 'arrival-order')).toEqual({
+      stored: false,
+      session: undefined,
+    })
+  })
+
   it('fills in the signed set of a session the poller paid, and settles nothing already closed', async () => {
     const store = await open()
     const byPoller = session()
