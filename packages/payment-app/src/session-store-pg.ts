@@ -1,13 +1,15 @@
 import {
   createPgBatch,
   createPgGroupCommit,
-  migratePg,
+  migratePgDatabase,
   openPgPool,
+  openPgStorePool,
   pgMigrationStatus,
   withPgTransaction,
   type PgMigration,
-  type PgPoolOptions,
   type PgQueryable,
+  type PgSchema,
+  type PgStoreOptions,
 } from '@alipay-payment-handler/server-runtime'
 import {
   countsOf,
@@ -214,19 +216,13 @@ async function recordNotifies(db: PgQueryable, writes: readonly NotifyWrite[]): 
   return outcomes
 }
 
-export interface PgSessionStoreOptions extends PgPoolOptions {
-  /** Apply missing migrations on open (default true); false only checks, for `--migrate-only` set-ups. */
-  migrate?: boolean
-}
+export type PgSessionStoreOptions = PgStoreOptions
+
+const SCHEMA: PgSchema = { component: COMPONENT, migrations: SESSION_PG_MIGRATIONS }
 
 /** Applies the payment app's PostgreSQL migrations and returns how many were missing. */
-export async function migrateSessionStore(url: string): Promise<number> {
-  const pool = openPgPool(url, { max: 1 })
-  try {
-    return await migratePg(pool, COMPONENT, SESSION_PG_MIGRATIONS)
-  } finally {
-    await pool.end()
-  }
+export function migrateSessionStore(url: string): Promise<number> {
+  return migratePgDatabase(url, SCHEMA)
 }
 
 /**
@@ -236,13 +232,7 @@ export async function migrateSessionStore(url: string): Promise<number> {
  * of the relay go through a group commit as on SQLite.
  */
 export async function openPgSessionStore(url: string, options: PgSessionStoreOptions = {}): Promise<SessionStore> {
-  const pool = openPgPool(url, { applicationName: 'alipay-payment-app', ...options })
-  try {
-    if (options.migrate !== false) await migratePg(pool, COMPONENT, SESSION_PG_MIGRATIONS)
-  } catch (error) {
-    await pool.end()
-    throw error
-  }
+  const pool = await openPgStorePool(url, SCHEMA, { applicationName: 'alipay-payment-app', ...options })
   // Leases and delivered marks commit without waiting for their WAL flush: one lost in a server
   // crash only makes a job deliverable again, and deliveries are at-least-once anyway (the
   // merchant de-duplicates by notify_id). Notifies and their jobs never go through this pool.
@@ -478,7 +468,7 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
       )
       return row?.n ?? 0
     },
-    migrationStatus: () => pgMigrationStatus(pool, COMPONENT, SESSION_PG_MIGRATIONS),
+    migrationStatus: () => pgMigrationStatus(pool, SCHEMA.component, SCHEMA.migrations),
     async close() {
       if (closed) return
       closed = true

@@ -5,7 +5,9 @@ import {
   createPgGroupCommit,
   isPostgresUrl,
   migratePg,
+  migratePgDatabase,
   openPgPool,
+  openPgStorePool,
   pgMigrationStatus,
   type PgPool,
 } from './pg.js'
@@ -74,6 +76,26 @@ describe('PostgreSQL plumbing', () => {
     const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     expect(new Set(ids).size).toBe(1)
     await group.flush()
+  })
+
+  it('opens a store pool migrated, or only checked with migrate: false; migrates a database by URL', async () => {
+    const tables = (prefix: string) => [
+      { version: 1, sql: `CREATE TABLE ${prefix}_a (id INTEGER)` },
+      { version: 2, sql: `CREATE TABLE ${prefix}_b (id INTEGER)` },
+    ]
+    const schema = { component: 'store', migrations: tables('store') }
+    const unmigrated = await openPgStorePool(database.url, schema, { migrate: false, max: 1 })
+    pools.push(unmigrated)
+    expect(await pgMigrationStatus(unmigrated, 'store', schema.migrations)).toEqual({ version: 0, pending: 2 })
+    const migrated = await openPgStorePool(database.url, schema, { max: 1 })
+    pools.push(migrated)
+    expect(await pgMigrationStatus(migrated, 'store', schema.migrations)).toEqual({ version: 2, pending: 0 })
+    const byUrl = { component: 'by-url', migrations: tables('by_url') }
+    expect(await migratePgDatabase(database.url, byUrl)).toBe(2)
+    expect(await migratePgDatabase(database.url, byUrl)).toBe(0)
+    await expect(
+      openPgStorePool(database.url, { component: 'broken', migrations: [{ version: 1, sql: 'NOT SQL' }] }),
+    ).rejects.toThrow()
   })
 
   it('a pool with synchronousCommit: false sets it for its sessions; others keep the server setting', async () => {

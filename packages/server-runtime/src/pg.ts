@@ -105,6 +105,41 @@ export async function migratePg(pool: PgPool, component: string, migrations: rea
   })
 }
 
+/** One component's tables: its name in `schema_migrations` (e.g. `merchant`) and its migrations. */
+export interface PgSchema {
+  component: string
+  migrations: readonly PgMigration[]
+}
+
+/** What a PostgreSQL store opens with: its pool, and whether it migrates first. */
+export interface PgStoreOptions extends PgPoolOptions {
+  /** Apply missing migrations on open (default true); false only checks, for `--migrate-only` set-ups. */
+  migrate?: boolean
+}
+
+/** Applies `schema`'s missing migrations to the database at `url` (`--migrate-only`); answers how many. */
+export async function migratePgDatabase(url: string, schema: PgSchema): Promise<number> {
+  const pool = openPgPool(url, { max: 1 })
+  try {
+    return await migratePg(pool, schema.component, schema.migrations)
+  } finally {
+    await pool.end()
+  }
+}
+
+/** A store's pool on `url`, `schema` migrated unless `options.migrate` is false; closed again when that fails. */
+export async function openPgStorePool(url: string, schema: PgSchema, options: PgStoreOptions = {}): Promise<PgPool> {
+  const { migrate, ...poolOptions } = options
+  const pool = openPgPool(url, poolOptions)
+  try {
+    if (migrate !== false) await migratePg(pool, schema.component, schema.migrations)
+  } catch (error) {
+    await pool.end()
+    throw error
+  }
+  return pool
+}
+
 /** The migration state of one component, for `/readyz`: latest applied version and whether any is missing. */
 export async function pgMigrationStatus(
   pool: PgQueryable,
