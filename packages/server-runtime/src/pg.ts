@@ -248,9 +248,10 @@ export interface PgBatchOptions<I> {
  * Like `createPgGroupCommit`, but for writes that one statement can make for many items at once:
  * the items queued during one turn, and those that come while a batch is written, go to `write`
  * together, which answers one outcome per item in order. A round trip per batch instead of several
- * per item; under the relay bench's load that was most of the PostgreSQL relay's time (its writes
- * took 7 statements per notify). When a batch of several throws, each item is written alone, so
- * only a bad one fails.
+ * per item: the relay on PostgreSQL wrote each notify with 5 statements in its group commit and 3
+ * more for its delivered mark; batched, the stores bench's PostgreSQL run (10,000 notifies) went
+ * from 24.5 s to 14.1 s next to SQLite's 12.4–13.0 s. When a batch of several throws, each item is
+ * written alone, so only a bad one fails.
  */
 export function createPgBatch<I, O>(
   write: (items: readonly I[]) => Promise<readonly O[]>,
