@@ -1,12 +1,13 @@
 import { normalizeAmount } from '@alipay-payment-handler/protocol'
 import {
-  migratePg,
-  openPgPool,
+  migratePgDatabase,
+  openPgStorePool,
   pgMigrationStatus,
   withPgTransaction,
   type PgMigration,
-  type PgPoolOptions,
   type PgQueryable,
+  type PgSchema,
+  type PgStoreOptions,
 } from '@alipay-payment-handler/server-runtime'
 import { OrderError } from './order-errors.js'
 import {
@@ -119,33 +120,21 @@ const isUniqueViolation = (error: unknown, constraint: string) =>
   (error as { code?: string; constraint?: string }).code === UNIQUE_VIOLATION &&
   (error as { constraint?: string }).constraint === constraint
 
+const SCHEMA: PgSchema = { component: COMPONENT, migrations: ORDER_PG_MIGRATIONS }
+
 /** Applies missing merchant migrations and returns how many there were. */
-export async function migrateOrderStore(url: string): Promise<number> {
-  const pool = openPgPool(url, { max: 1 })
-  try {
-    return await migratePg(pool, COMPONENT, ORDER_PG_MIGRATIONS)
-  } finally {
-    await pool.end()
-  }
+export function migrateOrderStore(url: string): Promise<number> {
+  return migratePgDatabase(url, SCHEMA)
 }
 
-export interface PgOrderStoreOptions extends PgPoolOptions {
-  /** Apply missing migrations on open (default true). */
-  migrate?: boolean
-}
+export type PgOrderStoreOptions = PgStoreOptions
 
 /**
  * The order store on PostgreSQL, for several merchant processes on one database: the same
  * contract and the same compare-and-set transitions as the SQLite store, now across processes.
  */
 export async function openPgOrderStore(url: string, options: PgOrderStoreOptions = {}): Promise<OrderStore> {
-  const pool = openPgPool(url, { applicationName: 'alipay-merchant', ...options })
-  try {
-    if (options.migrate !== false) await migratePg(pool, COMPONENT, ORDER_PG_MIGRATIONS)
-  } catch (error) {
-    await pool.end()
-    throw error
-  }
+  const pool = await openPgStorePool(url, SCHEMA, { applicationName: 'alipay-merchant', ...options })
   let closed = false
 
   const transitionOn = async (
@@ -203,7 +192,7 @@ export async function openPgOrderStore(url: string, options: PgOrderStoreOptions
       .rows[0]?.state
 
   return {
-    migrationStatus: () => pgMigrationStatus(pool, COMPONENT, ORDER_PG_MIGRATIONS),
+    migrationStatus: () => pgMigrationStatus(pool, SCHEMA.component, SCHEMA.migrations),
     async insert(order) {
       try {
         await pool.query(

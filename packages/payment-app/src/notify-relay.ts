@@ -92,7 +92,10 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
       log.warn('notify.foreign-app', { partner: partner.partner })
       throw new HttpProblem(403, 'app-mismatch', 'The notify names another app_id.')
     }
-    if (await deps.store.hasNotify(partner.partner, notifyId)) {
+    // Whether it is stored already, and the session it pays, in one read: the session's fields the
+    // relay uses do not change meanwhile, and settling it is a compare-and-set in the store.
+    const arrival = await deps.store.notifyArrival(partner.partner, notifyId, params['out_trade_no'] || undefined)
+    if (arrival.stored) {
       log.info('notify.duplicate', { notifyId })
       return NOTIFY_ACK
     }
@@ -110,8 +113,7 @@ export function createNotifyReceiver(deps: NotifyRelayDeps) {
       log.warn('notify.not-verified', { notifyId, answer })
       throw new HttpProblem(403, 'notify-not-verified', `notify_verify answered "${answer}".`)
     }
-    const outTradeNo = params['out_trade_no']
-    const session = outTradeNo ? await deps.store.latestSession(partner.partner, outTradeNo) : undefined
+    const session = arrival.session
     // A paying notify settles the buyer's session only on the gateway's word: its RSA2 signature,
     // or else (MD5, RSA: a leaked key signs those) its trade query, which binds status and amount.
     let confirmed = true

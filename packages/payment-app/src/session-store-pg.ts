@@ -1,12 +1,15 @@
 import {
+  createPgBatch,
   createPgGroupCommit,
-  migratePg,
+  migratePgDatabase,
   openPgPool,
+  openPgStorePool,
   pgMigrationStatus,
   withPgTransaction,
   type PgMigration,
-  type PgPoolOptions,
   type PgQueryable,
+  type PgSchema,
+  type PgStoreOptions,
 } from '@alipay-payment-handler/server-runtime'
 import {
   countsOf,
@@ -21,6 +24,7 @@ import {
 import {
   OPEN_STATUSES,
   type NotifySettlement,
+  type StoredNotify,
   type SessionPatch,
   type SessionStore,
   type SettledBy,
@@ -114,19 +118,111 @@ export const SESSION_PG_MIGRATIONS: readonly PgMigration[] = [
 const OUTBOX_COLUMNS = `o.id, o.notify_row, o.target_url, o.attempts, o.next_attempt_at, o.state, o.last_error,
   n.body, n.content_type`
 
-export interface PgSessionStoreOptions extends PgPoolOptions {
-  /** Apply missing migrations on open (default true); false only checks, for `--migrate-only` set-ups. */
-  migrate?: boolean
+/**
+ * A group's notifies, outbox jobs and session settlements in one statement (one round trip however
+ * many notifies the group holds). Arrays, one element per notify; a duplicate notify_id inserts
+ * nothing, so gets no job and settles nothing. The settlement here is the common case, an open
+ * session moving to paid; `FILL_OUTCOMES_SQL` does the other, in the same transaction.
+ */
+const RECORD_NOTIFIES_SQL = `
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+        $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::bigint[])
+      WITH ORDINALITY AS t(partner, notify_id, out_trade_no, trade_status, session_id, body, content_type,
+        received_at, target_url, queued_at, settle_session, outcome_json, trade_no, settled_at, ord)
+  ), stored AS (
+    INSERT INTO notifies (partner, notify_id, out_trade_no, trade_status, session_id, body, content_type, received_at)
+    SELECT partner, notify_id, out_trade_no, trade_status, session_id, body, content_type, received_at
+    FROM input ORDER BY ord
+    ON CONFLICT (partner, notify_id) DO NOTHING
+    RETURNING id, partner, notify_id
+  ), fresh AS (
+    SELECT input.*, stored.id FROM input JOIN stored USING (partner, notify_id)
+  ), queued AS (
+    INSERT INTO outbox (notify_row, target_url, next_attempt_at, state)
+    SELECT id, target_url, queued_at, 'pending' FROM fresh WHERE target_url IS NOT NULL ORDER BY ord
+  ), paid AS (
+    UPDATE sessions s SET status = 'paid', outcome_json = f.outcome_json, trade_no = COALESCE(f.trade_no, s.trade_no),
+      next_poll_at = NULL, updated_at = f.settled_at
+    FROM fresh f WHERE s.id = f.settle_session AND s.status = ANY($15::text[])
+    RETURNING s.id
+  )
+  SELECT f.ord, f.id, f.settle_session IN (SELECT id FROM paid) AS paid FROM fresh f`
+
+/** A settlement whose session was no longer open: fills the outcome of a session already paid without one. */
+const FILL_OUTCOMES_SQL = `
+  UPDATE sessions s SET outcome_json = v.outcome_json, updated_at = v.at
+  FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v (id, outcome_json, at)
+  WHERE s.id = v.id AND s.status = 'paid' AND s.outcome_json IS NULL
+  RETURNING s.id`
+
+const MARK_DELIVERED_SQL = `
+  UPDATE outbox o SET state = 'delivered', attempts = o.attempts + 1, delivered_at = COALESCE(o.delivered_at, v.at),
+    last_error = NULL, lease_owner = NULL, lease_until = NULL
+  FROM unnest($1::bigint[], $2::bigint[]) AS v (id, at) WHERE o.id = v.id`
+
+/** One notify of a group: what `recordNotify` was given. */
+interface NotifyWrite {
+  notify: Omit<StoredNotify, 'id'>
+  targetUrl: string | undefined
+  now: number
+  settlement: NotifySettlement | undefined
 }
 
-/** Applies the payment app's PostgreSQL migrations and returns how many were missing. */
-export async function migrateSessionStore(url: string): Promise<number> {
-  const pool = openPgPool(url, { max: 1 })
-  try {
-    return await migratePg(pool, COMPONENT, SESSION_PG_MIGRATIONS)
-  } finally {
-    await pool.end()
+type NotifyOutcome = { inserted: boolean; id?: number; settled: SettledBy }
+
+/** Writes a group of notifies in `db`'s transaction: the CTE, then outcomes for sessions it found paid. */
+async function recordNotifies(db: PgQueryable, writes: readonly NotifyWrite[]): Promise<NotifyOutcome[]> {
+  const column = <T>(pick: (write: NotifyWrite) => T) => writes.map(pick)
+  const settledAt = Date.now()
+  const result = await db.query<{ ord: number; id: number; paid: boolean | null }>({
+    name: 'payment-app.record-notifies',
+    text: RECORD_NOTIFIES_SQL,
+    values: [
+      column((w) => w.notify.partner),
+      column((w) => w.notify.notifyId),
+      column((w) => w.notify.outTradeNo ?? null),
+      column((w) => w.notify.tradeStatus ?? null),
+      column((w) => w.notify.sessionId ?? null),
+      column((w) => w.notify.body),
+      column((w) => w.notify.contentType),
+      column((w) => w.notify.receivedAt),
+      column((w) => w.targetUrl ?? null),
+      column((w) => w.now),
+      column((w) => w.settlement?.sessionId ?? null),
+      column((w) => (w.settlement ? JSON.stringify(w.settlement.outcome) : null)),
+      column((w) => w.settlement?.tradeNo || null),
+      column(() => settledAt),
+      [...OPEN_STATUSES],
+    ],
+  })
+  const outcomes: NotifyOutcome[] = writes.map(() => ({ inserted: false, settled: undefined }))
+  const unsettled: number[] = []
+  for (const row of result.rows) {
+    const i = row.ord - 1
+    const settles = writes[i]!.settlement !== undefined
+    outcomes[i] = { inserted: true, id: row.id, settled: settles && row.paid ? 'status' : undefined }
+    if (settles && !row.paid) unsettled.push(i)
   }
+  if (unsettled.length > 0) {
+    const filled = await db.query<{ id: string }>(FILL_OUTCOMES_SQL, [
+      unsettled.map((i) => writes[i]!.settlement!.sessionId),
+      unsettled.map((i) => JSON.stringify(writes[i]!.settlement!.outcome)),
+      unsettled.map(() => settledAt),
+    ])
+    const ids = new Set(filled.rows.map((row) => row.id))
+    for (const i of unsettled) if (ids.has(writes[i]!.settlement!.sessionId)) outcomes[i]!.settled = 'outcome'
+  }
+  return outcomes
+}
+
+export type PgSessionStoreOptions = PgStoreOptions
+
+const SCHEMA: PgSchema = { component: COMPONENT, migrations: SESSION_PG_MIGRATIONS }
+
+/** Applies the payment app's PostgreSQL migrations and returns how many were missing. */
+export function migrateSessionStore(url: string): Promise<number> {
+  return migratePgDatabase(url, SCHEMA)
 }
 
 /**
@@ -136,17 +232,39 @@ export async function migrateSessionStore(url: string): Promise<number> {
  * of the relay go through a group commit as on SQLite.
  */
 export async function openPgSessionStore(url: string, options: PgSessionStoreOptions = {}): Promise<SessionStore> {
-  const pool = openPgPool(url, { applicationName: 'alipay-payment-app', ...options })
-  try {
-    if (options.migrate !== false) await migratePg(pool, COMPONENT, SESSION_PG_MIGRATIONS)
-  } catch (error) {
-    await pool.end()
-    throw error
-  }
+  const pool = await openPgStorePool(url, SCHEMA, { applicationName: 'alipay-payment-app', ...options })
+  // Leases and delivered marks commit without waiting for their WAL flush: one lost in a server
+  // crash only makes a job deliverable again, and deliveries are at-least-once anyway (the
+  // merchant de-duplicates by notify_id). Notifies and their jobs never go through this pool.
+  const relaxed = openPgPool(url, {
+    applicationName: `${options.applicationName ?? 'alipay-payment-app'} (outbox)`,
+    max: 2,
+    synchronousCommit: false,
+  })
   const group = createPgGroupCommit(pool)
+  // A notify is acknowledged only once this batch's transaction committed, synchronously.
+  // Two notifies of one id, or settling one session, go in different batches, as if in turn.
+  const notifies = createPgBatch(
+    (writes: readonly NotifyWrite[]) => withPgTransaction(pool, (client) => recordNotifies(client, writes)),
+    { keysOf: (w) => [`notify:${w.notify.partner}:${w.notify.notifyId}`, w.settlement?.sessionId] },
+  )
+  const delivered = createPgBatch(
+    async (marks: readonly { id: number; now: number }[]) => {
+      await relaxed.query({
+        name: 'payment-app.mark-delivered',
+        text: MARK_DELIVERED_SQL,
+        values: [marks.map((m) => m.id), marks.map((m) => m.now)],
+      })
+      return marks.map(() => undefined)
+    },
+    { keysOf: (m) => [String(m.id)] },
+  )
   let closed = false
   const one = async <R extends object>(db: PgQueryable, sql: string, values: unknown[]): Promise<R | undefined> =>
     (await db.query<R>(sql, values)).rows[0]
+  /** The same, as a named (prepared once per connection) statement: for the ones each notify runs. */
+  const onePrepared = async <R extends object>(name: string, sql: string, values: unknown[]) =>
+    (await pool.query<R>({ name, text: sql, values })).rows[0]
 
   const updateSession = async (
     db: PgQueryable,
@@ -174,17 +292,6 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
     return result.rowCount === 1
   }
 
-  const settle = async (db: PgQueryable, settlement: NotifySettlement): Promise<SettledBy> => {
-    const { sessionId, outcome, tradeNo } = settlement
-    const patch = { status: 'paid' as const, outcome, ...(tradeNo ? { tradeNo } : {}), nextPollAt: null }
-    if (await updateSession(db, sessionId, patch, OPEN_STATUSES)) return 'status'
-    const filled = await db.query(
-      `UPDATE sessions SET outcome_json = $1, updated_at = $2 WHERE id = $3 AND status = 'paid' AND outcome_json IS NULL`,
-      [JSON.stringify(outcome), Date.now(), sessionId],
-    )
-    return filled.rowCount === 1 ? 'outcome' : undefined
-  }
-
   return {
     kind: 'postgres',
     sharedPool: pool,
@@ -210,8 +317,8 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
       return row ? toSession(row) : undefined
     },
     async latestSession(partner, outTradeNo) {
-      const row = await one<SessionRow>(
-        pool,
+      const row = await onePrepared<SessionRow>(
+        'payment-app.latest-session',
         `SELECT * FROM sessions WHERE partner = $1 AND out_trade_no = $2 ORDER BY created_at DESC, seq DESC LIMIT 1`,
         [partner, outTradeNo],
       )
@@ -253,38 +360,27 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
     },
     async hasNotify(partner, notifyId) {
       return (
-        (await one(pool, 'SELECT 1 AS one FROM notifies WHERE partner = $1 AND notify_id = $2', [
-          partner,
-          notifyId,
-        ])) !== undefined
+        (await onePrepared(
+          'payment-app.has-notify',
+          'SELECT 1 AS one FROM notifies WHERE partner = $1 AND notify_id = $2',
+          [partner, notifyId],
+        )) !== undefined
       )
     },
+    async notifyArrival(partner, notifyId, outTradeNo) {
+      // One round trip instead of two for every notify that arrives.
+      const row = await onePrepared<SessionRow & { notify_stored: boolean }>(
+        'payment-app.notify-arrival',
+        `SELECT EXISTS (SELECT 1 FROM notifies WHERE partner = $1 AND notify_id = $2) AS notify_stored, s.*
+         FROM (SELECT 1) AS arrival LEFT JOIN LATERAL (
+           SELECT * FROM sessions WHERE partner = $1 AND out_trade_no = $3 ORDER BY created_at DESC, seq DESC LIMIT 1
+         ) s ON true`,
+        [partner, notifyId, outTradeNo ?? null],
+      )
+      return { stored: row?.notify_stored === true, session: row?.id ? toSession(row) : undefined }
+    },
     recordNotify(notify, targetUrl, now, settlement) {
-      return group.run(async (client) => {
-        const inserted = await one<{ id: number }>(
-          client,
-          `INSERT INTO notifies (partner, notify_id, out_trade_no, trade_status, session_id, body, content_type, received_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (partner, notify_id) DO NOTHING RETURNING id`,
-          [
-            notify.partner,
-            notify.notifyId,
-            notify.outTradeNo ?? null,
-            notify.tradeStatus ?? null,
-            notify.sessionId ?? null,
-            notify.body,
-            notify.contentType,
-            notify.receivedAt,
-          ],
-        )
-        if (!inserted) return { inserted: false, settled: undefined }
-        if (targetUrl) {
-          await client.query(
-            `INSERT INTO outbox (notify_row, target_url, next_attempt_at, state) VALUES ($1, $2, $3, 'pending')`,
-            [inserted.id, targetUrl, now],
-          )
-        }
-        return { inserted: true, id: inserted.id, settled: settlement ? await settle(client, settlement) : undefined }
-      })
+      return notifies.run({ notify, targetUrl, now, settlement })
     },
     async paidNotifyFor(partner, outTradeNo) {
       const row = await one<NotifyRow>(
@@ -298,8 +394,9 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
     async leaseOutbox(owner, now, limit, leaseMs) {
       // SKIP LOCKED: a second process leasing at the same moment takes the next rows instead of
       // waiting for these; the lease columns keep them taken after this statement commits.
-      const result = await pool.query<OutboxRow>(
-        `WITH leased AS (
+      const result = await relaxed.query<OutboxRow>({
+        name: 'payment-app.lease-outbox',
+        text: `WITH leased AS (
            UPDATE outbox SET lease_owner = $1, lease_until = $2
            WHERE id IN (
              SELECT id FROM outbox
@@ -308,18 +405,12 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
              FOR UPDATE SKIP LOCKED)
            RETURNING *)
          SELECT ${OUTBOX_COLUMNS} FROM leased o JOIN notifies n ON n.id = o.notify_row ORDER BY o.next_attempt_at, o.id`,
-        [owner, now + leaseMs, now, limit],
-      )
+        values: [owner, now + leaseMs, now, limit],
+      })
       return result.rows.map(toOutbox)
     },
     markDelivered(id, now) {
-      return group.run(async (client) => {
-        await client.query(
-          `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = COALESCE(delivered_at, $1),
-             last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $2`,
-          [now, id],
-        )
-      })
+      return delivered.run({ id, now })
     },
     markAttemptFailed(id, error, nextAttemptAt, owner) {
       return group.run(async (client) => {
@@ -377,12 +468,12 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
       )
       return row?.n ?? 0
     },
-    migrationStatus: () => pgMigrationStatus(pool, COMPONENT, SESSION_PG_MIGRATIONS),
+    migrationStatus: () => pgMigrationStatus(pool, SCHEMA.component, SCHEMA.migrations),
     async close() {
       if (closed) return
       closed = true
-      await group.flush()
-      await pool.end()
+      await Promise.all([group.flush(), notifies.flush(), delivered.flush()])
+      await Promise.all([pool.end(), relaxed.end()])
     },
   }
 }

@@ -144,6 +144,32 @@ describe.each(backends)('session store conformance: $name', (impl) => {
     expect((await store.paidNotifyFor(s.partner, s.outTradeNo))?.notifyId).toBe(n.notifyId)
   })
 
+  it('answers on arrival whether a notify is stored and the newest session of its order', async () => {
+    const store = await open()
+    const older = session({ outTradeNo: 'arrival-order' })
+    const newer = session({ outTradeNo: 'arrival-order' })
+    await store.insertSession(older)
+    await store.insertSession(newer)
+    const n = notify(newer)
+    expect(await store.notifyArrival(newer.partner, n.notifyId, 'arrival-order')).toMatchObject({
+      stored: false,
+      session: { id: newer.id, merchantNotifyUrl: newer.merchantNotifyUrl, totalFee: newer.totalFee },
+    })
+    await store.recordNotify(n, newer.merchantNotifyUrl, 1)
+    expect(await store.notifyArrival(newer.partner, n.notifyId, 'arrival-order')).toMatchObject({
+      stored: true,
+      session: { id: newer.id },
+    })
+    expect(await store.notifyArrival(newer.partner, n.notifyId, undefined)).toEqual({
+      stored: true,
+      session: undefined,
+    })
+    expect(await store.notifyArrival('another-partner', n.notifyId, 'arrival-order')).toEqual({
+      stored: false,
+      session: undefined,
+    })
+  })
+
   it('fills in the signed set of a session the poller paid, and settles nothing already closed', async () => {
     const store = await open()
     const byPoller = session()
@@ -181,6 +207,40 @@ describe.each(backends)('session store conformance: $name', (impl) => {
     expect(results.filter((r) => r.inserted)).toHaveLength(30)
     expect(await a.outboxForOrder(s.partner, s.outTradeNo)).toHaveLength(30)
     expect((await b.outboxCounts()).pending).toBeGreaterThanOrEqual(30)
+  })
+
+  it('in one turn of one process: a notify sent twice is stored once, a session settles once, a bad notify fails alone', async () => {
+    const store = await open()
+    const s = session()
+    const other = session()
+    await store.insertSession(s)
+    await store.insertSession(other)
+    const twice = notify(s)
+    const settle = (target: Omit<Session, 'updatedAt'>, tradeNo: string) => ({
+      sessionId: target.id,
+      outcome: paid,
+      tradeNo,
+    })
+    const [first, second, finished, orphan, plain] = await Promise.allSettled([
+      store.recordNotify(twice, s.merchantNotifyUrl, 10, settle(s, 'T1')),
+      store.recordNotify(twice, s.merchantNotifyUrl, 10, settle(s, 'T1')),
+      // TRADE_FINISHED after TRADE_SUCCESS, in the same turn: the session is paid by then.
+      store.recordNotify(notify(s, { tradeStatus: 'TRADE_FINISHED' }), s.merchantNotifyUrl, 10, settle(s, 'T2')),
+      // Names a session that does not exist: the store refuses it.
+      store.recordNotify(notify(s, { sessionId: 'no-such-session' }), s.merchantNotifyUrl, 10),
+      store.recordNotify(notify(other), other.merchantNotifyUrl, 10, settle(other, 'T3')),
+    ])
+    expect(first).toMatchObject({ status: 'fulfilled', value: { inserted: true, settled: 'status' } })
+    expect(second).toMatchObject({ status: 'fulfilled', value: { inserted: false, settled: undefined } })
+    expect(finished).toMatchObject({ status: 'fulfilled', value: { inserted: true, settled: undefined } })
+    expect(orphan.status).toBe('rejected')
+    expect(plain).toMatchObject({ status: 'fulfilled', value: { inserted: true, settled: 'status' } })
+    expect(await store.countNotifies(s.partner, twice.notifyId)).toBe(1)
+    expect(await store.getSession(s.id)).toMatchObject({ status: 'paid', tradeNo: 'T1' })
+    expect(await store.getSession(other.id)).toMatchObject({ status: 'paid', tradeNo: 'T3' })
+    // One job per stored notify, none for the refused one.
+    expect(await store.outboxForOrder(s.partner, s.outTradeNo)).toHaveLength(2)
+    expect((await store.outboxCounts()).pending).toBe(3)
   })
 
   it('leases each due job to one process only, and an expired lease is taken over', async () => {

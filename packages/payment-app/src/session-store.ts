@@ -208,6 +208,15 @@ export interface SessionStore {
   dueForPoll(now: number, limit: number): Promise<Session[]>
   hasNotify(partner: string, notifyId: string): Promise<boolean>
   /**
+   * The two reads of a notify's arrival in one: whether it is stored already (`hasNotify`) and
+   * the newest session of its order (`latestSession`; none without an order number).
+   */
+  notifyArrival(
+    partner: string,
+    notifyId: string,
+    outTradeNo: string | undefined,
+  ): Promise<{ stored: boolean; session: Session | undefined }>
+  /**
    * Stores a verified notify and, when it has somewhere to go, its outbox job, in ONE
    * transaction together with `settlement`. `inserted` is false for a duplicate notify_id (nothing
    * changes then). Resolves once committed; the writes of one turn share a commit (group commit).
@@ -392,6 +401,18 @@ export function openSessionStore(path: string): SqliteSessionStore {
       return (
         db.prepare('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId) !== undefined
       )
+    },
+    async notifyArrival(partner, notifyId, outTradeNo) {
+      const stored = db.prepare('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId)
+      const row =
+        outTradeNo === undefined
+          ? undefined
+          : db
+              .prepare<[string, string], SessionRow>(
+                `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+              )
+              .get(partner, outTradeNo)
+      return { stored: stored !== undefined, session: row ? toSession(row) : undefined }
     },
     recordNotify(notify, targetUrl, now, settlement) {
       return group.run(() => {

@@ -1,6 +1,16 @@
 import { createTestDatabase, type TestDatabase } from '@alipay-payment-handler/testing/postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createPgGroupCommit, isPostgresUrl, migratePg, openPgPool, pgMigrationStatus, type PgPool } from './pg.js'
+import {
+  createPgBatch,
+  createPgGroupCommit,
+  isPostgresUrl,
+  migratePg,
+  migratePgDatabase,
+  openPgPool,
+  openPgStorePool,
+  pgMigrationStatus,
+  type PgPool,
+} from './pg.js'
 
 let database: TestDatabase
 const pools: PgPool[] = []
@@ -66,5 +76,69 @@ describe('PostgreSQL plumbing', () => {
     const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     expect(new Set(ids).size).toBe(1)
     await group.flush()
+  })
+
+  it('opens a store pool migrated, or only checked with migrate: false; migrates a database by URL', async () => {
+    const tables = (prefix: string) => [
+      { version: 1, sql: `CREATE TABLE ${prefix}_a (id INTEGER)` },
+      { version: 2, sql: `CREATE TABLE ${prefix}_b (id INTEGER)` },
+    ]
+    const schema = { component: 'store', migrations: tables('store') }
+    const unmigrated = await openPgStorePool(database.url, schema, { migrate: false, max: 1 })
+    pools.push(unmigrated)
+    expect(await pgMigrationStatus(unmigrated, 'store', schema.migrations)).toEqual({ version: 0, pending: 2 })
+    const migrated = await openPgStorePool(database.url, schema, { max: 1 })
+    pools.push(migrated)
+    expect(await pgMigrationStatus(migrated, 'store', schema.migrations)).toEqual({ version: 2, pending: 0 })
+    const byUrl = { component: 'by-url', migrations: tables('by_url') }
+    expect(await migratePgDatabase(database.url, byUrl)).toBe(2)
+    expect(await migratePgDatabase(database.url, byUrl)).toBe(0)
+    await expect(
+      openPgStorePool(database.url, { component: 'broken', migrations: [{ version: 1, sql: 'NOT SQL' }] }),
+    ).rejects.toThrow()
+  })
+
+  it('a pool with synchronousCommit: false sets it for its sessions; others keep the server setting', async () => {
+    const relaxed = openPgPool(database.url, { max: 1, synchronousCommit: false })
+    pools.push(relaxed)
+    const setting = async (p: PgPool) =>
+      (
+        await p.query<{ setting: string; source: string }>(
+          "SELECT setting, source FROM pg_settings WHERE name = 'synchronous_commit'",
+        )
+      ).rows[0]!
+    expect(await setting(relaxed)).toEqual({ setting: 'off', source: 'client' })
+    expect((await setting(pool())).source).not.toBe('client')
+  })
+
+  it('batch: the items of one turn go to one write, in order; keyed ones wait; a bad item fails alone', async () => {
+    const p = pool()
+    await migratePg(p, 'test', MIGRATIONS)
+    const writes: string[][] = []
+    const batch = createPgBatch(
+      async (names: readonly string[]) => {
+        writes.push([...names])
+        const inserted = await p.query<{ name: string }>(
+          'INSERT INTO t (name) SELECT unnest($1::text[]) RETURNING name',
+          [names],
+        )
+        return inserted.rows.map((row) => row.name.toUpperCase())
+      },
+      // Names sharing a first letter never go in one write.
+      { keysOf: (name) => [name[0]] },
+    )
+    const results = await Promise.allSettled(['b1', 'c1', 'b2', 'd1', 'c1'].map((name) => batch.run(name)))
+    await batch.flush()
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'B1' },
+      { status: 'fulfilled', value: 'C1' },
+      { status: 'fulfilled', value: 'B2' },
+      { status: 'fulfilled', value: 'D1' },
+      expect.objectContaining({ status: 'rejected' }),
+    ])
+    // One write for the first of each letter, then the next; the failed one again, alone.
+    expect(writes).toEqual([['b1', 'c1', 'd1'], ['b2', 'c1'], ['b2'], ['c1']])
+    const names = (await p.query<{ name: string }>("SELECT name FROM t WHERE name ~ '^[bcd][0-9]$' ORDER BY name")).rows
+    expect(names.map((r) => r.name)).toEqual(['b1', 'b2', 'c1', 'd1'])
   })
 })
