@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { OrderView } from '../shared/views.js'
+import type { OrderView } from '../common/views.js'
 import { createMerchantApp } from './app.js'
 import type { ShopOrders } from './shop-orders.js'
 

@@ -25,7 +25,7 @@ import {
   type AuthorizeOperator,
   type OrderAccess,
 } from '@alipay-payment-handler/merchant'
-import type { ShopConfig } from '../shared/views.js'
+import type { ShopConfig } from '../common/views.js'
 import { CartError, PRODUCTS, priceCart, type CartItem, type Product } from './catalogue.js'
 import type { CounterDesk } from './counter.js'
 import { MERCHANT_PREFIX, ShopError, errorCode, problemFor } from './problem.js'

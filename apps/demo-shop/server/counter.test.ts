@@ -4,7 +4,7 @@ import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-pa
 import { createPaymentGateway } from '@alipay-payment-handler/gateway-client'
 import { createOrderService, openSqliteOrderStore } from '@alipay-payment-handler/merchant'
 import { silentLogger } from '@alipay-payment-handler/server-runtime'
-import type { CounterView } from '../shared/views.js'
+import type { CounterView } from '../common/views.js'
 import { createMerchantApp } from './app.js'
 import { createCounterDesk } from './counter.js'
 import { openShopLedger } from './shop-ledger.js'

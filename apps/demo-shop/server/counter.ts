@@ -1,5 +1,5 @@
 import type { BuyerCodeOptions, OrderService } from '@alipay-payment-handler/merchant'
-import type { CounterView } from '../shared/views.js'
+import type { CounterView } from '../common/views.js'
 import { ShopError, errorCode } from './problem.js'
 import type { ShopLedger } from './shop-ledger.js'
 

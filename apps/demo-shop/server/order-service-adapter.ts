@@ -1,6 +1,6 @@
 import { compareAmounts, orderIdTime, subtractAmounts } from '@alipay-payment-handler/protocol'
 import type { OrderService, OrderView as ServiceOrderView, OrderStore } from '@alipay-payment-handler/merchant'
-import type { NotifyView, OrderView } from '../shared/views.js'
+import type { NotifyView, OrderView } from '../common/views.js'
 import type { ShopLedger } from './shop-ledger.js'
 import type { ShopOrders } from './shop-orders.js'
 

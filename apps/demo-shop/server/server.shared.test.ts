@@ -7,7 +7,7 @@ import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { DEMO_BUYER } from '@alipay-payment-handler/sandbox/testing'
 import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
 import { createTestDatabase, type TestDatabase } from '@alipay-payment-handler/testing/postgres'
-import type { OrderView, PayUrlView } from '../shared/views.js'
+import type { OrderView, PayUrlView } from '../common/views.js'
 import { startMerchant, type RunningMerchant } from './server.js'
 
 // Two shop processes on one PostgreSQL database (DATABASE_URL), against the real sandbox.

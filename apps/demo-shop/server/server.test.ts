@@ -7,7 +7,7 @@ import { silentLogger } from '@alipay-payment-handler/server-runtime'
 import { DEMO_BUYER, DEMO_PARTNER } from '@alipay-payment-handler/sandbox/testing'
 import { demoSandboxConfig, startSandbox, type RunningSandbox } from '@alipay-payment-handler/sandbox'
 import { verifyParams } from '@alipay-payment-handler/protocol'
-import type { OrderView, PaymentDataView, PayUrlView } from '../shared/views.js'
+import type { OrderView, PaymentDataView, PayUrlView } from '../common/views.js'
 import { startMerchant, type RunningMerchant } from './server.js'
 
 // The merchant backend over real HTTP, against the real sandbox gateway, with real SQLite files.

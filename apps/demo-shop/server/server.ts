@@ -27,7 +27,7 @@ import {
   slowRequestLimits,
   type Loop,
 } from '@alipay-payment-handler/server-runtime'
-import type { ShopConfig } from '../shared/views.js'
+import type { ShopConfig } from '../common/views.js'
 import { createMerchantApp, type MerchantAppDeps } from './app.js'
 import { createCounterDesk } from './counter.js'
 import { createShopOrders } from './order-service-adapter.js'

@@ -1,5 +1,5 @@
 import type { ReconcileReport } from '@alipay-payment-handler/merchant'
-import type { OrderView, PaymentDataView, PayUrlView } from '../shared/views.js'
+import type { OrderView, PaymentDataView, PayUrlView } from '../common/views.js'
 
 /** The classic pay types of the order service, with its pc/mobile aliases. */
 export type PayType = 'PRE_PAY' | 'WAP_PAY'

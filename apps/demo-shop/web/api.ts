@@ -7,7 +7,7 @@ import type {
   ReconciliationView,
   ShopConfig,
   CounterView,
-} from '../shared/views.js'
+} from '../common/views.js'
 
 /**
  * The shop pages' only door to the merchant backend. Every failure becomes a ShopApiError with

@@ -135,7 +135,7 @@ export function createSigningServerApp(deps: SigningServerAppDeps): Hono {
 
   // Who may call the sessions API from a browser: only the payment app's own pages. The checkout
   // window (create, cancel), the return page (return) and the service worker (status, abort) all
-  // go through handler/src/shared/sessions-api.ts with `baseUrl: location.origin`. No merchant
+  // go through handler/src/common/sessions-api.ts with `baseUrl: location.origin`. No merchant
   // page calls /api/*: the polyfill and Chromium hand the request to the checkout window, which
   // creates the session itself. So CORS for the partners' merchant origins is for reads only
   // (a session's status and cashier page, GET, which the merchant may see anyway), and state

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, extname, join } from 'node:path'
 import { Hono, type Context } from 'hono'
-import { HANDLER_PREFIX } from '../shared/errors.js'
-import { RETURN_PREFIX } from '../shared/paths.js'
+import { HANDLER_PREFIX } from '../common/errors.js'
+import { RETURN_PREFIX } from '../common/paths.js'
 import {
   ICON_SIZES,
   paymentMethodLink,

@@ -5,7 +5,7 @@ import {
   SW_PATH,
   WEB_APP_MANIFEST_PATH,
   methodUrl,
-} from '../shared/paths.js'
+} from '../common/paths.js'
 
 /** Everything a deployer sets for the payment app's identity. Only the origin is required. */
 export interface IdentityConfig {

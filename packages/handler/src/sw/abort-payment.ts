@@ -1,5 +1,5 @@
-import { HANDLER_PREFIX, errorMessage } from '../shared/errors.js'
-import type { SessionsApi } from '../shared/sessions-api.js'
+import { HANDLER_PREFIX, errorMessage } from '../common/errors.js'
+import type { SessionsApi } from '../common/sessions-api.js'
 import type { PendingResponses } from './pending-responses.js'
 import { cancelledResponse } from './responses.js'
 import { inFlightSessions, type SessionStore } from './session-store.js'

@@ -5,8 +5,8 @@ import {
   type OpenerToWindow,
   type WindowToOpener,
 } from '@alipay-payment-handler/protocol'
-import { HANDLER_PREFIX, errorMessage } from '../shared/errors.js'
-import type { SessionState, SessionsApi } from '../shared/sessions-api.js'
+import { HANDLER_PREFIX, errorMessage } from '../common/errors.js'
+import type { SessionState, SessionsApi } from '../common/sessions-api.js'
 import type { ClientMessageLike, HandlerResponse } from './events.js'
 import type { PendingResponses } from './pending-responses.js'
 import { cancelledResponse, responseForOutcome } from './responses.js'

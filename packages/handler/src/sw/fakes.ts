@@ -1,5 +1,5 @@
 import type { CheckoutRequest } from '@alipay-payment-handler/protocol'
-import type { SessionsApi, SessionState } from '../shared/sessions-api.js'
+import type { SessionsApi, SessionState } from '../common/sessions-api.js'
 import type { ClientMessageLike, PaymentRequestEventLike } from './events.js'
 import type { HandlerSession } from './session-store.js'
 

@@ -4,8 +4,8 @@ import {
   type CheckoutRequest,
   type PaymentMethodSpecificData,
 } from '@alipay-payment-handler/protocol'
-import { HANDLER_PREFIX, errorMessage } from '../shared/errors.js'
-import { checkoutUrl, normalizeOrigin } from '../shared/paths.js'
+import { HANDLER_PREFIX, errorMessage } from '../common/errors.js'
+import { checkoutUrl, normalizeOrigin } from '../common/paths.js'
 import type { HandlerResponse, PaymentRequestEventLike } from './events.js'
 import type { PendingResponses } from './pending-responses.js'
 import { cancelledResponse } from './responses.js'

@@ -1,5 +1,5 @@
-import { createSessionsApi } from '../shared/sessions-api.js'
-import { methodUrl } from '../shared/paths.js'
+import { createSessionsApi } from '../common/sessions-api.js'
+import { methodUrl } from '../common/paths.js'
 import { handleAbortPayment } from './abort-payment.js'
 import { canMakePayment } from './can-make-payment.js'
 import { handleClientMessage } from './client-message.js'

@@ -5,7 +5,7 @@ import {
   type OpenerToWindow,
   type WindowToOpener,
 } from '@alipay-payment-handler/protocol'
-import { HandlerError } from '../shared/errors.js'
+import { HandlerError } from '../common/errors.js'
 
 /** How the checkout talks to whoever opened it: the service worker or the polyfill's page. */
 export interface OpenerChannel {

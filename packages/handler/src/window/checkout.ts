@@ -6,8 +6,8 @@ import {
   type CheckoutOutcome,
   type CheckoutRequest,
 } from '@alipay-payment-handler/protocol'
-import { HandlerError, errorMessage } from '../shared/errors.js'
-import { createSessionsApi, type CreatedSession } from '../shared/sessions-api.js'
+import { HandlerError, errorMessage } from '../common/errors.js'
+import { createSessionsApi, type CreatedSession } from '../common/sessions-api.js'
 import { createPopupChannel, createWorkerChannel, type OpenerChannel } from './channel.js'
 import { saveContext } from './context.js'
 import { codeForProblem, formatAmount, outcomeCode, problemCopy, serverProblem } from './copy.js'

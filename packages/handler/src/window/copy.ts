@@ -1,5 +1,5 @@
 import { failureReasonOfCode } from '@alipay-payment-handler/protocol'
-import { HandlerError } from '../shared/errors.js'
+import { HandlerError } from '../common/errors.js'
 
 /**
  * Every sentence the shopper can see about a problem, by the stable code that caused it. One

@@ -1,4 +1,4 @@
-import { normalizeOrigin } from '../shared/paths.js'
+import { normalizeOrigin } from '../common/paths.js'
 
 /** Who opened the checkout, and so whom it answers. */
 export type CheckoutMode =

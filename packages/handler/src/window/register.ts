@@ -1,5 +1,5 @@
 import { Workbox } from 'workbox-window'
-import { SCOPE_PATH, SW_PATH } from '../shared/paths.js'
+import { SCOPE_PATH, SW_PATH } from '../common/paths.js'
 
 /**
  * Registers (or updates) the payment handler's worker from our own pages with workbox-window.
