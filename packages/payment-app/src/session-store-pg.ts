@@ -119,10 +119,12 @@ const OUTBOX_COLUMNS = `o.id, o.notify_row, o.target_url, o.attempts, o.next_att
   n.body, n.content_type`
 
 /**
- * A group's notifies, outbox jobs and session settlements in one statement (one round trip however
- * many notifies the group holds). Arrays, one element per notify; a duplicate notify_id inserts
- * nothing, so gets no job and settles nothing. The settlement here is the common case, an open
- * session moving to paid; `FILL_OUTCOMES_SQL` does the other, in the same transaction.
+ * A group's notifies, outbox jobs and session settlements in one statement, so one round trip and
+ * one transaction (a single statement commits or fails as a whole) however many notifies the
+ * group holds. Arrays, one element per notify; a duplicate notify_id inserts nothing, so gets no
+ * job and settles nothing. A settlement moves an open session to paid (`paid`), or fills in the
+ * signed set of a session already paid without one, say by the poller (`filled`). The two UPDATEs
+ * take disjoint rows (open or paid in the statement's snapshot), so no row is updated twice.
  */
 const RECORD_NOTIFIES_SQL = `
   WITH input AS (
@@ -146,20 +148,40 @@ const RECORD_NOTIFIES_SQL = `
       next_poll_at = NULL, updated_at = f.settled_at
     FROM fresh f WHERE s.id = f.settle_session AND s.status = ANY($15::text[])
     RETURNING s.id
+  ), filled AS (
+    UPDATE sessions s SET outcome_json = f.outcome_json, updated_at = f.settled_at
+    FROM fresh f WHERE s.id = f.settle_session AND s.status = 'paid' AND s.outcome_json IS NULL
+    RETURNING s.id
   )
-  SELECT f.ord, f.id, f.settle_session IN (SELECT id FROM paid) AS paid FROM fresh f`
-
-/** A settlement whose session was no longer open: fills the outcome of a session already paid without one. */
-const FILL_OUTCOMES_SQL = `
-  UPDATE sessions s SET outcome_json = v.outcome_json, updated_at = v.at
-  FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v (id, outcome_json, at)
-  WHERE s.id = v.id AND s.status = 'paid' AND s.outcome_json IS NULL
-  RETURNING s.id`
+  SELECT f.ord, f.id, f.settle_session IN (SELECT id FROM paid) AS paid,
+    f.settle_session IN (SELECT id FROM filled) AS filled
+  FROM fresh f`
 
 const MARK_DELIVERED_SQL = `
   UPDATE outbox o SET state = 'delivered', attempts = o.attempts + 1, delivered_at = COALESCE(o.delivered_at, v.at),
     last_error = NULL, lease_owner = NULL, lease_until = NULL
   FROM unnest($1::bigint[], $2::bigint[]) AS v (id, at) WHERE o.id = v.id`
+
+/**
+ * For each arriving notify: whether it is stored already, and the newest session of its order
+ * (none without an order number). `ord` is the notify's place in the arrays, from 1.
+ */
+const NOTIFY_ARRIVALS_SQL = `
+  SELECT a.ord, EXISTS (SELECT 1 FROM notifies n WHERE n.partner = a.partner AND n.notify_id = a.notify_id)
+      AS notify_stored, s.*
+  FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS a (partner, notify_id, out_trade_no, ord)
+  LEFT JOIN LATERAL (
+    SELECT * FROM sessions WHERE partner = a.partner AND out_trade_no = a.out_trade_no
+    ORDER BY created_at DESC, seq DESC LIMIT 1
+  ) s ON true`
+
+interface ArrivalRead {
+  partner: string
+  notifyId: string
+  outTradeNo: string | undefined
+}
+
+type NotifyArrival = Awaited<ReturnType<SessionStore['notifyArrival']>>
 
 /** One notify of a group: what `recordNotify` was given. */
 interface NotifyWrite {
@@ -171,11 +193,11 @@ interface NotifyWrite {
 
 type NotifyOutcome = { inserted: boolean; id?: number; settled: SettledBy }
 
-/** Writes a group of notifies in `db`'s transaction: the CTE, then outcomes for sessions it found paid. */
+/** Writes a group of notifies: see `RECORD_NOTIFIES_SQL`. */
 async function recordNotifies(db: PgQueryable, writes: readonly NotifyWrite[]): Promise<NotifyOutcome[]> {
   const column = <T>(pick: (write: NotifyWrite) => T) => writes.map(pick)
   const settledAt = Date.now()
-  const result = await db.query<{ ord: number; id: number; paid: boolean | null }>({
+  const result = await db.query<{ ord: string; id: number; paid: boolean | null; filled: boolean | null }>({
     name: 'payment-app.record-notifies',
     text: RECORD_NOTIFIES_SQL,
     values: [
@@ -197,21 +219,9 @@ async function recordNotifies(db: PgQueryable, writes: readonly NotifyWrite[]): 
     ],
   })
   const outcomes: NotifyOutcome[] = writes.map(() => ({ inserted: false, settled: undefined }))
-  const unsettled: number[] = []
   for (const row of result.rows) {
-    const i = row.ord - 1
-    const settles = writes[i]!.settlement !== undefined
-    outcomes[i] = { inserted: true, id: row.id, settled: settles && row.paid ? 'status' : undefined }
-    if (settles && !row.paid) unsettled.push(i)
-  }
-  if (unsettled.length > 0) {
-    const filled = await db.query<{ id: string }>(FILL_OUTCOMES_SQL, [
-      unsettled.map((i) => writes[i]!.settlement!.sessionId),
-      unsettled.map((i) => JSON.stringify(writes[i]!.settlement!.outcome)),
-      unsettled.map(() => settledAt),
-    ])
-    const ids = new Set(filled.rows.map((row) => row.id))
-    for (const i of unsettled) if (ids.has(writes[i]!.settlement!.sessionId)) outcomes[i]!.settled = 'outcome'
+    const settled: SettledBy = row.paid ? 'status' : row.filled ? 'outcome' : undefined
+    outcomes[Number(row.ord) - 1] = { inserted: true, id: row.id, settled }
   }
   return outcomes
 }
@@ -244,10 +254,9 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
   const group = createPgGroupCommit(pool)
   // A notify is acknowledged only once this batch's transaction committed, synchronously.
   // Two notifies of one id, or settling one session, go in different batches, as if in turn.
-  const notifies = createPgBatch(
-    (writes: readonly NotifyWrite[]) => withPgTransaction(pool, (client) => recordNotifies(client, writes)),
-    { keysOf: (w) => [`notify:${w.notify.partner}:${w.notify.notifyId}`, w.settlement?.sessionId] },
-  )
+  const notifies = createPgBatch((writes: readonly NotifyWrite[]) => recordNotifies(pool, writes), {
+    keysOf: (w) => [`notify:${w.notify.partner}:${w.notify.notifyId}`, w.settlement?.sessionId],
+  })
   const delivered = createPgBatch(
     async (marks: readonly { id: number; now: number }[]) => {
       await relaxed.query({
@@ -259,6 +268,20 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
     },
     { keysOf: (m) => [String(m.id)] },
   )
+  // The arrival reads of the notifies that come in together, in one statement: a read per group
+  // instead of one per notify. Reads need no ordering among themselves, so no keys.
+  const arrivals = createPgBatch(async (items: readonly ArrivalRead[]) => {
+    const result = await pool.query<SessionRow & { ord: string; notify_stored: boolean }>({
+      name: 'payment-app.notify-arrivals',
+      text: NOTIFY_ARRIVALS_SQL,
+      values: [items.map((a) => a.partner), items.map((a) => a.notifyId), items.map((a) => a.outTradeNo ?? null)],
+    })
+    const answers: NotifyArrival[] = items.map(() => ({ stored: false, session: undefined }))
+    for (const row of result.rows) {
+      answers[Number(row.ord) - 1] = { stored: row.notify_stored, session: row.id ? toSession(row) : undefined }
+    }
+    return answers
+  })
   let closed = false
   const one = async <R extends object>(db: PgQueryable, sql: string, values: unknown[]): Promise<R | undefined> =>
     (await db.query<R>(sql, values)).rows[0]
@@ -367,17 +390,8 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
         )) !== undefined
       )
     },
-    async notifyArrival(partner, notifyId, outTradeNo) {
-      // One round trip instead of two for every notify that arrives.
-      const row = await onePrepared<SessionRow & { notify_stored: boolean }>(
-        'payment-app.notify-arrival',
-        `SELECT EXISTS (SELECT 1 FROM notifies WHERE partner = $1 AND notify_id = $2) AS notify_stored, s.*
-         FROM (SELECT 1) AS arrival LEFT JOIN LATERAL (
-           SELECT * FROM sessions WHERE partner = $1 AND out_trade_no = $3 ORDER BY created_at DESC, seq DESC LIMIT 1
-         ) s ON true`,
-        [partner, notifyId, outTradeNo ?? null],
-      )
-      return { stored: row?.notify_stored === true, session: row?.id ? toSession(row) : undefined }
+    notifyArrival(partner, notifyId, outTradeNo) {
+      return arrivals.run({ partner, notifyId, outTradeNo })
     },
     recordNotify(notify, targetUrl, now, settlement) {
       return notifies.run({ notify, targetUrl, now, settlement })
@@ -472,7 +486,7 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
     async close() {
       if (closed) return
       closed = true
-      await Promise.all([group.flush(), notifies.flush(), delivered.flush()])
+      await Promise.all([group.flush(), notifies.flush(), delivered.flush(), arrivals.flush()])
       await Promise.all([pool.end(), relaxed.end()])
     },
   }

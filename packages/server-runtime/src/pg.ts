@@ -235,7 +235,7 @@ export function createPgGroupCommit(pool: PgPool): PgGroupCommit {
   }
 }
 
-/** Writes many items in one statement: see `createPgBatch`. */
+/** Writes (or reads) many items in one statement: see `createPgBatch`. */
 export interface PgBatch<I, O> {
   /** Queues `item` for the next batch; resolves with its outcome once that batch was written. */
   run(item: I): Promise<O>
@@ -257,8 +257,9 @@ export interface PgBatchOptions<I> {
  * together, which answers one outcome per item in order. A round trip per batch instead of several
  * per item: the relay on PostgreSQL wrote each notify with 5 statements in its group commit and 3
  * more for its delivered mark; batched, the stores bench's PostgreSQL run (10,000 notifies) went
- * from 24.5 s to 14.1 s next to SQLite's 12.4–13.0 s. When a batch of several throws, each item is
- * written alone, so only a bad one fails.
+ * from 24.5 s to 14.1 s next to SQLite's 12.4–13.0 s. Reads that many callers make at once (the
+ * relay's arrival read) batch the same way. When a batch of several throws, each item is written
+ * alone, so only a bad one fails.
  */
 export function createPgBatch<I, O>(
   write: (items: readonly I[]) => Promise<readonly O[]>,
