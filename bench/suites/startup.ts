@@ -9,7 +9,7 @@ import { judgeRatio, type BenchRow, type BenchSuite } from '../row.js'
 import { freePort, median, round } from '../support/stats.js'
 
 // The published bin as a deployment runs it: plain node on the built dist, no tsx, no source condition.
-const APP_BIN = fileURLToPath(new URL('../../packages/payment-app/dist/cli.js', import.meta.url))
+const APP_BIN = fileURLToPath(new URL('../../packages/payment-app/dist/cli.cjs', import.meta.url))
 const RUNS = 5
 
 /** Spawns `args` and polls `url` until it answers 200: milliseconds from spawn to that answer. */
