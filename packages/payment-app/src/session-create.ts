@@ -109,13 +109,12 @@ export function createUseCase(ctx: SessionContext): Pick<SessionService, 'create
       }
       expiresAt = deadline.getTime()
     }
+    const standing = await deps.store.orderStanding(partner.partner, outTradeNo)
     // Cancelled by its merchant (a signed revoke): its method data pays nothing any more.
-    if (await deps.store.isOrderRevoked(partner.partner, outTradeNo)) {
+    if (standing.revoked) {
       throw problem(410, 'order-cancelled', `Order ${outTradeNo} was cancelled by the merchant.`)
     }
-    if (await deps.store.findPaidSession(partner.partner, outTradeNo)) {
-      throw problem(409, 'order-already-paid', `Order ${outTradeNo} is already paid.`)
-    }
+    if (standing.paid) throw problem(409, 'order-already-paid', `Order ${outTradeNo} is already paid.`)
     const id = newId()
     const device = input.device ?? 'pc'
     const gateway = deps.gateway(partner.partner)

@@ -331,13 +331,14 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
       const row = await one<SessionRow>(pool, 'SELECT * FROM sessions WHERE id = $1', [id])
       return row ? toSession(row) : undefined
     },
-    async findPaidSession(partner, outTradeNo) {
-      const row = await one<SessionRow>(
-        pool,
-        `SELECT * FROM sessions WHERE partner = $1 AND out_trade_no = $2 AND status = 'paid' LIMIT 1`,
+    async orderStanding(partner, outTradeNo) {
+      const row = await onePrepared<{ revoked: boolean; paid: boolean }>(
+        'payment-app.order-standing',
+        `SELECT EXISTS (SELECT 1 FROM revoked_orders WHERE partner = $1 AND out_trade_no = $2) AS revoked,
+           EXISTS (SELECT 1 FROM sessions WHERE partner = $1 AND out_trade_no = $2 AND status = 'paid') AS paid`,
         [partner, outTradeNo],
       )
-      return row ? toSession(row) : undefined
+      return { revoked: row?.revoked === true, paid: row?.paid === true }
     },
     async latestSession(partner, outTradeNo) {
       const row = await onePrepared<SessionRow>(
@@ -362,14 +363,6 @@ export async function openPgSessionStore(url: string, options: PgSessionStoreOpt
         )
         return moved.rows.map((row) => row.id)
       })
-    },
-    async isOrderRevoked(partner, outTradeNo) {
-      const row = await one<{ one: number }>(
-        pool,
-        'SELECT 1 AS one FROM revoked_orders WHERE partner = $1 AND out_trade_no = $2',
-        [partner, outTradeNo],
-      )
-      return row !== undefined
     },
     async dueForPoll(now, limit) {
       const result = await pool.query<SessionRow>(

@@ -75,9 +75,29 @@ describe.each(backends)('session store conformance: $name', (impl) => {
     await store.insertSession(first)
     await store.insertSession(second)
     expect((await store.latestSession(first.partner, 'same-order'))?.id).toBe(second.id)
-    expect(await store.findPaidSession(first.partner, 'same-order')).toBeUndefined()
+    expect(await store.orderStanding(first.partner, 'same-order')).toEqual({ revoked: false, paid: false })
     expect(await store.updateSession(first.id, { status: 'paid' })).toBe(true)
-    expect((await store.findPaidSession(first.partner, 'same-order'))?.id).toBe(first.id)
+    expect(await store.orderStanding(first.partner, 'same-order')).toEqual({ revoked: false, paid: true })
+    expect(await store.orderStanding(first.partner, 'other-order')).toEqual({ revoked: false, paid: false })
+  })
+
+  it('revokes an order: its open sessions are cancelled, and the order stands revoked', async () => {
+    const store = await open()
+    const open1 = session({ outTradeNo: 'revoked-order', status: 'created' })
+    const open2 = session({ outTradeNo: 'revoked-order', status: 'at_cashier' })
+    const done = session({ outTradeNo: 'revoked-order', status: 'failed' })
+    const other = session({ outTradeNo: 'kept-order', status: 'created' })
+    for (const s of [open1, open2, done, other]) await store.insertSession(s)
+    const moved = await store.cancelOpenSessionsForOrder(open1.partner, 'revoked-order', paid)
+    expect(moved.sort()).toEqual([open1.id, open2.id].sort())
+    expect((await store.getSession(open2.id))?.status).toBe('cancelled')
+    expect((await store.getSession(done.id))?.status).toBe('failed')
+    expect((await store.getSession(other.id))?.status).toBe('created')
+    expect(await store.orderStanding(open1.partner, 'revoked-order')).toEqual({ revoked: true, paid: false })
+    expect(await store.orderStanding(open1.partner, 'kept-order')).toEqual({ revoked: false, paid: false })
+    // Revoking again moves nothing and keeps the order revoked.
+    expect(await store.cancelOpenSessionsForOrder(open1.partner, 'revoked-order', paid)).toEqual([])
+    expect((await store.orderStanding(open1.partner, 'revoked-order')).revoked).toBe(true)
   })
 
   it('applies a transition only from the statuses given (compare-and-set)', async () => {

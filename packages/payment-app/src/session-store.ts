@@ -1,4 +1,5 @@
 import type { CheckoutOutcome } from '@alipay-payment-handler/protocol'
+import type { Statement } from 'better-sqlite3'
 import { createGroupCommit, openDatabase, type Db, type Migration } from '@alipay-payment-handler/server-runtime'
 import {
   countsOf,
@@ -187,8 +188,11 @@ export interface SessionStore {
   readonly sharedPool?: { query: (...args: never[]) => unknown }
   insertSession(session: Omit<Session, 'updatedAt'>): Promise<void>
   getSession(id: string): Promise<Session | undefined>
-  /** A session of this order that is already paid, if any. */
-  findPaidSession(partner: string, outTradeNo: string): Promise<Session | undefined>
+  /**
+   * What refuses a new session for this order, in one read: the merchant revoked it
+   * (`cancelOpenSessionsForOrder`), or one of its sessions is paid already.
+   */
+  orderStanding(partner: string, outTradeNo: string): Promise<{ revoked: boolean; paid: boolean }>
   /** The newest session of this order. */
   latestSession(partner: string, outTradeNo: string): Promise<Session | undefined>
   /**
@@ -197,13 +201,11 @@ export interface SessionStore {
    */
   updateSession(id: string, patch: SessionPatch, onlyFrom?: readonly SessionStatus[]): Promise<boolean>
   /**
-   * The merchant cancelled the order: records it as revoked (so `isOrderRevoked` answers true from
+   * The merchant cancelled the order: records it as revoked (so `orderStanding` answers revoked from
    * now on) and moves every open session of (`partner`, `outTradeNo`) to `cancelled` with
    * `outcome`, in one transaction; answers the ids it moved.
    */
   cancelOpenSessionsForOrder(partner: string, outTradeNo: string, outcome: CheckoutOutcome): Promise<string[]>
-  /** Whether the merchant revoked this order (cancelOpenSessionsForOrder). */
-  isOrderRevoked(partner: string, outTradeNo: string): Promise<boolean>
   /** Open sessions the poller should look at now: window closed, or past their deadline. */
   dueForPoll(now: number, limit: number): Promise<Session[]>
   hasNotify(partner: string, notifyId: string): Promise<boolean>
@@ -261,6 +263,11 @@ export interface SqliteSessionStore extends SessionStore {
   readonly db: Db
 }
 
+/** `SessionStore.orderStanding`. */
+const ORDER_STANDING_SQL = `SELECT
+  EXISTS (SELECT 1 FROM revoked_orders WHERE partner = @partner AND out_trade_no = @outTradeNo) AS revoked,
+  EXISTS (SELECT 1 FROM sessions WHERE partner = @partner AND out_trade_no = @outTradeNo AND status = 'paid') AS paid`
+
 /** Opens the signing server's store on a SQLite file (WAL, migrations applied). */
 export function openSessionStore(path: string): SqliteSessionStore {
   const db = openDatabase(path, MIGRATIONS)
@@ -269,20 +276,28 @@ export function openSessionStore(path: string): SqliteSessionStore {
   db.prepare(`UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`).run()
   const group = createGroupCommit(db)
   const sessionById = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?')
+  // better-sqlite3 compiles a statement's SQL on each prepare(), and most of these run for every
+  // request or notify: each SQL text is compiled once, on first use.
+  const statements = new Map<string, Statement<unknown[], unknown>>()
+  const prepared = <P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> => {
+    let statement = statements.get(sql)
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)))
+    return statement as unknown as Statement<P, R>
+  }
   const outboxSelect = `SELECT o.id, o.notify_row, o.target_url, o.attempts, o.next_attempt_at, o.state, o.last_error,
       n.body, n.content_type FROM outbox o JOIN notifies n ON n.id = o.notify_row`
 
-  const insertNotify = db.prepare(
+  const insertNotify = prepared(
     `INSERT OR IGNORE INTO notifies (partner, notify_id, out_trade_no, trade_status, session_id, body, content_type, received_at)
      VALUES (@partner, @notifyId, @outTradeNo, @tradeStatus, @sessionId, @body, @contentType, @receivedAt)`,
   )
-  const insertSessionRow = db.prepare(
+  const insertSessionRow = prepared(
     `INSERT INTO sessions (id, partner, payment_request_id, merchant_origin, out_trade_no, subject, total_fee, device,
        merchant_notify_url, request_json, status, outcome_json, trade_no, expires_at, window_closed, next_poll_at,
        created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-  const insertOutbox = db.prepare(
+  const insertOutbox = prepared(
     `INSERT INTO outbox (notify_row, target_url, next_attempt_at, state) VALUES (?, ?, ?, 'pending')`,
   )
   const updateSessionSync = (id: string, patch: SessionPatch, onlyFrom?: readonly SessionStatus[]): boolean => {
@@ -314,18 +329,16 @@ export function openSessionStore(path: string): SqliteSessionStore {
       onlyFrom.forEach((status, i) => (params[`from${i}`] = status))
       where += ` AND status IN (${names.join(', ')})`
     }
-    return db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`).run(params).changes === 1
+    return prepared(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`).run(params).changes === 1
   }
   const settleSync = (settlement: NotifySettlement): SettledBy => {
     const { sessionId, outcome, tradeNo } = settlement
     const patch = { status: 'paid' as const, outcome, ...(tradeNo ? { tradeNo } : {}), nextPollAt: null }
     if (updateSessionSync(sessionId, patch, OPEN_STATUSES)) return 'status'
     // Paid by the poller before its notify arrived: fill in the signed set now.
-    const filled = db
-      .prepare(
-        `UPDATE sessions SET outcome_json = ?, updated_at = ? WHERE id = ? AND status = 'paid' AND outcome_json IS NULL`,
-      )
-      .run(JSON.stringify(outcome), Date.now(), sessionId)
+    const filled = prepared(
+      `UPDATE sessions SET outcome_json = ?, updated_at = ? WHERE id = ? AND status = 'paid' AND outcome_json IS NULL`,
+    ).run(JSON.stringify(outcome), Date.now(), sessionId)
     return filled.changes === 1 ? 'outcome' : undefined
   }
 
@@ -344,20 +357,16 @@ export function openSessionStore(path: string): SqliteSessionStore {
       const row = sessionById.get(id)
       return row ? toSession(row) : undefined
     },
-    async findPaidSession(partner, outTradeNo) {
-      const row = db
-        .prepare<[string, string], SessionRow>(
-          `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? AND status = 'paid' LIMIT 1`,
-        )
-        .get(partner, outTradeNo)
-      return row ? toSession(row) : undefined
+    async orderStanding(partner, outTradeNo) {
+      const row = prepared<[{ partner: string; outTradeNo: string }], { revoked: number; paid: number }>(
+        ORDER_STANDING_SQL,
+      ).get({ partner, outTradeNo })
+      return { revoked: row?.revoked === 1, paid: row?.paid === 1 }
     },
     async latestSession(partner, outTradeNo) {
-      const row = db
-        .prepare<[string, string], SessionRow>(
-          `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-        )
-        .get(partner, outTradeNo)
+      const row = prepared<[string, string], SessionRow>(
+        `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      ).get(partner, outTradeNo)
       return row ? toSession(row) : undefined
     },
     async updateSession(id, patch, onlyFrom) {
@@ -366,52 +375,40 @@ export function openSessionStore(path: string): SqliteSessionStore {
     async cancelOpenSessionsForOrder(partner, outTradeNo, outcome) {
       return db.transaction(() => {
         const now = Date.now()
-        db.prepare('INSERT OR IGNORE INTO revoked_orders (partner, out_trade_no, revoked_at) VALUES (?, ?, ?)').run(
+        prepared('INSERT OR IGNORE INTO revoked_orders (partner, out_trade_no, revoked_at) VALUES (?, ?, ?)').run(
           partner,
           outTradeNo,
           now,
         )
-        return db
-          .prepare<[string, number, string, string], { id: string }>(
-            `UPDATE sessions SET status = 'cancelled', outcome_json = ?, next_poll_at = NULL, updated_at = ?
+        return prepared<[string, number, string, string], { id: string }>(
+          `UPDATE sessions SET status = 'cancelled', outcome_json = ?, next_poll_at = NULL, updated_at = ?
              WHERE partner = ? AND out_trade_no = ? AND status IN ('created', 'at_cashier') RETURNING id`,
-          )
+        )
           .all(JSON.stringify(outcome), now, partner, outTradeNo)
           .map((row) => row.id)
       })()
     },
-    async isOrderRevoked(partner, outTradeNo) {
-      return (
-        db.prepare('SELECT 1 FROM revoked_orders WHERE partner = ? AND out_trade_no = ?').get(partner, outTradeNo) !==
-        undefined
-      )
-    },
     async dueForPoll(now, limit) {
-      return db
-        .prepare<[number, number, number], SessionRow>(
-          `SELECT * FROM sessions
+      return prepared<[number, number, number], SessionRow>(
+        `SELECT * FROM sessions
            WHERE status IN ('created', 'at_cashier') AND (window_closed = 1 OR expires_at <= ?)
              AND (next_poll_at IS NULL OR next_poll_at <= ?)
            ORDER BY next_poll_at LIMIT ?`,
-        )
+      )
         .all(now, now, limit)
         .map(toSession)
     },
     async hasNotify(partner, notifyId) {
-      return (
-        db.prepare('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId) !== undefined
-      )
+      return prepared('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId) !== undefined
     },
     async notifyArrival(partner, notifyId, outTradeNo) {
-      const stored = db.prepare('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId)
+      const stored = prepared('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId)
       const row =
         outTradeNo === undefined
           ? undefined
-          : db
-              .prepare<[string, string], SessionRow>(
-                `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-              )
-              .get(partner, outTradeNo)
+          : prepared<[string, string], SessionRow>(
+              `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+            ).get(partner, outTradeNo)
       return { stored: stored !== undefined, session: row ? toSession(row) : undefined }
     },
     recordNotify(notify, targetUrl, now, settlement) {
@@ -429,32 +426,28 @@ export function openSessionStore(path: string): SqliteSessionStore {
       })
     },
     async paidNotifyFor(partner, outTradeNo) {
-      const row = db
-        .prepare<[string, string], NotifyRow>(
-          `SELECT * FROM notifies WHERE partner = ? AND out_trade_no = ?
+      const row = prepared<[string, string], NotifyRow>(
+        `SELECT * FROM notifies WHERE partner = ? AND out_trade_no = ?
              AND trade_status IN ('TRADE_SUCCESS', 'TRADE_FINISHED') ORDER BY id DESC LIMIT 1`,
-        )
-        .get(partner, outTradeNo)
+      ).get(partner, outTradeNo)
       return row ? toNotify(row) : undefined
     },
     async leaseOutbox(owner, now, limit, leaseMs) {
       // One writer at a time on a SQLite file: the transaction alone keeps two leases apart.
       return db.transaction(() => {
-        const due = db
-          .prepare<[number, number, number], OutboxRow>(
-            `${outboxSelect} WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+        const due = prepared<[number, number, number], OutboxRow>(
+          `${outboxSelect} WHERE o.state = 'pending' AND o.next_attempt_at <= ?
                AND (o.lease_until IS NULL OR o.lease_until <= ?)
              ORDER BY o.next_attempt_at, o.id LIMIT ?`,
-          )
-          .all(now, now, limit)
-        const lease = db.prepare('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?')
+        ).all(now, now, limit)
+        const lease = prepared('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?')
         for (const row of due) lease.run(owner, now + leaseMs, row.id)
         return due.map(toOutbox)
       })()
     },
     markDelivered(id, now) {
       return group.run(() => {
-        db.prepare(
+        prepared(
           `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = COALESCE(delivered_at, ?),
              last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?`,
         ).run(now, id)
@@ -462,7 +455,7 @@ export function openSessionStore(path: string): SqliteSessionStore {
     },
     markAttemptFailed(id, error, nextAttemptAt, owner) {
       return group.run(() => {
-        db.prepare(
+        prepared(
           `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at),
              state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, lease_owner = NULL, lease_until = NULL
            WHERE id = ? AND state = 'pending' AND (? IS NULL OR lease_owner IS NULL OR lease_owner = ?)`,
@@ -470,46 +463,39 @@ export function openSessionStore(path: string): SqliteSessionStore {
       })
     },
     async getOutbox(id) {
-      const row = db.prepare<[number], OutboxRow>(`${outboxSelect} WHERE o.id = ?`).get(id)
+      const row = prepared<[number], OutboxRow>(`${outboxSelect} WHERE o.id = ?`).get(id)
       return row ? toOutbox(row) : undefined
     },
     async outboxForOrder(partner, outTradeNo) {
-      return db
-        .prepare<[string, string], OutboxRow>(
-          `${outboxSelect} WHERE n.partner = ? AND n.out_trade_no = ? ORDER BY o.id`,
-        )
+      return prepared<[string, string], OutboxRow>(
+        `${outboxSelect} WHERE n.partner = ? AND n.out_trade_no = ? ORDER BY o.id`,
+      )
         .all(partner, outTradeNo)
         .map(toOutbox)
     },
     async outboxCounts() {
-      const rows = db
-        .prepare<[], { state: OutboxItem['state']; n: number }>(
-          'SELECT state, COUNT(*) AS n FROM outbox GROUP BY state',
-        )
-        .all()
+      const rows = prepared<[], { state: OutboxItem['state']; n: number }>(
+        'SELECT state, COUNT(*) AS n FROM outbox GROUP BY state',
+      ).all()
       return countsOf(rows)
     },
     async sessionCounts() {
-      const rows = db
-        .prepare<[], { status: string; n: number }>('SELECT status, count(*) AS n FROM sessions GROUP BY status')
-        .all()
+      const rows = prepared<[], { status: string; n: number }>(
+        'SELECT status, count(*) AS n FROM sessions GROUP BY status',
+      ).all()
       return Object.fromEntries(rows.map((row) => [row.status, row.n]))
     },
     async pendingOutbox() {
-      const row = db
-        .prepare<[], { depth: number; oldest: number | null }>(
-          `SELECT count(*) AS depth, min(n.received_at) AS oldest FROM outbox o
+      const row = prepared<[], { depth: number; oldest: number | null }>(
+        `SELECT count(*) AS depth, min(n.received_at) AS oldest FROM outbox o
            JOIN notifies n ON n.id = o.notify_row WHERE o.state = 'pending'`,
-        )
-        .get()
+      ).get()
       return { depth: row?.depth ?? 0, oldestReceivedAt: row?.oldest ?? undefined }
     },
     async countNotifies(partner, notifyId) {
-      const row = db
-        .prepare<[string, string], { n: number }>(
-          'SELECT COUNT(*) AS n FROM notifies WHERE partner = ? AND notify_id = ?',
-        )
-        .get(partner, notifyId)
+      const row = prepared<[string, string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM notifies WHERE partner = ? AND notify_id = ?',
+      ).get(partner, notifyId)
       return row?.n ?? 0
     },
     async migrationStatus() {
