@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,6 +10,8 @@ import { freePort, median, round } from '../support/stats.js'
 
 // The published bin as a deployment runs it: plain node on the built dist, no tsx, no source condition.
 const APP_BIN = fileURLToPath(new URL('../../packages/payment-app/dist/cli.cjs', import.meta.url))
+/** The bin's V8 code cache (packages/payment-app/src/code-cache.ts); without it a start compiles the bundle. */
+const APP_CODE_CACHE = fileURLToPath(new URL('../../packages/payment-app/dist/cli-bundle.cache', import.meta.url))
 const RUNS = 5
 
 /** Spawns `args` and polls `url` until it answers 200: milliseconds from spawn to that answer. */
@@ -74,7 +76,7 @@ export const startupSuite: BenchSuite = {
       ratio: Number(ratio.toFixed(2)),
       target: '≤ 3×',
       met: judgeRatio(ratio, 3),
-      note: `spread: ours ${spread(ours)}, bare ${spread(bare)}; /readyz answers once the database is open and migrated (it makes no gateway call)`,
+      note: `spread: ours ${spread(ours)}, bare ${spread(bare)}; the bin's code cache ${existsSync(APP_CODE_CACHE) ? 'present' : 'ABSENT'}; /readyz answers once the database is open and migrated (it makes no gateway call)`,
     }
     return [row]
   },
