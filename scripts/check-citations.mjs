@@ -6,9 +6,10 @@
 //
 // Citations look like `mapi-protocol §6.2`, `openapi-protocol §5.1–5.3` or `payment-handler-notes §4 g2`,
 // also `docs/openapi-protocol.md` §10.3, or a markdown link to a document followed
-// by a section. Lists and ranges continue a citation: `mapi-protocol §3.2–§3.4, §13` cites 3.2, 3.3, 3.4 and 13.
+// by a section. Lists and ranges continue a citation: a comma, `and`, `or` or a dash and a further section
+// number (with or without its section sign) cite that section of the same document too.
 // A citation resolves when its document has a heading whose number is the cited one (`## 6. …`,
-// `### 6.2 …`, `## 6b. …`). Inside the three protocol documents a bare section number (a § sign and a
+// `### 6.2 …`, `## 6b. …`). Inside the three protocol documents a bare section number (a section sign and a
 // number) refers to the document itself and is checked the same way. A bare section number anywhere
 // else names no document: it is reported as a warning and does not fail the run.
 //
@@ -34,13 +35,17 @@ const SCAN_FILES = ['README.md']
 const EXTENSIONS = ['.ts', '.mjs', '.js', '.md']
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git'])
 
+const SIGN = '\u00a7'
 const NUM = String.raw`\d+(?:\.\d+)*[a-z]?`
-/** A continuation: a comma, `and`, `or` or a dash and another § number, or a range end without § (`–5.3`). */
-const MORE = String.raw`(?:\s*(?:,|and|or|&|–|-)\s*§\s?${NUM}|\s*[–-]\s*${NUM}(?![\w.]))`
+/** A continuation: a comma, `and`, `or` or a dash and another section number, with or without its sign (`–5.3`). */
+const MORE = String.raw`(?:\s*(?:,|and|or|&|–|-)\s*${SIGN}\s?${NUM}|\s*[–-]\s*${NUM}(?![\w.]))`
 const NAMES = 'payment-handler-notes|mapi-protocol|openapi-protocol|mapi|openapi|notes'
 /** `mapi-protocol §6.2`, `openapi-protocol.md` §3, or a link such as [docs/mapi-protocol.md](../docs/mapi-protocol.md) §4. */
-const CITED = new RegExp(String.raw`(?<![\w-])(${NAMES})(?:\.md)?(?:\]\([^)\s]*\))?\`?\s?§\s?(${NUM})(${MORE}*)`, 'g')
-const BARE = new RegExp(String.raw`(?<![\w-])§\s?(${NUM})(${MORE}*)`, 'g')
+const CITED = new RegExp(
+  String.raw`(?<![\w-])(${NAMES})(?:\.md)?(?:\]\([^)\s]*\))?\`?\s?${SIGN}\s?(${NUM})(${MORE}*)`,
+  'g',
+)
+const BARE = new RegExp(String.raw`(?<![\w-])${SIGN}\s?(${NUM})(${MORE}*)`, 'g')
 
 function walk(dir, out) {
   let entries
@@ -175,7 +180,7 @@ for (const file of files.sort()) {
       const doc = DOCS[match[1]]
       for (const number of citedNumbers(match[2], match[3])) {
         if (headings(doc).has(number)) resolvedCitations++
-        else unresolved.push(`${where}: ${match[1]} §${number} (no heading ${number} in ${doc})`)
+        else unresolved.push(`${where}: ${match[1]} ${SIGN}${number} (no heading ${number} in ${doc})`)
       }
     }
 
@@ -186,7 +191,7 @@ for (const file of files.sort()) {
       if (selfDoc) {
         for (const number of citedNumbers(match[1], match[2])) {
           if (headings(selfDoc).has(number)) resolvedCitations++
-          else unresolved.push(`${where}: §${number} (no heading ${number} in ${selfDoc})`)
+          else unresolved.push(`${where}: ${SIGN}${number} (no heading ${number} in ${selfDoc})`)
         }
       } else {
         warnings.push(`${where}: ${match[0].trim()} names no document`)

@@ -4,7 +4,7 @@ import { DEMO_GATEWAY_RSA } from '@alipay-payment-handler/sandbox/testing'
 /**
  * openapi gateway replies for msw tests, written as the real gateway writes them: compact JSON,
  * `/` escaped as `\/` inside strings, the signature over exactly the response member's text
- * (openapi-protocol §4.1, §4.2). Signed with the sandbox's "Alipay" key unless told otherwise.
+ * (openapi-protocol §4.1, openapi-protocol §4.2). Signed with the sandbox's "Alipay" key unless told otherwise.
  */
 export async function openapiReply(
   method: string,

@@ -6,7 +6,7 @@ export type GatewayErrorCode =
   'GATEWAY_TIMEOUT' | 'GATEWAY_UNAVAILABLE' | 'GATEWAY_MALFORMED_REPLY' | 'GATEWAY_BAD_SIGNATURE' | 'GATEWAY_REFUSED'
 
 /**
- * Refusals that mean "try again with the same parameters" (openapi-protocol §4.3, §4.4): the gateway was
+ * Refusals that mean "try again with the same parameters" (openapi-protocol §4.3, openapi-protocol §4.4): the gateway was
  * busy, or the merchant balance was short for a refund (top up, retry with the same out_request_no).
  */
 const RETRYABLE_GATEWAY_CODES: ReadonlySet<string> = new Set([

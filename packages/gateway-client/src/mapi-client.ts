@@ -53,7 +53,7 @@ export interface RefundInput {
   notifyUrl?: string
 }
 
-/** The gateway, one method per service (mapi-protocol §3, §7–§10). */
+/** The gateway, one method per service (mapi-protocol §3, mapi-protocol §7–10). */
 export interface MapiClient {
   readonly gatewayUrl: string
   readonly partner: string
@@ -101,7 +101,7 @@ export function createMapiClient(options: MapiClientOptions): MapiClient {
   const common = (service: string): Params => ({ service, partner: options.partner, _input_charset: charset })
 
   const ref = (input: { tradeNo?: string | undefined; outTradeNo?: string | undefined }, outKey: string): Params => {
-    // trade_no wins when both are known (mapi-protocol §8, §9).
+    // trade_no wins when both are known (mapi-protocol §8, mapi-protocol §9).
     if (input.tradeNo) return { trade_no: input.tradeNo }
     if (input.outTradeNo) return { [outKey]: input.outTradeNo }
     throw new RangeError('tradeNo or outTradeNo is required')

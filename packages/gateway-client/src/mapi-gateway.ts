@@ -30,7 +30,7 @@ export interface MapiGatewayOptions {
   signType: SignType
 }
 
-/** The mapi gateway behind the PaymentGateway interface (mapi-protocol §3, §6–§10), wrapping the mapi client. */
+/** The mapi gateway behind the PaymentGateway interface (mapi-protocol §3, mapi-protocol §6–10), wrapping the mapi client. */
 export function createMapiGateway(options: MapiGatewayOptions): PaymentGateway {
   const { client } = options
 

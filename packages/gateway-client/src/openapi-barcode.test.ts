@@ -96,7 +96,7 @@ describe('barcode pay replies (openapi-protocol §14.1)', () => {
   })
 })
 
-describe('trade.create and app pay (openapi-protocol §14.2, §14.3)', () => {
+describe('trade.create and app pay (openapi-protocol §14.2, openapi-protocol §14.3)', () => {
   it('create answers the trade_no and refuses without one', async () => {
     const desk = counter()
     reply = () => okReply('alipay.trade.create', { out_trade_no: 'C1', trade_no: '2026X' })

@@ -14,7 +14,7 @@ import { certificateParams, replyKey, type OpenapiCertificates } from './openapi
 
 /**
  * Everything that decides which openapi gateway we talk to, with the names of
- * docs/decisions/0003-openapi-payment-request.md (openapi-protocol §2, §3.6).
+ * docs/decisions/0003-openapi-payment-request.md (openapi-protocol §2, openapi-protocol §3.6).
  */
 export interface OpenapiClientOptions {
   /** e.g. `https://openapi.alipay.com/gateway.do`, or the sandbox's openapi endpoint. */

@@ -90,7 +90,7 @@ function refused(method: string, result: Extract<OpenapiCallResult, { ok: false 
   )
 }
 
-/** The openapi gateway behind the PaymentGateway interface (openapi-protocol §5–§9). */
+/** The openapi gateway behind the PaymentGateway interface (openapi-protocol §5–9). */
 export function createOpenapiGateway(options: OpenapiGatewayOptions): PaymentGateway {
   const { client } = options
 

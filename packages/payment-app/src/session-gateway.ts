@@ -87,7 +87,7 @@ function openapiRef(ref: Ref): Record<string, string> {
   return out
 }
 
-/** The openapi session gateway (openapi-protocol §5, §6, §7): page.pay/wap.pay, query, close, no notify_verify. */
+/** The openapi session gateway (openapi-protocol §5, openapi-protocol §6, openapi-protocol §7): page.pay/wap.pay, query, close, no notify_verify. */
 export function openapiSessionGateway(client: OpenapiClient): SessionGateway {
   return {
     kind: 'openapi',

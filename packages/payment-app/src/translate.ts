@@ -81,7 +81,7 @@ export function translateToOpenapi(
   // openapi wants the unit spelled out (`90m`); mapi takes a bare number as minutes.
   if (options.itBPay) biz['timeout_express'] = toTimeoutExpress(options.itBPay)
   if (wap) biz['quit_url'] = options.showUrl
-  // The openapi web pay methods (openapi-protocol §5.1, §5.2).
+  // The openapi web pay methods (openapi-protocol §5.1, openapi-protocol §5.2).
   return { method: wap ? OPENAPI_METHODS.wapPay : OPENAPI_METHODS.pagePay, biz }
 }
 

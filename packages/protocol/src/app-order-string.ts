@@ -7,7 +7,7 @@ import { signString, verifyString, type VerifyResult } from './sign.js'
  * The two order strings a merchant server signs for Alipay's native app SDK (the app passes them
  * to the Alipay app unchanged):
  * - openapi `alipay.trade.app.pay`: the request's parameters signed by the request rule
- *   (openapi-protocol §3.2, §14.3) and form-encoded, exactly what the gateway would get as a query;
+ *   (openapi-protocol §3.2, openapi-protocol §14.3) and form-encoded, exactly what the gateway would get as a query;
  * - mapi `mobile.securitypay.pay`: its own rule (mapi-protocol §4.8): insertion order, every value
  *   in double quotes, SHA1withRSA, then `&sign="<URL-encoded base64>"&sign_type="RSA"`.
  */

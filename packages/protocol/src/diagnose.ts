@@ -77,7 +77,7 @@ const reEscape = (value: string) => value.replace(/[/+=]/g, (c) => encodeURIComp
 
 /**
  * Verifies a received parameter set and, when it fails, tries the usual ways messages get
- * broken (mapi-protocol §4.9, §14) and reports each variant that would have verified. The output holds
+ * broken (mapi-protocol §4.9, mapi-protocol §14) and reports each variant that would have verified. The output holds
  * the string to sign and key *kinds*, never key material.
  */
 export async function diagnoseSignature(

@@ -17,7 +17,7 @@ const SESSION_REVOKE = ['service', 'partner', 'out_trade_no', 'timestamp', 'sign
  * Checked before the signature, so that a message signed for one purpose (the merchant's method
  * data, the payment app's pay request, a query reply) is never accepted as another: under MD5 the
  * merchant and the gateway share one key, so the signature alone cannot tell them apart
- * (mapi-protocol §6.1, §7; openapi-protocol §6.1, §7).
+ * (mapi-protocol §6.1, mapi-protocol §7; openapi-protocol §6.1, openapi-protocol §7).
  */
 export function missingFields(params: Readonly<Record<string, unknown>>, kind: MessageKind): string[] {
   const present = (name: string) => typeof params[name] === 'string' && params[name] !== ''

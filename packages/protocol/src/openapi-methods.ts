@@ -35,7 +35,7 @@ export const OPENAPI_COUNTER_METHODS = {
 } as const
 export type OpenapiCounterMethod = (typeof OPENAPI_COUNTER_METHODS)[keyof typeof OPENAPI_COUNTER_METHODS]
 
-/** Product codes and scenes of the counter methods (openapi-protocol §14.1, §14.3). */
+/** Product codes and scenes of the counter methods (openapi-protocol §14.1, openapi-protocol §14.3). */
 export const OPENAPI_COUNTER_PRODUCT_CODES = {
   pay: 'FACE_TO_FACE_PAYMENT',
   appPay: 'QUICK_MSECURITY_PAY',

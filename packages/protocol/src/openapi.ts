@@ -38,7 +38,7 @@ export function openapiNotifyString(params: Readonly<Record<string, string | und
 /**
  * Application-gateway notifications (a `method` such as `alipay.open.servicemarket.order.notify`)
  * sign `sign_type`; browser returns also carry `method` (`alipay.trade.page.pay.return`) but
- * drop it like a trade notification (openapi-protocol §6.5, §7).
+ * drop it like a trade notification (openapi-protocol §6.5, openapi-protocol §7).
  */
 function keepsSignType(method: string | undefined): boolean {
   return method !== undefined && !method.endsWith('.return')

@@ -72,7 +72,7 @@ export function relativeTimeoutMs(value: RelativeTimeout, now: number): number {
 
 /**
  * Whole minutes from `now` to `deadline` as a relative timeout (`90m`), capped at 15 days: the
- * web services take only relative forms (mapi-protocol §2.2, §3.4). Undefined when less than a minute is left.
+ * web services take only relative forms (mapi-protocol §2.2, mapi-protocol §3.4). Undefined when less than a minute is left.
  */
 export function relativeMinutesUntil(deadline: Date, now: Date): string | undefined {
   const minutes = Math.floor((deadline.getTime() - now.getTime()) / 60_000)

@@ -80,7 +80,7 @@ export interface MapiCommonParams {
   sign: string
 }
 
-/** `create_direct_pay_by_user` and `alipay.wap.create.direct.pay.by.user` requests (mapi-protocol §3.2, §3.3). */
+/** `create_direct_pay_by_user` and `alipay.wap.create.direct.pay.by.user` requests (mapi-protocol §3.2, mapi-protocol §3.3). */
 export interface MapiPayRequest extends MapiCommonParams {
   out_trade_no: string
   subject: string

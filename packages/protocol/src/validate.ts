@@ -101,7 +101,7 @@ const refuse = (code: GatewayErrorCode, field: string): GatewayRefusal => ({ cod
 
 /**
  * The business-parameter rules of the two web pay services, as the gateway applies them
- * after the signature check (mapi-protocol §3.2–§3.4, §13). Undefined when the request is acceptable.
+ * after the signature check (mapi-protocol §3.2–3.4, mapi-protocol §13). Undefined when the request is acceptable.
  */
 export function checkPayRequest(params: Readonly<Record<string, string | undefined>>): GatewayRefusal | undefined {
   const service = params['service']

@@ -105,7 +105,7 @@ export interface GatewayReplyContent {
   charset?: string | undefined
 }
 
-/** Writes a gateway XML reply, compact like the real ones (mapi-protocol §8, §12). */
+/** Writes a gateway XML reply, compact like the real ones (mapi-protocol §8, mapi-protocol §12). */
 export function renderGatewayReply(content: GatewayReplyContent): string {
   const flag = content.isSuccess === 'P' ? 'P' : content.isSuccess ? 'T' : 'F'
   let body = `<is_success>${flag}</is_success>`

@@ -71,7 +71,7 @@ export function refuseUnknown(c: Context, deps: SandboxDeps, refusal: Refusal, s
   return status === 200 ? response : new Response(response.body, { status, headers: response.headers })
 }
 
-/** Partner, sign_type, key, signature and contract checks shared by every signed service (mapi-protocol §3.1, §4). */
+/** Partner, sign_type, key, signature and contract checks shared by every signed service (mapi-protocol §3.1, mapi-protocol §4). */
 async function checkSigned(
   deps: SandboxDeps,
   params: Params,
@@ -207,7 +207,7 @@ function closeTrade(c: Context, deps: SandboxDeps, params: Params, partner: Part
   return xmlReply(c, deps, service, { isSuccess: true }, charset)
 }
 
-/** Checks a refund request's batch fields (mapi-protocol §10.1, §13); the first broken rule wins. */
+/** Checks a refund request's batch fields (mapi-protocol §10.1, mapi-protocol §13); the first broken rule wins. */
 export function checkRefundRequest(
   params: Params,
   partner: PartnerProfile,

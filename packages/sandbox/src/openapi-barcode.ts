@@ -17,7 +17,7 @@ import type { OpenapiTradeBook } from './openapi-gateway.js'
 import type { Trade } from './store.js'
 
 /**
- * The sandbox's face-to-face counter (openapi-protocol §14.1, §14.2, §14.4): `alipay.trade.pay` with
+ * The sandbox's face-to-face counter (openapi-protocol §14.1, openapi-protocol §14.2, openapi-protocol §14.4): `alipay.trade.pay` with
  * the buyer's code, whose digits choose what the "buyer" does, and `alipay.trade.create`.
  */
 

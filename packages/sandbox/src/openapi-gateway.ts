@@ -81,7 +81,7 @@ export async function handleOpenapi(c: Context, deps: SandboxDeps): Promise<Resp
   const target = { method: request.method, app: request.app, charset: request.charset }
   const book = new OpenapiTradeBook(deps, request.app)
   switch (request.method) {
-    // Face-to-face counter methods live in openapi-barcode.ts (openapi-protocol §14.1, §14.2).
+    // Face-to-face counter methods live in openapi-barcode.ts (openapi-protocol §14.1, openapi-protocol §14.2).
     case OPENAPI_COUNTER_METHODS.pay:
       return openapiReply(deps, target, await new CounterDesk(deps, book).pay(request, c))
     case OPENAPI_COUNTER_METHODS.create:

@@ -63,7 +63,7 @@ export interface RefundNote {
 
 /**
  * Builds and signs what the openapi gateway sends about a trade: the `trade_status_sync`
- * notification (signed once; retries resend it unchanged) and the return URL (openapi-protocol §6, §7).
+ * notification (signed once; retries resend it unchanged) and the return URL (openapi-protocol §6, openapi-protocol §7).
  */
 export class OpenapiMessages {
   constructor(

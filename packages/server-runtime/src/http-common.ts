@@ -108,7 +108,7 @@ export function installErrorHandling(app: Hono, logger: Logger): void {
   app.notFound((c) => problemResponse(c, new HttpProblem(404, 'not-found', `No route ${c.req.method} ${c.req.path}.`)))
 }
 
-/** Methods that change state; the others must be safe (RFC 9110 §9.2.1). */
+/** Methods that change state; HTTP defines the others (GET, HEAD, OPTIONS) as safe, which they must stay. */
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /**

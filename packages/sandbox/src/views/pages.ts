@@ -206,7 +206,7 @@ export function openapiErrorPage(code: string, subCode: string, subMsg: string):
       <h1>${bilingual('抱歉，您的操作出现错误 · Sorry, the request failed')}</h1>
       <p>${bilingual('错误代码 Error code:')} <strong id="error-code">${subCode}</strong> (${code})</p>
       <p class="muted" id="error-message">${bilingual(subMsg)}</p>
-      <p class="muted">See openapi-protocol §4.3 and §4.4 for what this code means.</p>
+      <p class="muted">See openapi-protocol §4.3 and openapi-protocol §4.4 for what this code means.</p>
     </section>`,
   })
 }
