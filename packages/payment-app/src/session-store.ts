@@ -1,5 +1,4 @@
 import type { CheckoutOutcome } from '@alipay-payment-handler/protocol'
-import type { Statement } from 'better-sqlite3'
 import { createGroupCommit, openDatabase, type Db, type Migration } from '@alipay-payment-handler/server-runtime'
 import {
   countsOf,
@@ -276,30 +275,32 @@ export function openSessionStore(path: string): SqliteSessionStore {
   db.prepare(`UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL`).run()
   const group = createGroupCommit(db)
   const sessionById = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?')
-  // better-sqlite3 compiles a statement's SQL on each prepare(), and most of these run for every
-  // request or notify: each SQL text is compiled once, on first use.
-  const statements = new Map<string, Statement<unknown[], unknown>>()
-  const prepared = <P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> => {
-    let statement = statements.get(sql)
-    if (!statement) statements.set(sql, (statement = db.prepare(sql)))
-    return statement as unknown as Statement<P, R>
-  }
   const outboxSelect = `SELECT o.id, o.notify_row, o.target_url, o.attempts, o.next_attempt_at, o.state, o.last_error,
       n.body, n.content_type FROM outbox o JOIN notifies n ON n.id = o.notify_row`
 
-  const insertNotify = prepared(
+  const insertNotify = db.prepare(
     `INSERT OR IGNORE INTO notifies (partner, notify_id, out_trade_no, trade_status, session_id, body, content_type, received_at)
      VALUES (@partner, @notifyId, @outTradeNo, @tradeStatus, @sessionId, @body, @contentType, @receivedAt)`,
   )
-  const insertSessionRow = prepared(
+  const insertSessionRow = db.prepare(
     `INSERT INTO sessions (id, partner, payment_request_id, merchant_origin, out_trade_no, subject, total_fee, device,
        merchant_notify_url, request_json, status, outcome_json, trade_no, expires_at, window_closed, next_poll_at,
        created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-  const insertOutbox = prepared(
+  const insertOutbox = db.prepare(
     `INSERT INTO outbox (notify_row, target_url, next_attempt_at, state) VALUES (?, ?, ?, 'pending')`,
   )
+  const hasNotifySync = (partner: string, notifyId: string): boolean =>
+    db.prepare('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId) !== undefined
+  const latestSessionSync = (partner: string, outTradeNo: string): Session | undefined => {
+    const row = db
+      .prepare<[string, string], SessionRow>(
+        `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(partner, outTradeNo)
+    return row ? toSession(row) : undefined
+  }
   const updateSessionSync = (id: string, patch: SessionPatch, onlyFrom?: readonly SessionStatus[]): boolean => {
     const sets: string[] = ['updated_at = @now']
     const params: Record<string, unknown> = { id, now: Date.now() }
@@ -329,16 +330,18 @@ export function openSessionStore(path: string): SqliteSessionStore {
       onlyFrom.forEach((status, i) => (params[`from${i}`] = status))
       where += ` AND status IN (${names.join(', ')})`
     }
-    return prepared(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`).run(params).changes === 1
+    return db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE ${where}`).run(params).changes === 1
   }
   const settleSync = (settlement: NotifySettlement): SettledBy => {
     const { sessionId, outcome, tradeNo } = settlement
     const patch = { status: 'paid' as const, outcome, ...(tradeNo ? { tradeNo } : {}), nextPollAt: null }
     if (updateSessionSync(sessionId, patch, OPEN_STATUSES)) return 'status'
     // Paid by the poller before its notify arrived: fill in the signed set now.
-    const filled = prepared(
-      `UPDATE sessions SET outcome_json = ?, updated_at = ? WHERE id = ? AND status = 'paid' AND outcome_json IS NULL`,
-    ).run(JSON.stringify(outcome), Date.now(), sessionId)
+    const filled = db
+      .prepare(
+        `UPDATE sessions SET outcome_json = ?, updated_at = ? WHERE id = ? AND status = 'paid' AND outcome_json IS NULL`,
+      )
+      .run(JSON.stringify(outcome), Date.now(), sessionId)
     return filled.changes === 1 ? 'outcome' : undefined
   }
 
@@ -358,16 +361,13 @@ export function openSessionStore(path: string): SqliteSessionStore {
       return row ? toSession(row) : undefined
     },
     async orderStanding(partner, outTradeNo) {
-      const row = prepared<[{ partner: string; outTradeNo: string }], { revoked: number; paid: number }>(
-        ORDER_STANDING_SQL,
-      ).get({ partner, outTradeNo })
+      const row = db
+        .prepare<[{ partner: string; outTradeNo: string }], { revoked: number; paid: number }>(ORDER_STANDING_SQL)
+        .get({ partner, outTradeNo })
       return { revoked: row?.revoked === 1, paid: row?.paid === 1 }
     },
     async latestSession(partner, outTradeNo) {
-      const row = prepared<[string, string], SessionRow>(
-        `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-      ).get(partner, outTradeNo)
-      return row ? toSession(row) : undefined
+      return latestSessionSync(partner, outTradeNo)
     },
     async updateSession(id, patch, onlyFrom) {
       return updateSessionSync(id, patch, onlyFrom)
@@ -375,41 +375,39 @@ export function openSessionStore(path: string): SqliteSessionStore {
     async cancelOpenSessionsForOrder(partner, outTradeNo, outcome) {
       return db.transaction(() => {
         const now = Date.now()
-        prepared('INSERT OR IGNORE INTO revoked_orders (partner, out_trade_no, revoked_at) VALUES (?, ?, ?)').run(
+        db.prepare('INSERT OR IGNORE INTO revoked_orders (partner, out_trade_no, revoked_at) VALUES (?, ?, ?)').run(
           partner,
           outTradeNo,
           now,
         )
-        return prepared<[string, number, string, string], { id: string }>(
-          `UPDATE sessions SET status = 'cancelled', outcome_json = ?, next_poll_at = NULL, updated_at = ?
+        return db
+          .prepare<[string, number, string, string], { id: string }>(
+            `UPDATE sessions SET status = 'cancelled', outcome_json = ?, next_poll_at = NULL, updated_at = ?
              WHERE partner = ? AND out_trade_no = ? AND status IN ('created', 'at_cashier') RETURNING id`,
-        )
+          )
           .all(JSON.stringify(outcome), now, partner, outTradeNo)
           .map((row) => row.id)
       })()
     },
     async dueForPoll(now, limit) {
-      return prepared<[number, number, number], SessionRow>(
-        `SELECT * FROM sessions
+      return db
+        .prepare<[number, number, number], SessionRow>(
+          `SELECT * FROM sessions
            WHERE status IN ('created', 'at_cashier') AND (window_closed = 1 OR expires_at <= ?)
              AND (next_poll_at IS NULL OR next_poll_at <= ?)
            ORDER BY next_poll_at LIMIT ?`,
-      )
+        )
         .all(now, now, limit)
         .map(toSession)
     },
     async hasNotify(partner, notifyId) {
-      return prepared('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId) !== undefined
+      return hasNotifySync(partner, notifyId)
     },
     async notifyArrival(partner, notifyId, outTradeNo) {
-      const stored = prepared('SELECT 1 FROM notifies WHERE partner = ? AND notify_id = ?').get(partner, notifyId)
-      const row =
-        outTradeNo === undefined
-          ? undefined
-          : prepared<[string, string], SessionRow>(
-              `SELECT * FROM sessions WHERE partner = ? AND out_trade_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-            ).get(partner, outTradeNo)
-      return { stored: stored !== undefined, session: row ? toSession(row) : undefined }
+      return {
+        stored: hasNotifySync(partner, notifyId),
+        session: outTradeNo === undefined ? undefined : latestSessionSync(partner, outTradeNo),
+      }
     },
     recordNotify(notify, targetUrl, now, settlement) {
       return group.run(() => {
@@ -426,28 +424,32 @@ export function openSessionStore(path: string): SqliteSessionStore {
       })
     },
     async paidNotifyFor(partner, outTradeNo) {
-      const row = prepared<[string, string], NotifyRow>(
-        `SELECT * FROM notifies WHERE partner = ? AND out_trade_no = ?
+      const row = db
+        .prepare<[string, string], NotifyRow>(
+          `SELECT * FROM notifies WHERE partner = ? AND out_trade_no = ?
              AND trade_status IN ('TRADE_SUCCESS', 'TRADE_FINISHED') ORDER BY id DESC LIMIT 1`,
-      ).get(partner, outTradeNo)
+        )
+        .get(partner, outTradeNo)
       return row ? toNotify(row) : undefined
     },
     async leaseOutbox(owner, now, limit, leaseMs) {
       // One writer at a time on a SQLite file: the transaction alone keeps two leases apart.
       return db.transaction(() => {
-        const due = prepared<[number, number, number], OutboxRow>(
-          `${outboxSelect} WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+        const due = db
+          .prepare<[number, number, number], OutboxRow>(
+            `${outboxSelect} WHERE o.state = 'pending' AND o.next_attempt_at <= ?
                AND (o.lease_until IS NULL OR o.lease_until <= ?)
              ORDER BY o.next_attempt_at, o.id LIMIT ?`,
-        ).all(now, now, limit)
-        const lease = prepared('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?')
+          )
+          .all(now, now, limit)
+        const lease = db.prepare('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?')
         for (const row of due) lease.run(owner, now + leaseMs, row.id)
         return due.map(toOutbox)
       })()
     },
     markDelivered(id, now) {
       return group.run(() => {
-        prepared(
+        db.prepare(
           `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = COALESCE(delivered_at, ?),
              last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?`,
         ).run(now, id)
@@ -455,7 +457,7 @@ export function openSessionStore(path: string): SqliteSessionStore {
     },
     markAttemptFailed(id, error, nextAttemptAt, owner) {
       return group.run(() => {
-        prepared(
+        db.prepare(
           `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at),
              state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, lease_owner = NULL, lease_until = NULL
            WHERE id = ? AND state = 'pending' AND (? IS NULL OR lease_owner IS NULL OR lease_owner = ?)`,
@@ -463,39 +465,46 @@ export function openSessionStore(path: string): SqliteSessionStore {
       })
     },
     async getOutbox(id) {
-      const row = prepared<[number], OutboxRow>(`${outboxSelect} WHERE o.id = ?`).get(id)
+      const row = db.prepare<[number], OutboxRow>(`${outboxSelect} WHERE o.id = ?`).get(id)
       return row ? toOutbox(row) : undefined
     },
     async outboxForOrder(partner, outTradeNo) {
-      return prepared<[string, string], OutboxRow>(
-        `${outboxSelect} WHERE n.partner = ? AND n.out_trade_no = ? ORDER BY o.id`,
-      )
+      return db
+        .prepare<[string, string], OutboxRow>(
+          `${outboxSelect} WHERE n.partner = ? AND n.out_trade_no = ? ORDER BY o.id`,
+        )
         .all(partner, outTradeNo)
         .map(toOutbox)
     },
     async outboxCounts() {
-      const rows = prepared<[], { state: OutboxItem['state']; n: number }>(
-        'SELECT state, COUNT(*) AS n FROM outbox GROUP BY state',
-      ).all()
+      const rows = db
+        .prepare<[], { state: OutboxItem['state']; n: number }>(
+          'SELECT state, COUNT(*) AS n FROM outbox GROUP BY state',
+        )
+        .all()
       return countsOf(rows)
     },
     async sessionCounts() {
-      const rows = prepared<[], { status: string; n: number }>(
-        'SELECT status, count(*) AS n FROM sessions GROUP BY status',
-      ).all()
+      const rows = db
+        .prepare<[], { status: string; n: number }>('SELECT status, count(*) AS n FROM sessions GROUP BY status')
+        .all()
       return Object.fromEntries(rows.map((row) => [row.status, row.n]))
     },
     async pendingOutbox() {
-      const row = prepared<[], { depth: number; oldest: number | null }>(
-        `SELECT count(*) AS depth, min(n.received_at) AS oldest FROM outbox o
+      const row = db
+        .prepare<[], { depth: number; oldest: number | null }>(
+          `SELECT count(*) AS depth, min(n.received_at) AS oldest FROM outbox o
            JOIN notifies n ON n.id = o.notify_row WHERE o.state = 'pending'`,
-      ).get()
+        )
+        .get()
       return { depth: row?.depth ?? 0, oldestReceivedAt: row?.oldest ?? undefined }
     },
     async countNotifies(partner, notifyId) {
-      const row = prepared<[string, string], { n: number }>(
-        'SELECT COUNT(*) AS n FROM notifies WHERE partner = ? AND notify_id = ?',
-      ).get(partner, notifyId)
+      const row = db
+        .prepare<[string, string], { n: number }>(
+          'SELECT COUNT(*) AS n FROM notifies WHERE partner = ? AND notify_id = ?',
+        )
+        .get(partner, notifyId)
       return row?.n ?? 0
     },
     async migrationStatus() {
