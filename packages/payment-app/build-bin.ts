@@ -64,7 +64,7 @@ await build({ ...common, entryPoints: [here('./src/bin.ts')], outfile: here('./d
  * database and made-up credentials (a loopback gateway that is never called), and keeps what V8
  * compiled by the time `/readyz` answered.
  */
-async function writeCodeCache(): Promise<void> {
+async function takeCodeCache(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'alipay-code-cache-'))
   try {
     const writer = join(work, 'code-cache-writer.cjs')
@@ -115,4 +115,4 @@ async function writeCodeCache(): Promise<void> {
   }
 }
 
-await writeCodeCache()
+await takeCodeCache()
